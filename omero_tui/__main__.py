@@ -1,0 +1,3 @@
+from omero_tui.cli import main
+
+raise SystemExit(main())
