@@ -1,0 +1,92 @@
+"""Command line: no subcommand opens the console; subcommands are its headless twins.
+
+Subcommands never import Textual, so they start fast and work where no terminal is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from omero_tui import __version__
+
+
+class CliError(Exception):
+    """A refusal: printed as one line on stderr, exit code 1."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS keeps a subcommand's absent option from hiding one given before it.
+    common.add_argument("--server-dir", default=argparse.SUPPRESS, metavar="DIR",
+                        help="the OMERO.server install dir (OMERODIR)")
+    common.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR",
+                        help="the repository (omero.data.dir), overriding the configuration")
+    common.add_argument("--settings", default=argparse.SUPPRESS, metavar="FILE",
+                        help="settings file (default: $XDG_CONFIG_HOME/omero-tui/settings.toml)")
+
+    parser = argparse.ArgumentParser(
+        prog="omero-tui",
+        description="Console for the OMERO.server binary repository. "
+        "Without a command it opens the interactive console.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"omero-tui {__version__}")
+    parser.add_argument("--demo", action="store_true",
+                        help="open the console on a throw-away demo sandbox")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    config = sub.add_parser("config", help="read or change etc/grid/config.xml like `omero config`",
+                            parents=[common])
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    get = config_sub.add_parser("get", help="print key=value lines (one KEY: its value only)",
+                                parents=[common])
+    get.add_argument("keys", nargs="*", metavar="KEY")
+    get.add_argument("--hide-password", action="store_true",
+                     help="print ******** for *.pass and *.password values")
+    set_ = config_sub.add_parser("set", help="set KEY to VALUE, or delete KEY when no VALUE",
+                                 parents=[common])
+    set_.add_argument("key", metavar="KEY")
+    set_.add_argument("value", nargs="?", metavar="VALUE")
+    set_.add_argument("--lock-timeout", type=float, default=10.0, metavar="SECONDS",
+                      help="how long to wait for config.xml.lock (default 10)")
+
+    layout = sub.add_parser("layout", help="the Layout panel, headless", parents=[common])
+    layout.add_argument("--json", action="store_true", help="print the full report as JSON")
+
+    demo = sub.add_parser("demo", help="build a demo sandbox in DIR and open the console on it",
+                          parents=[common])
+    demo.add_argument("--dir", required=True, metavar="DIR", help="where to keep the sandbox")
+    demo.add_argument("--no-tui", action="store_true",
+                      help="only build it (and print its paths); do not start anything")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "config":
+            from omero_tui.commands.config_cmd import run_config
+
+            return run_config(args)
+        if args.command == "layout":
+            from omero_tui.commands.layout_cmd import run_layout
+
+            return run_layout(args)
+        if args.command == "demo":
+            from omero_tui.commands.tui_cmd import run_demo
+
+            return run_demo(args, keep_dir=Path(args.dir))
+        from omero_tui.commands.tui_cmd import run_demo, run_tui
+
+        if args.demo:
+            return run_demo(args, keep_dir=None)
+        return run_tui(args)
+    except CliError as err:
+        print(f"omero-tui: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+

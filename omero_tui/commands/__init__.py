@@ -1,0 +1,1 @@
+"""The headless commands. Nothing here imports Textual (the console is imported lazily)."""

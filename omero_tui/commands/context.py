@@ -1,0 +1,29 @@
+"""Turn command-line options into settings and a located server, the same for every command."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from omero_tui.cli import CliError
+from omero_tui.core.discovery import ServerLocation, discover
+from omero_tui.core.settings import Settings, SettingsError
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    path = getattr(args, "settings", None)
+    try:
+        return Settings.load(Path(path) if path else None)
+    except SettingsError as err:
+        raise CliError(str(err)) from err
+
+
+def locate(args: argparse.Namespace, *, demo: bool = False) -> ServerLocation:
+    settings = load_settings(args)
+    return discover(
+        server_dir_arg=getattr(args, "server_dir", None),
+        data_dir_arg=getattr(args, "data_dir", None),
+        settings_server_dir=settings.server_dir,
+        settings_path=str(settings.path) if settings.exists else None,
+        demo=demo,
+    )

@@ -1,0 +1,126 @@
+"""The console's own settings, a TOML file the admin may also edit by hand.
+
+tomlkit keeps the admin's comments, order and formatting when the console changes a
+value, so a hand-annotated settings file survives the tool.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
+from tomlkit.toml_document import TOMLDocument
+
+CONTROL_METHODS = ("omero", "systemd", "custom", "manual")
+
+# Sensible defaults for headroom verdicts; the usage panel reads them from here.
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "free_warn_percent": 15.0,
+    "free_critical_percent": 5.0,
+    "days_warn": 60.0,
+    "days_critical": 14.0,
+}
+
+_TEMPLATE = """\
+# omero-tui settings. Edit freely: the console keeps your comments and order.
+
+[server]
+# dir = "/opt/omero/server/OMERO.server"   # the OMERO.server install dir (OMERODIR)
+# user = "omero-server"                    # the user the server runs as
+# control = "omero"                        # omero | systemd | custom | manual
+
+[thresholds]
+# free_warn_percent = 15
+# free_critical_percent = 5
+# days_warn = 60
+# days_critical = 14
+"""
+
+
+class SettingsError(Exception):
+    """A settings file that cannot be read or written; one line for the admin."""
+
+
+def default_settings_path(env: os._Environ[str] | dict[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "omero-tui" / "settings.toml"
+
+
+def default_state_dir(env: os._Environ[str] | dict[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "omero-tui"
+
+
+@dataclass
+class Settings:
+    path: Path
+    document: TOMLDocument
+    exists: bool
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Settings:
+        path = path or default_settings_path()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return cls(path, tomlkit.parse(_TEMPLATE), exists=False)
+        except OSError as err:
+            raise SettingsError(f"cannot read settings {path}: {err.strerror}") from err
+        try:
+            return cls(path, tomlkit.parse(text), exists=True)
+        except TOMLKitError as err:
+            raise SettingsError(f"settings {path} is not valid TOML: {err}") from err
+
+    def get(self, section: str, key: str, default: Any = None) -> Any:
+        table = self.document.get(section)
+        if table is None or key not in table:
+            return default
+        value = table[key]
+        return value.unwrap() if hasattr(value, "unwrap") else value
+
+    @property
+    def server_dir(self) -> str | None:
+        return self.get("server", "dir")
+
+    @property
+    def server_user(self) -> str | None:
+        return self.get("server", "user")
+
+    @property
+    def control(self) -> str | None:
+        return self.get("server", "control")
+
+    def threshold(self, name: str) -> float:
+        return float(self.get("thresholds", name, DEFAULT_THRESHOLDS[name]))
+
+    def set(self, section: str, key: str, value: Any) -> None:
+        if section == "server" and key == "control" and value not in CONTROL_METHODS:
+            raise SettingsError(f"control must be one of {', '.join(CONTROL_METHODS)}")
+        if section not in self.document:
+            self.document.add(section, tomlkit.table())
+        self.document[section][key] = value  # type: ignore[index]
+
+    def save(self) -> None:
+        """Write atomically (temp file + rename) so a crash never leaves half a file."""
+        text = tomlkit.dumps(self.document)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".toml", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
+            if self.path.exists():
+                os.chmod(tmp, self.path.stat().st_mode & 0o7777)
+            os.replace(tmp, self.path)
+        except OSError as err:
+            Path(tmp).unlink(missing_ok=True)
+            raise SettingsError(f"cannot write settings {self.path}: {err.strerror}") from err
+        self.exists = True

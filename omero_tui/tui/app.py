@@ -1,0 +1,44 @@
+"""The omero-tui application: wiring only; panels live in ``widgets/``."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from omero_tui import __version__
+from omero_tui.tui.sources import ConsoleSources
+from omero_tui.tui.widgets.layout_panel import LayoutPanel
+
+
+class OmeroTuiApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "omero-tui"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("r", "refresh", "Refresh"),
+    ]
+
+    def __init__(self, sources: ConsoleSources) -> None:
+        super().__init__()
+        self.sources = sources
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._title_text(), id="title-bar")
+        with TabbedContent(id="panels"):
+            with TabPane("Layout", id="tab-layout"):
+                yield LayoutPanel(self.sources)
+        yield Footer()
+
+    def _title_text(self) -> str:
+        title = f"[b]omero-tui[/b] {__version__}  ·  OMERO binary repository console"
+        if self.sources.demo_label:
+            title += f"  ·  [reverse] DEMO [/reverse] {self.sources.demo_label}"
+        return title
+
+    def on_mount(self) -> None:
+        if self.sources.demo_label:
+            self.add_class("demo")
+
+    def action_refresh(self) -> None:
+        self.screen.query_one(LayoutPanel).refresh_report()

@@ -1,0 +1,162 @@
+"""Layout panel: what is where, what is missing, what is misplaced."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Static
+
+from omero_tui.core.discovery import Determined, ServerLocation
+from omero_tui.core.findings import Severity, worst
+from omero_tui.core.layout import EntryInfo, LayoutReport, RepoIdentity
+from omero_tui.tui.messages import LayoutFailed, LayoutReady
+from omero_tui.tui.sources import ConsoleSources
+from omero_tui.tui.widgets.presentation import finding_text, severity_text, state_text
+
+
+class LayoutPanel(VerticalScroll):
+    """Shows a LayoutReport; the report is computed in a thread worker."""
+
+    def __init__(self, sources: ConsoleSources) -> None:
+        super().__init__(id="layout-panel")
+        self.sources = sources
+        self.report: LayoutReport | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Reading the repository layout…", id="layout-status")
+        yield Static(id="layout-where", classes="section")
+        yield DataTable(id="layout-entries", cursor_type="row", zebra_stripes=False)
+        yield Static(id="layout-detail", classes="section")
+        yield Static(id="layout-identity", classes="section")
+        yield Static(id="layout-findings", classes="section")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#layout-entries", DataTable)
+        table.add_columns("Directory", "State", "Filesystem", "Holds")
+        self.refresh_report()
+
+    def refresh_report(self) -> None:
+        self.query_one("#layout-status", Static).update("Reading the repository layout…")
+        self._inspect()
+
+    @work(thread=True, exclusive=True, group="layout")
+    def _inspect(self) -> None:
+        # Discovery and inspection only stat a handful of paths, but a hung network
+        # mount would still freeze the UI if this ran on the event loop.
+        try:
+            location = self.sources.locate()
+            report = self.sources.inspect_layout(location)
+        except Exception as err:  # noqa: BLE001 - any failure is shown, never a crash
+            self.post_message(LayoutFailed(f"{type(err).__name__}: {err}"))
+            return
+        self.post_message(LayoutReady(report))
+
+    @on(LayoutFailed)
+    def _failed(self, message: LayoutFailed) -> None:
+        self.query_one("#layout-status", Static).update(
+            Text(f"✗ Could not read the layout: {message.error}", style="bold red")
+        )
+
+    @on(LayoutReady)
+    def _ready(self, message: LayoutReady) -> None:
+        self.show(message.report)
+
+    def show(self, report: LayoutReport) -> None:
+        self.report = report
+        overall = worst(report.findings)
+        status = Text("Layout  ")
+        status.append_text(severity_text(overall))
+        self.query_one("#layout-status", Static).update(status)
+        self.query_one("#layout-where", Static).update(where_table(report.location))
+        self._fill_entries(report)
+        self.query_one("#layout-identity", Static).update(identity_table(report.identities))
+        self.query_one("#layout-findings", Static).update(findings_text(report))
+
+    def _fill_entries(self, report: LayoutReport) -> None:
+        table = self.query_one("#layout-entries", DataTable)
+        table.clear()
+        for index, entry in enumerate(self.entries()):
+            label = entry.name if entry is report.data_dir else f"  {entry.name}"
+            if entry is report.managed_dir:
+                label = "managed dir"
+            table.add_row(
+                label, state_text(entry.state), entry.device or "-", entry.holds, key=str(index)
+            )
+        self._show_detail(0)
+
+    def entries(self) -> list[EntryInfo]:
+        if self.report is None:
+            return []
+        rows = [self.report.data_dir, *self.report.subdirs]
+        if self.report.managed_outside:
+            rows.append(self.report.managed_dir)
+        return rows
+
+    @on(DataTable.RowHighlighted, "#layout-entries")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail(event.cursor_row)
+
+    def _show_detail(self, row: int) -> None:
+        entries = self.entries()
+        if not 0 <= row < len(entries):
+            return
+        entry = entries[row]
+        text = Text()
+        text.append(entry.path, style="bold")
+        text.append(f"  {entry.state}")
+        if entry.target:
+            text.append(f" → {entry.target}")
+        self.query_one("#layout-detail", Static).update(text)
+
+
+def where_table(location: ServerLocation) -> Table:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    rows: list[tuple[str, Determined]] = [
+        ("Server dir", location.server_dir),
+        ("Profile", location.profile),
+        ("Data dir", location.data_dir),
+        ("Managed dir", location.managed_dir),
+    ]
+    for label, determined in rows:
+        value = Text(determined.value or "—")
+        value.append(f"  ({determined.how})", style="dim")
+        table.add_row(label, value)
+    if location.config_error:
+        table.add_row("Config", Text(f"✗ {location.config_error}", style="red"))
+    return table
+
+
+def identity_table(identities: tuple[RepoIdentity, ...]) -> Table:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    table.add_row("Identity", Text(".omero/repository/<database uuid>/repo_uuid", style="dim"))
+    for identity in identities:
+        if not identity.entries:
+            table.add_row(f"  {identity.role}", Text("none found", style="yellow"))
+            continue
+        for entry in identity.entries:
+            value = Text(entry.repo_uuid or f"unreadable: {entry.error}")
+            value.append(f"  database {entry.db_uuid}", style="dim")
+            if entry.lock_files:
+                value.append("  .lock present", style="cyan")
+            table.add_row(f"  {identity.role}", value)
+    return table
+
+
+def findings_text(report: LayoutReport) -> Text:
+    alarms = [f for f in report.findings if f.severity.rank > Severity.INFO.rank]
+    text = Text()
+    if not alarms:
+        text.append("✓ No problems found in the layout.", style="green")
+    shown = sorted(report.findings, key=lambda f: -f.severity.rank)
+    for finding in shown:
+        if text:
+            text.append("\n")
+        text.append_text(finding_text(finding))
+    return text

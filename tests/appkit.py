@@ -1,0 +1,58 @@
+"""Building the app for pilot and snapshot tests with frozen, machine-independent data."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from textual.pilot import Pilot
+
+from omero_tui.core.demo.sandbox import DemoSandbox
+from omero_tui.core.discovery import ServerLocation, discover
+from omero_tui.core.layout import LayoutReport, inspect_layout
+from omero_tui.tui.app import OmeroTuiApp
+from omero_tui.tui.sources import ConsoleSources
+
+# Like a frozen clock: the filesystem a temp dir lives on differs between machines.
+FROZEN_DEVICE = "/dev/vda on / (ext4)"
+
+
+def freeze_devices(report: LayoutReport) -> LayoutReport:
+    def freeze(entry):  # noqa: ANN001, ANN202
+        return dataclasses.replace(entry, device=FROZEN_DEVICE if entry.device else "")
+
+    return dataclasses.replace(
+        report,
+        data_dir=freeze(report.data_dir),
+        subdirs=tuple(freeze(e) for e in report.subdirs),
+        managed_dir=freeze(report.managed_dir),
+    )
+
+
+def demo_sources(
+    sandbox: DemoSandbox, *, data_dir: str | None = None, server_dir: str | None = None
+) -> ConsoleSources:
+    def locate() -> ServerLocation:
+        return discover(
+            server_dir_arg=server_dir or str(sandbox.server_dir),
+            data_dir_arg=data_dir,
+            env={},
+            candidates=[],
+            demo=True,
+        )
+
+    def inspect(location: ServerLocation) -> LayoutReport:
+        # No process walk for PostgreSQL in tests: this machine's own would leak in.
+        return freeze_devices(inspect_layout(location, postgres_dirs=[]))
+
+    return ConsoleSources(locate=locate, inspect_layout=inspect, demo_label=str(sandbox.root))
+
+
+def demo_app(sandbox: DemoSandbox, **kwargs: str) -> OmeroTuiApp:
+    return OmeroTuiApp(demo_sources(sandbox, **kwargs))
+
+
+async def settle(pilot: Pilot) -> None:
+    """Let the thread workers finish and their messages be handled."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()

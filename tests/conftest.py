@@ -1,0 +1,30 @@
+"""Shared fixtures: the demo sandbox, built with the product's own builder."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from omero_tui.core.demo.sandbox import DemoSandbox, build_demo
+
+# Snapshots show paths, so the sandbox they photograph lives at one fixed place. Only
+# tests in the "snapshots" xdist group use it, so one worker owns it at a time.
+SNAPSHOT_ROOT = Path("/tmp/omero-tui-snapshot-demo")
+
+
+@pytest.fixture
+def demo_sandbox(tmp_path: Path) -> DemoSandbox:
+    """A fresh sandbox (no stand-in server running) for tests that change it."""
+    return build_demo(tmp_path / "demo")
+
+
+@pytest.fixture(scope="session")
+def snapshot_sandbox() -> Iterator[DemoSandbox]:
+    """A sandbox at a fixed path, for snapshots and screenshots; never changed."""
+    shutil.rmtree(SNAPSHOT_ROOT, ignore_errors=True)
+    sandbox = build_demo(SNAPSHOT_ROOT)
+    yield sandbox
+    shutil.rmtree(SNAPSHOT_ROOT, ignore_errors=True)

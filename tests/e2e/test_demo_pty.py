@@ -1,0 +1,59 @@
+"""End to end: the installed ``omero-tui --demo`` in a real pseudo-terminal at 80x24."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pexpect
+import psutil
+import pytest
+
+
+def installed_entry_point() -> Path:
+    exe = Path(sys.executable).parent / "omero-tui"
+    if not exe.exists():
+        found = shutil.which("omero-tui")
+        if not found:
+            pytest.skip("the omero-tui entry point is not installed (pip install -e .)")
+        exe = Path(found)
+    return exe
+
+
+def processes_mentioning(text: str) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        if any(text in part for part in proc.info["cmdline"] or []):
+            found.append(proc)
+    return found
+
+
+def test_demo_opens_shows_layout_and_quits_with_q(tmp_path: Path) -> None:
+    env = {**os.environ, "TERM": "xterm-256color", "TMPDIR": str(tmp_path), "COLUMNS": "80",
+           "LINES": "24"}
+    env.pop("NO_COLOR", None)
+    child = pexpect.spawn(str(installed_entry_point()), ["--demo"], dimensions=(24, 80),
+                          env=env, encoding="utf-8", timeout=30)
+    try:
+        child.expect("DEMO")
+        child.expect("Pixels")
+        child.expect("No problems found")
+        child.send("q")
+        child.expect(pexpect.EOF, timeout=30)
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+        child.close()
+    assert child.exitstatus == 0, child.before
+    # The demo stops its stand-in server and removes its sandbox on the way out.
+    deadline = time.monotonic() + 5
+    while processes_mentioning(str(tmp_path)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    leftovers = processes_mentioning(str(tmp_path))
+    for proc in leftovers:
+        proc.kill()
+    assert not leftovers, "the demo left its stand-in server running"
+    assert not any(p.name().startswith("omero-tui-demo-") for p in tmp_path.iterdir())
