@@ -20,12 +20,24 @@ class CliError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS keeps a subcommand's absent option from hiding one given before it.
-    common.add_argument("--server-dir", default=argparse.SUPPRESS, metavar="DIR",
-                        help="the OMERO.server install dir (OMERODIR)")
-    common.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR",
-                        help="the repository (omero.data.dir), overriding the configuration")
-    common.add_argument("--settings", default=argparse.SUPPRESS, metavar="FILE",
-                        help="settings file (default: $XDG_CONFIG_HOME/omero-tui/settings.toml)")
+    common.add_argument(
+        "--server-dir",
+        default=argparse.SUPPRESS,
+        metavar="DIR",
+        help="the OMERO.server install dir (OMERODIR)",
+    )
+    common.add_argument(
+        "--data-dir",
+        default=argparse.SUPPRESS,
+        metavar="DIR",
+        help="the repository (omero.data.dir), overriding the configuration",
+    )
+    common.add_argument(
+        "--settings",
+        default=argparse.SUPPRESS,
+        metavar="FILE",
+        help="settings file (default: $XDG_CONFIG_HOME/omero-tui/settings.toml)",
+    )
 
     parser = argparse.ArgumentParser(
         prog="omero-tui",
@@ -34,33 +46,49 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"omero-tui {__version__}")
-    parser.add_argument("--demo", action="store_true",
-                        help="open the console on a throw-away demo sandbox")
+    parser.add_argument(
+        "--demo", action="store_true", help="open the console on a throw-away demo sandbox"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    config = sub.add_parser("config", help="read or change etc/grid/config.xml like `omero config`",
-                            parents=[common])
+    config = sub.add_parser(
+        "config", help="read or change etc/grid/config.xml like `omero config`", parents=[common]
+    )
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
-    get = config_sub.add_parser("get", help="print key=value lines (one KEY: its value only)",
-                                parents=[common])
+    get = config_sub.add_parser(
+        "get", help="print key=value lines (one KEY: its value only)", parents=[common]
+    )
     get.add_argument("keys", nargs="*", metavar="KEY")
-    get.add_argument("--hide-password", action="store_true",
-                     help="print ******** for *.pass and *.password values")
-    set_ = config_sub.add_parser("set", help="set KEY to VALUE, or delete KEY when no VALUE",
-                                 parents=[common])
+    get.add_argument(
+        "--hide-password",
+        action="store_true",
+        help="print ******** for *.pass and *.password values",
+    )
+    set_ = config_sub.add_parser(
+        "set", help="set KEY to VALUE, or delete KEY when no VALUE", parents=[common]
+    )
     set_.add_argument("key", metavar="KEY")
     set_.add_argument("value", nargs="?", metavar="VALUE")
-    set_.add_argument("--lock-timeout", type=float, default=10.0, metavar="SECONDS",
-                      help="how long to wait for config.xml.lock (default 10)")
+    set_.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long to wait for config.xml.lock (default 10)",
+    )
 
     layout = sub.add_parser("layout", help="the Layout panel, headless", parents=[common])
     layout.add_argument("--json", action="store_true", help="print the full report as JSON")
 
-    demo = sub.add_parser("demo", help="build a demo sandbox in DIR and open the console on it",
-                          parents=[common])
+    demo = sub.add_parser(
+        "demo", help="build a demo sandbox in DIR and open the console on it", parents=[common]
+    )
     demo.add_argument("--dir", required=True, metavar="DIR", help="where to keep the sandbox")
-    demo.add_argument("--no-tui", action="store_true",
-                      help="only build it (and print its paths); do not start anything")
+    demo.add_argument(
+        "--no-tui",
+        action="store_true",
+        help="only build it (and print its paths); do not start anything",
+    )
     return parser
 
 
@@ -89,4 +117,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-

@@ -21,8 +21,9 @@ def run_config(args: argparse.Namespace) -> int:
     try:
         if args.config_command == "get":
             doc = read_config(path)
-            for line in format_get(doc, doc.profile_for(os.environ), args.keys,
-                                   hide_password=args.hide_password):
+            for line in format_get(
+                doc, doc.profile_for(os.environ), args.keys, hide_password=args.hide_password
+            ):
                 print(line)
         else:
             apply_set(path, args.key, args.value, os.environ, lock_timeout=args.lock_timeout)

@@ -166,7 +166,9 @@ def _managed_dir(
         if platform == "win32"
         else os.path.join(base, "ManagedRepository")
     )
-    return Determined(joined, f"OMERO's default, <data dir>/ManagedRepository ({MANAGED_DIR_KEY} not set)")
+    return Determined(
+        joined, f"OMERO's default, <data dir>/ManagedRepository ({MANAGED_DIR_KEY} not set)"
+    )
 
 
 def _absolute(path: str) -> str:

@@ -1,14 +1,36 @@
 """The repository layout: what is where, what is missing, what is misplaced.
 
-INTERFACE STUB: dataclasses are the contract; ``inspect_layout`` is being written.
+Runs at console start-up, so it only stats, lists the data dir's top level and reads
+the two ``.omero`` identity directories; it never walks the repository.
 """
 
 from __future__ import annotations
 
+import os
+import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding
+from omero_tui.core.layout_findings import Probe, layout_findings
+from omero_tui.core.mounts import MountTable
+from omero_tui.core.not_repository import (
+    check_not_repository,
+    find_client_dirs,
+    find_postgres_data_dirs,
+)
+from omero_tui.core.repo_identity import IdentityEntry, RepoIdentity, read_identity
+
+__all__ = [
+    "STANDARD_SUBDIRS",
+    "OPTIONAL_SUBDIRS",
+    "EntryInfo",
+    "IdentityEntry",
+    "RepoIdentity",
+    "LayoutReport",
+    "inspect_layout",
+]
 
 # The standard subdirectories and what each holds, in the order OMERO documents them.
 STANDARD_SUBDIRS: tuple[tuple[str, str], ...] = (
@@ -19,6 +41,18 @@ STANDARD_SUBDIRS: tuple[tuple[str, str], ...] = (
     ("ManagedRepository", "imported filesets and import logs (OMERO.fs)"),
     ("BioFormatsCache", "Bio-Formats memo files (a cache)"),
 )
+# Listed only when present.
+OPTIONAL_SUBDIRS: tuple[tuple[str, str], ...] = (
+    ("DropBox", "OMERO.dropbox watch folders (omero.fs.watchDir)"),
+    ("backup", "backups kept by the admin (not used by the server)"),
+)
+# Standard subdirs whose location a property can move elsewhere.
+RELOCATABLE: dict[str, str] = {
+    "ManagedRepository": "omero.managed.dir",
+    "BioFormatsCache": "omero.pixeldata.memoizer.dir",
+}
+# A data dir with thousands of stray top-level files must not flood the panel.
+MAX_OTHER_ENTRIES = 100
 
 
 @dataclass(frozen=True)
@@ -36,28 +70,197 @@ class EntryInfo:
 
 
 @dataclass(frozen=True)
-class IdentityEntry:
-    """One ``.omero/repository/<db-uuid>/`` directory."""
-
-    db_uuid: str
-    repo_uuid: str | None  # decoded from repo_uuid (Java writeUTF); None if unreadable
-    error: str | None  # why repo_uuid could not be read
-    lock_files: tuple[str, ...]  # paths of .lock files present (held or stale: not judged here)
-
-
-@dataclass(frozen=True)
-class RepoIdentity:
-    repo_dir: str  # the data dir or the managed dir
-    role: str  # "data dir" | "managed dir"
-    entries: tuple[IdentityEntry, ...]  # empty: no identity (fresh or wrongly moved repository)
-
-
-@dataclass(frozen=True)
 class LayoutReport:
     location: ServerLocation
     data_dir: EntryInfo
     subdirs: tuple[EntryInfo, ...]  # standard ones always listed; DropBox/backup if present
     managed_dir: EntryInfo
     managed_outside: bool  # managed dir not directly at <data dir>/ManagedRepository
-    identities: tuple[RepoIdentity, ...]  # data dir, and managed dir when it is separate
+    identities: tuple[RepoIdentity, ...]  # data dir, then managed dir (each has its own .omero)
     findings: tuple[Finding, ...]
+
+
+def inspect_layout(
+    location: ServerLocation,
+    *,
+    postgres_dirs: Sequence[tuple[str, str]] | None = None,
+    client_dirs: Sequence[tuple[str, str]] | None = None,
+) -> LayoutReport:
+    """Look at the repository on disk. Never raises on a weird tree.
+
+    ``postgres_dirs`` (scanned from processes when None) and ``client_dirs`` (the
+    likely accounts' ``~/omero`` when None) are (dir, how found) pairs; tests and
+    callers that already know them pass them in, since the process scan is slow.
+    """
+    table = MountTable.read()  # one snapshot for the whole look
+    data_path = location.data_dir.value or ""
+    managed_path = location.managed_dir.value or os.path.join(data_path, "ManagedRepository")
+    data = _probe(table, "data dir", data_path, "the binary repository (omero.data.dir)", True)
+    names: list[str] = []
+    if data.usable:
+        listed = _list_dir(data_path)
+        if listed is None:
+            data = data.with_state("unreadable")
+        else:
+            names = listed
+    managed_outside = not _same_real(managed_path, os.path.join(data_path, "ManagedRepository"))
+    unused = _unused_reasons(location, data_path, managed_path, managed_outside)
+    subdirs = _probe_subdirs(table, data_path, names if data.usable else [], unused, location)
+    managed = _probe(
+        table, "managed dir", managed_path, "imported filesets (omero.managed.dir)", True
+    )
+    identities = (read_identity(data_path, "data dir"), read_identity(managed_path, "managed dir"))
+    findings = layout_findings(
+        data=data,
+        subdirs=subdirs,
+        managed=managed,
+        managed_outside=managed_outside,
+        identities=identities,
+        others_left_out=max(0, _count_others(names) - MAX_OTHER_ENTRIES),
+    )
+    findings += check_not_repository(
+        location,
+        postgres_dirs=find_postgres_data_dirs() if postgres_dirs is None else postgres_dirs,
+        client_dirs=find_client_dirs(location) if client_dirs is None else client_dirs,
+        data_children=[n for n in names if not n.startswith(".") and _is_dir(data_path, n)],
+    )
+    return LayoutReport(
+        location=location,
+        data_dir=data.entry,
+        subdirs=tuple(p.entry for p in subdirs),
+        managed_dir=managed.entry,
+        managed_outside=managed_outside,
+        identities=identities,
+        findings=tuple(findings),
+    )
+
+
+def _probe_subdirs(
+    table: MountTable,
+    data_path: str,
+    names: list[str],
+    unused: dict[str, str],
+    location: ServerLocation,
+) -> list[Probe]:
+    present = set(names)
+    probes = []
+    for name, holds in STANDARD_SUBDIRS:
+        path = os.path.join(data_path, name)
+        probe = _probe(table, name, path, holds, True)
+        if name in unused:
+            probe = probe.unused_because(unused[name])
+        probes.append(probe)
+    for name, holds in OPTIONAL_SUBDIRS:
+        if name in present:
+            probes.append(_probe(table, name, os.path.join(data_path, name), holds, True))
+    known = {n for n, _ in STANDARD_SUBDIRS + OPTIONAL_SUBDIRS}
+    others = sorted(n for n in names if n not in known and not n.startswith("."))
+    for name in others[:MAX_OTHER_ENTRIES]:
+        path = os.path.join(data_path, name)
+        probes.append(_probe(table, name, path, _other_holds(path, location), False))
+    return probes
+
+
+def _probe(table: MountTable, name: str, path: str, holds: str, standard: bool) -> Probe:
+    state, target, st = _state(table, path)
+    device = table.describe_device(path) if st is not None else ""
+    has_data = state in ("present", "symlink", "mount point") and _has_visible_entries(path)
+    entry = EntryInfo(name, path, state, target, device, holds, standard)
+    return Probe(entry, st.st_dev if st is not None else None, has_data)
+
+
+def _state(table: MountTable, path: str) -> tuple[str, str | None, os.stat_result | None]:
+    """(state, resolved symlink target, stat of what the path leads to)."""
+    try:
+        lst = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return "missing", None, None
+    except (OSError, ValueError):
+        return "unreadable", None, None
+    target: str | None = None
+    st = lst
+    if stat.S_ISLNK(lst.st_mode):
+        target = _realpath(path)
+        try:
+            st = os.stat(path)
+        except PermissionError:
+            return "unreadable", target, None
+        except OSError:  # dangling, or a loop
+            return "broken symlink", target, None
+    if not stat.S_ISDIR(st.st_mode):
+        return "not a directory", target, st
+    if not os.access(path, os.R_OK | os.X_OK):
+        return "unreadable", target, st
+    if target is not None:
+        return "symlink", target, st
+    if table.is_mount_point(path):
+        return "mount point", None, st
+    return "present", None, st
+
+
+def _unused_reasons(
+    location: ServerLocation, data_path: str, managed_path: str, managed_outside: bool
+) -> dict[str, str]:
+    """Standard subdirs a property has moved elsewhere, with the words for their row."""
+    moved = {}
+    if managed_outside:
+        moved["ManagedRepository"] = managed_path
+    memo = location.properties.get(RELOCATABLE["BioFormatsCache"])
+    if memo and not _same_real(memo, os.path.join(data_path, "BioFormatsCache")):
+        moved["BioFormatsCache"] = memo
+    return {
+        name: f"not used: {RELOCATABLE[name]} points to {where}" for name, where in moved.items()
+    }
+
+
+def _other_holds(path: str, location: ServerLocation) -> str:
+    configured = {
+        location.managed_dir.value: "the managed repository (omero.managed.dir)",
+        location.properties.get(RELOCATABLE["BioFormatsCache"]): "the Bio-Formats cache"
+        " (omero.pixeldata.memoizer.dir)",
+        location.properties.get("omero.fs.watchDir"): "DropBox watch folders (omero.fs.watchDir)",
+    }
+    for where, words in configured.items():
+        if where and _same_real(where, path):
+            return words
+    return "not an OMERO directory" if os.path.isdir(path) else "a file, not an OMERO directory"
+
+
+def _count_others(names: list[str]) -> int:
+    known = {n for n, _ in STANDARD_SUBDIRS + OPTIONAL_SUBDIRS}
+    return sum(1 for n in names if n not in known and not n.startswith("."))
+
+
+def _list_dir(path: str) -> list[str] | None:
+    try:
+        with os.scandir(path) as it:
+            return [e.name for e in it]
+    except OSError:
+        return None
+
+
+def _has_visible_entries(path: str) -> bool:
+    """Holds anything besides hidden entries (the .omero identity is not data)."""
+    try:
+        with os.scandir(path) as it:
+            return any(not e.name.startswith(".") for e in it)
+    except OSError:
+        return False
+
+
+def _is_dir(parent: str, name: str) -> bool:
+    try:
+        return os.path.isdir(os.path.join(parent, name))
+    except (OSError, ValueError):
+        return False
+
+
+def _realpath(path: str) -> str:
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):
+        return os.path.abspath(path)
+
+
+def _same_real(a: str, b: str) -> bool:
+    return os.path.normcase(_realpath(a)) == os.path.normcase(_realpath(b))

@@ -25,9 +25,8 @@ class OmeroTuiApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(self._title_text(), id="title-bar")
-        with TabbedContent(id="panels"):
-            with TabPane("Layout", id="tab-layout"):
-                yield LayoutPanel(self.sources)
+        with TabbedContent(id="panels"), TabPane("Layout", id="tab-layout"):
+            yield LayoutPanel(self.sources)
         yield Footer()
 
     def _title_text(self) -> str:

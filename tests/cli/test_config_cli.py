@@ -20,7 +20,11 @@ def omero_tui(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
     full_env.pop("OMERO_CONFIG", None)
     return subprocess.run(
         [sys.executable, "-m", "omero_tui", *args],
-        capture_output=True, text=True, timeout=60, env=full_env, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=full_env,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -92,12 +96,16 @@ def test_held_lock_fails_after_window_naming_holder(server: Path) -> None:
     before = config_of(server).read_bytes()
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(config_of(server)) + ".lock"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "locked"
-        result = omero_tui("config", "set", "omero.data.dir", "/elsewhere", "--lock-timeout",
-                           "1", *sd)
+        result = omero_tui(
+            "config", "set", "omero.data.dir", "/elsewhere", "--lock-timeout", "1", *sd
+        )
     finally:
         holder.kill()
         holder.wait(timeout=10)

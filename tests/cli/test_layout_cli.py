@@ -12,7 +12,11 @@ def run_layout(*args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("OMERODIR", "OMERO_CONFIG")}
     return subprocess.run(
         [sys.executable, "-m", "omero_tui", "layout", *args],
-        capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -22,8 +26,14 @@ def test_json_report_of_the_demo_is_healthy(demo_sandbox) -> None:  # noqa: ANN0
     assert report["location"]["data_dir"]["value"] == str(demo_sandbox.data_dir)
     assert "config.xml" in report["location"]["data_dir"]["how"]
     names = [s["name"] for s in report["subdirs"]]
-    assert names[:6] == ["Pixels", "Files", "Thumbnails", "FullText", "ManagedRepository",
-                         "BioFormatsCache"]
+    assert names[:6] == [
+        "Pixels",
+        "Files",
+        "Thumbnails",
+        "FullText",
+        "ManagedRepository",
+        "BioFormatsCache",
+    ]
     assert all(s["state"] == "present" for s in report["subdirs"])
     for finding in report["findings"]:
         assert set(finding) == {"area", "severity", "code", "message", "path"}

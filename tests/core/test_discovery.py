@@ -45,7 +45,7 @@ def test_data_dir_from_active_profile_and_managed_default(tmp_path: Path) -> Non
     loc = discover(server_dir_arg=str(server), env={}, candidates=[])
     assert loc.profile.value == "default"
     assert loc.data_dir.value == "/srv/omero-data"
-    assert "omero.data.dir in config.xml (profile default)" == loc.data_dir.how
+    assert loc.data_dir.how == "omero.data.dir in config.xml (profile default)"
     assert loc.managed_dir.value == "/srv/omero-data/ManagedRepository"
     assert "omero.managed.dir not set" in loc.managed_dir.how
     assert loc.config_error is None

@@ -32,11 +32,22 @@ def processes_mentioning(text: str) -> list[psutil.Process]:
 
 
 def test_demo_opens_shows_layout_and_quits_with_q(tmp_path: Path) -> None:
-    env = {**os.environ, "TERM": "xterm-256color", "TMPDIR": str(tmp_path), "COLUMNS": "80",
-           "LINES": "24"}
+    env = {
+        **os.environ,
+        "TERM": "xterm-256color",
+        "TMPDIR": str(tmp_path),
+        "COLUMNS": "80",
+        "LINES": "24",
+    }
     env.pop("NO_COLOR", None)
-    child = pexpect.spawn(str(installed_entry_point()), ["--demo"], dimensions=(24, 80),
-                          env=env, encoding="utf-8", timeout=30)
+    child = pexpect.spawn(
+        str(installed_entry_point()),
+        ["--demo"],
+        dimensions=(24, 80),
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+    )
     try:
         child.expect("DEMO")
         child.expect("Pixels")

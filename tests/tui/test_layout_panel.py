@@ -56,7 +56,9 @@ async def test_refresh_sees_a_removed_subdirectory(demo_sandbox) -> None:  # noq
         await pilot.press("r")
         await settle(pilot)
         table = app.screen.query_one("#layout-entries", DataTable)
-        states = dict(zip([n.strip() for n in cell_texts(table, 0)], cell_texts(table, 1)))
+        states = dict(
+            zip([n.strip() for n in cell_texts(table, 0)], cell_texts(table, 1), strict=True)
+        )
         assert states["Thumbnails"] == "missing"
         assert "Thumbnails" in static_text(app, "#layout-findings")
         assert "WARNING" in static_text(app, "#layout-status")
