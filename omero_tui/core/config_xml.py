@@ -219,8 +219,8 @@ def _block_id(element: Element, seen: Mapping[str, Pairs], source: str) -> str:
 
 def _parse_block(element: Element, profile: str, source: str) -> Pairs:
     pairs: list[tuple[str, str]] = []
+    where = f"{source}: profile {profile!r}"
     for prop in element:
-        where = f"{source}: profile {profile!r}"
         if prop.tag != "property":
             raise ConfigFormatError(f"{where}: unexpected element <{prop.tag}>")
         extra = set(prop.attrib) - {"name", "value"}
@@ -313,12 +313,14 @@ def _write_locked(
 ) -> WriteResult:
     # Read only now, under the lock, so nobody's change slips in between read and write.
     data = path.read_bytes() if path.exists() else None
-    if data:
-        before = parse_config(data, str(path))
-    else:  # like OMERO, a new file starts with the profile it is asked to use
-        before = new_config(env.get("OMERO_CONFIG") or "default")
-    if expect is not None and expect != before:
+    on_disk = None if data is None else parse_config(data, str(path))
+    if expect is not None and expect != on_disk:
         raise ConfigError(f"{path.name} changed since it was read; nothing written")
+    # Like OMERO, a missing or empty file starts anew with the profile it is asked to use.
+    if on_disk is not None and data:
+        before = on_disk
+    else:
+        before = new_config(env.get("OMERO_CONFIG") or "default")
     if data is not None and not os.access(path, os.W_OK):
         raise ConfigError(f"{path} is read-only; nothing written")
     after = with_changes(before, before.profile_for(env), changes)

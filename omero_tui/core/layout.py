@@ -105,29 +105,30 @@ def inspect_layout(
             names = listed
     managed_outside = not _same_real(managed_path, os.path.join(data_path, "ManagedRepository"))
     unused = _unused_reasons(location, data_path, managed_path, managed_outside)
-    subdirs = _probe_subdirs(table, data_path, names if data.usable else [], unused, location)
+    standard, extras = _probe_subdirs(table, data_path, names, unused, location)
     managed = _probe(
         table, "managed dir", managed_path, "imported filesets (omero.managed.dir)", True
     )
     identities = (read_identity(data_path, "data dir"), read_identity(managed_path, "managed dir"))
     findings = layout_findings(
         data=data,
-        subdirs=subdirs,
+        standard=standard,
+        extras=extras,
         managed=managed,
         managed_outside=managed_outside,
         identities=identities,
-        others_left_out=max(0, _count_others(names) - MAX_OTHER_ENTRIES),
+        others_left_out=max(0, len(_others(names)) - MAX_OTHER_ENTRIES),
     )
     findings += check_not_repository(
         location,
         postgres_dirs=find_postgres_data_dirs() if postgres_dirs is None else postgres_dirs,
         client_dirs=find_client_dirs(location) if client_dirs is None else client_dirs,
-        data_children=[n for n in names if not n.startswith(".") and _is_dir(data_path, n)],
+        data_children=[p.entry.name for p in [*standard, *extras] if p.usable],
     )
     return LayoutReport(
         location=location,
         data_dir=data.entry,
-        subdirs=tuple(p.entry for p in subdirs),
+        subdirs=tuple(p.entry for p in [*standard, *extras]),
         managed_dir=managed.entry,
         managed_outside=managed_outside,
         identities=identities,
@@ -141,24 +142,21 @@ def _probe_subdirs(
     names: list[str],
     unused: dict[str, str],
     location: ServerLocation,
-) -> list[Probe]:
-    present = set(names)
-    probes = []
+) -> tuple[list[Probe], list[Probe]]:
+    """(the standard subdirs, always; the optional ones present and any other entry)."""
+    standard = []
     for name, holds in STANDARD_SUBDIRS:
+        probe = _probe(table, name, os.path.join(data_path, name), holds, True)
+        standard.append(probe.unused_because(unused[name]) if name in unused else probe)
+    extras = [
+        _probe(table, name, os.path.join(data_path, name), holds, True)
+        for name, holds in OPTIONAL_SUBDIRS
+        if name in names
+    ]
+    for name in sorted(_others(names))[:MAX_OTHER_ENTRIES]:
         path = os.path.join(data_path, name)
-        probe = _probe(table, name, path, holds, True)
-        if name in unused:
-            probe = probe.unused_because(unused[name])
-        probes.append(probe)
-    for name, holds in OPTIONAL_SUBDIRS:
-        if name in present:
-            probes.append(_probe(table, name, os.path.join(data_path, name), holds, True))
-    known = {n for n, _ in STANDARD_SUBDIRS + OPTIONAL_SUBDIRS}
-    others = sorted(n for n in names if n not in known and not n.startswith("."))
-    for name in others[:MAX_OTHER_ENTRIES]:
-        path = os.path.join(data_path, name)
-        probes.append(_probe(table, name, path, _other_holds(path, location), False))
-    return probes
+        extras.append(_probe(table, name, path, _other_holds(path, location), False))
+    return standard, extras
 
 
 def _probe(table: MountTable, name: str, path: str, holds: str, standard: bool) -> Probe:
@@ -226,9 +224,9 @@ def _other_holds(path: str, location: ServerLocation) -> str:
     return "not an OMERO directory" if os.path.isdir(path) else "a file, not an OMERO directory"
 
 
-def _count_others(names: list[str]) -> int:
+def _others(names: list[str]) -> list[str]:
     known = {n for n, _ in STANDARD_SUBDIRS + OPTIONAL_SUBDIRS}
-    return sum(1 for n in names if n not in known and not n.startswith("."))
+    return [n for n in names if n not in known and not n.startswith(".")]
 
 
 def _list_dir(path: str) -> list[str] | None:
@@ -245,13 +243,6 @@ def _has_visible_entries(path: str) -> bool:
         with os.scandir(path) as it:
             return any(not e.name.startswith(".") for e in it)
     except OSError:
-        return False
-
-
-def _is_dir(parent: str, name: str) -> bool:
-    try:
-        return os.path.isdir(os.path.join(parent, name))
-    except (OSError, ValueError):
         return False
 
 

@@ -15,9 +15,8 @@ from omero_tui.core.config_xml import read_config
 
 
 def omero_tui(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("OMERODIR", None)
-    full_env.pop("OMERO_CONFIG", None)
+    base = {k: v for k, v in os.environ.items() if k not in ("OMERODIR", "OMERO_CONFIG")}
+    full_env = {**base, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "omero_tui", *args],
         capture_output=True,

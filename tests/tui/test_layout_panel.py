@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 
+from rich.console import Console
 from textual.widgets import DataTable, Static
 
 from omero_tui.core.layout import STANDARD_SUBDIRS
@@ -16,8 +18,10 @@ def cell_texts(table: DataTable, column: int) -> list[str]:
 
 
 def static_text(app, selector: str) -> str:  # noqa: ANN001
-    widget = app.screen.query_one(selector, Static)
-    return str(widget.render())
+    """The plain text a Static shows, whatever Rich renderable it holds."""
+    console = Console(width=300, record=True, file=io.StringIO())
+    console.print(app.screen.query_one(selector, Static).content)
+    return console.export_text()
 
 
 async def test_demo_layout_lists_everything_without_alarms(demo_sandbox) -> None:  # noqa: ANN001
