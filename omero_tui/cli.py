@@ -80,6 +80,47 @@ def build_parser() -> argparse.ArgumentParser:
     layout = sub.add_parser("layout", help="the Layout panel, headless", parents=[common])
     layout.add_argument("--json", action="store_true", help="print the full report as JSON")
 
+    usage = sub.add_parser("usage", help="the Disk usage panel, headless", parents=[common])
+    usage.add_argument("--json", action="store_true", help="print the full report as JSON")
+    usage.add_argument(
+        "--quick",
+        action="store_true",
+        help="reuse the last scan for directories whose mtime is unchanged",
+    )
+    usage.add_argument(
+        "--export",
+        metavar="FILE",
+        help="also write the scan in ncdu's JSON export format (for ncdu/gdu)",
+    )
+
+    locks = sub.add_parser("locks", help="the Lock health panel, headless", parents=[common])
+    locks.add_argument("--json", action="store_true", help="print the full report as JSON")
+    locks.add_argument(
+        "--probe",
+        action="store_true",
+        help="also run the active two-process lock probe in each directory",
+    )
+
+    perms = sub.add_parser("perms", help="the Permissions panel, headless", parents=[common])
+    perms.add_argument("--json", action="store_true", help="print the full report as JSON")
+    perms.add_argument("--user", metavar="USER", help="check for this user, not the server's")
+    perms.add_argument(
+        "--deep",
+        action="store_true",
+        help="walk every subdirectory for entries the user cannot use",
+    )
+    perms.add_argument(
+        "--fix",
+        action="store_true",
+        help="show the fix plan; with --yes apply it (keeping an undo record)",
+    )
+    perms.add_argument("--yes", action="store_true", help="apply --fix without asking")
+    perms.add_argument(
+        "--undo",
+        action="store_true",
+        help="restore the owners and modes recorded by the last --fix",
+    )
+
     demo = sub.add_parser(
         "demo", help="build a demo sandbox in DIR and open the console on it", parents=[common]
     )
@@ -103,6 +144,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             from omero_tui.commands.layout_cmd import run_layout
 
             return run_layout(args)
+        if args.command == "usage":
+            from omero_tui.commands.usage_cmd import run_usage
+
+            return run_usage(args)
+        if args.command == "locks":
+            from omero_tui.commands.locks_cmd import run_locks
+
+            return run_locks(args)
+        if args.command == "perms":
+            from omero_tui.commands.perms_cmd import run_perms
+
+            return run_perms(args)
         if args.command == "demo":
             from omero_tui.commands.tui_cmd import run_demo
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Static, TabbedContent, TabPane
@@ -10,9 +12,12 @@ from omero_tui import __version__
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.widgets.layout_panel import LayoutPanel
 
+# Each panel keeps its styles next to its module; the app loads them all.
+WIDGET_STYLES = sorted((Path(__file__).parent / "widgets").glob("*.tcss"))
+
 
 class OmeroTuiApp(App[None]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = [Path(__file__).parent / "app.tcss", *WIDGET_STYLES]
     TITLE = "omero-tui"
     BINDINGS = [
         Binding("q", "quit", "Quit"),
