@@ -73,7 +73,7 @@ def find_server_dir(
     if server_dir_arg:
         return Determined(_absolute(server_dir_arg), "from --server-dir")
     if env.get("OMERODIR"):
-        return Determined(_absolute(env["OMERODIR"]), "from the OMERODIR environment variable")
+        return Determined(_absolute(env["OMERODIR"]), "from OMERODIR")
     if settings_server_dir:
         where = f" {settings_path}" if settings_path else ""
         return Determined(_absolute(settings_server_dir), f"from the settings file{where}")
@@ -111,11 +111,7 @@ def discover(
             config_error = str(err)
         else:
             name = doc.profile_for(env)
-            how = (
-                "from the OMERO_CONFIG environment variable"
-                if env.get("OMERO_CONFIG")
-                else "stored in config.xml (__ACTIVE__)"
-            )
+            how = "from OMERO_CONFIG" if env.get("OMERO_CONFIG") else "stored in config.xml"
             profile = Determined(name, how)
             raw = doc.properties(name)
 
@@ -124,7 +120,7 @@ def discover(
     context = {**raw, DATA_DIR_KEY: data_dir.value or ""}
     properties = {k: ice_values.resolve(ice_values.unescape(v), context) for k, v in raw.items()}
     properties[DATA_DIR_KEY] = data_dir.value or ""
-    managed_dir = _managed_dir(raw, context, data_dir, profile, platform)
+    managed_dir = _managed_dir(raw, context, data_dir, platform)
     return ServerLocation(
         server_dir=server_dir,
         config_path=config_path,
@@ -140,35 +136,33 @@ def discover(
 def _data_dir(
     arg: str | None, raw: Mapping[str, str], profile: Determined, platform: str
 ) -> Determined:
+    # The profile's name is shown on its own row, so reasons stay short enough for 80 columns.
     if arg:
         return Determined(_absolute(arg), "from --data-dir")
     if raw.get(DATA_DIR_KEY):
         value = ice_values.resolve(ice_values.unescape(raw[DATA_DIR_KEY]), raw)
-        return Determined(value, f"{DATA_DIR_KEY} in config.xml (profile {profile.value})")
+        return Determined(value, f"{DATA_DIR_KEY} in config.xml")
     default = platform_default_data_dir(platform)
     reason = "no configuration read" if profile.value is None else f"{DATA_DIR_KEY} not set"
-    return Determined(default, f"OMERO's default for this platform ({reason})")
+    return Determined(default, f"OMERO's default: {reason}")
 
 
 def _managed_dir(
     raw: Mapping[str, str],
     context: Mapping[str, str],
     data_dir: Determined,
-    profile: Determined,
     platform: str,
 ) -> Determined:
     if raw.get(MANAGED_DIR_KEY):
         value = ice_values.resolve(ice_values.unescape(raw[MANAGED_DIR_KEY]), context)
-        return Determined(value, f"{MANAGED_DIR_KEY} in config.xml (profile {profile.value})")
+        return Determined(value, f"{MANAGED_DIR_KEY} in config.xml")
     base = data_dir.value or platform_default_data_dir(platform)
     joined = (
         str(PureWindowsPath(base) / "ManagedRepository")
         if platform == "win32"
         else os.path.join(base, "ManagedRepository")
     )
-    return Determined(
-        joined, f"OMERO's default, <data dir>/ManagedRepository ({MANAGED_DIR_KEY} not set)"
-    )
+    return Determined(joined, f"OMERO's default: {MANAGED_DIR_KEY} not set")
 
 
 def _absolute(path: str) -> str:

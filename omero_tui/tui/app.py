@@ -35,10 +35,10 @@ class OmeroTuiApp(App[None]):
         yield Footer()
 
     def _title_text(self) -> str:
-        title = f"[b]omero-tui[/b] {__version__}  ·  OMERO binary repository console"
+        title = f"[b]omero-tui[/b] {__version__}"
         if self.sources.demo_label:
-            title += f"  ·  [reverse] DEMO [/reverse] {self.sources.demo_label}"
-        return title
+            return f"{title}  [reverse] DEMO [/reverse] sandbox {self.sources.demo_label}"
+        return f"{title}  ·  OMERO binary repository console"
 
     def on_mount(self) -> None:
         if self.sources.demo_label:

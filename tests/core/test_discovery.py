@@ -25,7 +25,7 @@ def test_server_dir_precedence(tmp_path: Path) -> None:
     env = {"OMERODIR": str(env_dir)}
     assert find_server_dir(str(arg), env, str(settings_dir)).how == "from --server-dir"
     found = find_server_dir(None, env, str(settings_dir))
-    assert (found.value, found.how) == (str(env_dir), "from the OMERODIR environment variable")
+    assert (found.value, found.how) == (str(env_dir), "from OMERODIR")
     found = find_server_dir(None, {}, str(settings_dir), "/etc/s.toml")
     assert found.value == str(settings_dir) and "settings file /etc/s.toml" in found.how
 
@@ -45,7 +45,7 @@ def test_data_dir_from_active_profile_and_managed_default(tmp_path: Path) -> Non
     loc = discover(server_dir_arg=str(server), env={}, candidates=[])
     assert loc.profile.value == "default"
     assert loc.data_dir.value == "/srv/omero-data"
-    assert loc.data_dir.how == "omero.data.dir in config.xml (profile default)"
+    assert loc.data_dir.how == "omero.data.dir in config.xml"
     assert loc.managed_dir.value == "/srv/omero-data/ManagedRepository"
     assert "omero.managed.dir not set" in loc.managed_dir.how
     assert loc.config_error is None

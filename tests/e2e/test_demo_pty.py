@@ -51,7 +51,7 @@ def test_demo_opens_shows_layout_and_quits_with_q(tmp_path: Path) -> None:
     try:
         child.expect("DEMO")
         child.expect("Pixels")
-        child.expect("No problems found")
+        child.expect("no problems found")
         child.send("q")
         child.expect(pexpect.EOF, timeout=30)
     finally:

@@ -16,6 +16,14 @@ from omero_tui.tui.messages import LayoutFailed, LayoutReady
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.widgets.presentation import finding_text, severity_text, state_text
 
+# Panel padding, the vertical scrollbar, and one cell of padding each side of 4 columns.
+CHROME_WIDTH = 2 + 2 + 4 * 2
+ROOT_NAMES = ("data dir", "managed dir")
+
+
+def fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
 
 class LayoutPanel(VerticalScroll):
     """Shows a LayoutReport; the report is computed in a thread worker."""
@@ -66,10 +74,7 @@ class LayoutPanel(VerticalScroll):
 
     def show(self, report: LayoutReport) -> None:
         self.report = report
-        overall = worst(report.findings)
-        status = Text("Layout  ")
-        status.append_text(severity_text(overall))
-        self.query_one("#layout-status", Static).update(status)
+        self.query_one("#layout-status", Static).update(status_line(report))
         self.query_one("#layout-where", Static).update(where_table(report.location))
         self._fill_entries(report)
         self.query_one("#layout-identity", Static).update(identity_table(report.identities))
@@ -77,15 +82,28 @@ class LayoutPanel(VerticalScroll):
 
     def _fill_entries(self, report: LayoutReport) -> None:
         table = self.query_one("#layout-entries", DataTable)
+        cursor = table.cursor_row
         table.clear()
-        for index, entry in enumerate(self.entries()):
-            label = entry.name if entry is report.data_dir else f"  {entry.name}"
-            if entry is report.managed_dir:
-                label = "managed dir"
-            table.add_row(
-                label, state_text(entry.state), entry.device or "-", entry.holds, key=str(index)
+        rows = [
+            (
+                entry.name if entry.name in ROOT_NAMES else f"  {entry.name}",
+                state_text(entry.state),
+                device_text(entry, report.data_dir),
+                entry.holds,
             )
-        self._show_detail(0)
+            for entry in self.entries()
+        ]
+        # The last column gets what the others leave, so no row needs a horizontal scroll.
+        used = sum(max(len(str(row[i])) for row in rows) for i in range(3))
+        holds_width = max(12, self.size.width - CHROME_WIDTH - used)
+        for index, (label, state, device, holds) in enumerate(rows):
+            table.add_row(label, state, device, fit(holds, holds_width), key=str(index))
+        table.move_cursor(row=min(cursor, table.row_count - 1))
+        self._show_detail(table.cursor_row)
+
+    def on_resize(self) -> None:
+        if self.report is not None:
+            self._fill_entries(self.report)
 
     def entries(self) -> list[EntryInfo]:
         if self.report is None:
@@ -109,7 +127,32 @@ class LayoutPanel(VerticalScroll):
         text.append(f"  {entry.state}")
         if entry.target:
             text.append(f" → {entry.target}")
+        text.append(f"\n{entry.holds}")
         self.query_one("#layout-detail", Static).update(text)
+
+
+def status_line(report: LayoutReport) -> Text:
+    """The verdict and the one finding that matters most, readable at 80 columns."""
+    alarms = sorted(
+        (f for f in report.findings if f.severity.rank > Severity.INFO.rank),
+        key=lambda f: -f.severity.rank,
+    )
+    text = Text("Layout  ")
+    text.append_text(severity_text(worst(report.findings)))
+    if not alarms:
+        text.append("  no problems found", style="green")
+        return text
+    text.append(f"  {alarms[0].message}")
+    if len(alarms) > 1:
+        text.append(f" (+{len(alarms) - 1} more below)", style="dim")
+    return text
+
+
+def device_text(entry: EntryInfo, data_dir: EntryInfo) -> Text:
+    # Repeating the data dir's filesystem on every row hides the one row that differs.
+    if entry is not data_dir and entry.device and entry.device == data_dir.device:
+        return Text("same", style="dim")
+    return Text(entry.device or "-")
 
 
 def where_table(location: ServerLocation) -> Table:
