@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -158,8 +159,15 @@ def short_command(argv: Sequence[str]) -> str:
     return text if len(text) <= _MAX_COMMAND else text[: _MAX_COMMAND - 3] + "..."
 
 
-def backup(path: Path) -> Path:
-    """Copy ``path`` to ``<name>.bak-<UTC stamp>`` with its metadata, all or nothing."""
+KEEP_BACKUPS = 20
+
+
+def backup(path: Path, keep: int = KEEP_BACKUPS) -> Path:
+    """Copy ``path`` to ``<name>.bak-<UTC stamp>`` with its metadata, all or nothing.
+
+    Only the newest ``keep`` backups are kept: an admin scripting ``config set`` in a
+    loop must not fill ``etc/grid`` with copies.
+    """
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.bak-", dir=path.parent)
     os.close(fd)
@@ -168,10 +176,21 @@ def backup(path: Path) -> Path:
         shutil.copy2(path, temp)
         _copy_owner(path, temp)
         _fsync(temp)
-        return _claim(temp, path.with_name(f"{path.name}.bak-{stamp}"))
+        made = _claim(temp, path.with_name(f"{path.name}.bak-{stamp}"))
     finally:
         with suppress(FileNotFoundError):
             temp.unlink()
+    _prune_backups(path, keep)
+    return made
+
+
+def _prune_backups(path: Path, keep: int) -> None:
+    pattern = re.compile(re.escape(path.name) + r"\.bak-(?P<stamp>\d{8}T\d{6}Z)(?:-(?P<n>\d+))?")
+    found = [(m, p) for p in path.parent.iterdir() if (m := pattern.fullmatch(p.name))]
+    found.sort(key=lambda item: (item[0]["stamp"], int(item[0]["n"] or 1)))
+    for _, old in found[: max(0, len(found) - keep)]:
+        with suppress(OSError):
+            old.unlink()
 
 
 def _claim(temp: Path, base: Path) -> Path:

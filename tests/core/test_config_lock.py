@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core.config_lock import _flock_owner, describe_process, short_command
+from omero_tui.core.config_lock import _flock_owner, backup, describe_process, short_command
 from omero_tui.core.config_xml import (
     ConfigLockedError,
     lock_holder,
@@ -149,3 +149,16 @@ def test_describe_process() -> None:
     )
     assert short_command(["/usr/bin/python3", "-c", "x\ny"]) == "python3 -c x y"
     assert len(short_command(["omero", "x" * 200])) == 80
+
+
+def test_only_the_newest_backups_are_kept(tmp_path: Path) -> None:
+    config = tmp_path / "config.xml"
+    config.write_text("<icegrid/>")
+    old = [tmp_path / f"config.xml.bak-2020010{d}T000000Z" for d in range(1, 6)]
+    for path in old:
+        path.write_text("old")
+    unrelated = tmp_path / "config.xml.bak-mine"
+    unrelated.write_text("keep me")
+    made = backup(config, keep=3)
+    left = sorted(p.name for p in tmp_path.glob("config.xml.bak-*"))
+    assert left == sorted([old[3].name, old[4].name, made.name, unrelated.name])
