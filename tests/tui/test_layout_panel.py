@@ -37,7 +37,7 @@ async def test_demo_layout_lists_everything_without_alarms(demo_sandbox) -> None
         assert set(cell_texts(table, 1)) == {"present"}
         findings = static_text(app, "#layout-findings")
         assert "No problems found" in findings
-        identity = static_text(app, "#layout-identity")
+        identity = static_text(app, "#layout-where")
         for ident in panel.report.identities:
             assert ident.entries and ident.entries[0].repo_uuid in identity
         assert "DEMO" in static_text(app, "#title-bar")

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
-from omero_tui.core.discovery import Determined, ServerLocation
+from omero_tui.core.discovery import Determined
 from omero_tui.core.findings import Severity, worst
 from omero_tui.core.layout import EntryInfo, LayoutReport, RepoIdentity
 from omero_tui.tui.messages import LayoutFailed, LayoutReady
@@ -38,7 +38,6 @@ class LayoutPanel(VerticalScroll):
         yield Static(id="layout-where", classes="section")
         yield DataTable(id="layout-entries", cursor_type="row", zebra_stripes=False)
         yield Static(id="layout-detail", classes="section")
-        yield Static(id="layout-identity", classes="section")
         yield Static(id="layout-findings", classes="section")
 
     def on_mount(self) -> None:
@@ -75,9 +74,8 @@ class LayoutPanel(VerticalScroll):
     def show(self, report: LayoutReport) -> None:
         self.report = report
         self.query_one("#layout-status", Static).update(status_line(report))
-        self.query_one("#layout-where", Static).update(where_table(report.location))
+        self.query_one("#layout-where", Static).update(where_table(report))
         self._fill_entries(report)
-        self.query_one("#layout-identity", Static).update(identity_table(report.identities))
         self.query_one("#layout-findings", Static).update(findings_text(report))
 
     def _fill_entries(self, report: LayoutReport) -> None:
@@ -155,7 +153,9 @@ def device_text(entry: EntryInfo, data_dir: EntryInfo) -> Text:
     return Text(entry.device or "-")
 
 
-def where_table(location: ServerLocation) -> Table:
+def where_table(report: LayoutReport) -> Table:
+    """Where everything is and why, then the identity the server knows the repository by."""
+    location = report.location
     table = Table.grid(padding=(0, 1))
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
@@ -171,25 +171,25 @@ def where_table(location: ServerLocation) -> Table:
         table.add_row(label, value)
     if location.config_error:
         table.add_row("Config", Text(f"✗ {location.config_error}", style="red"))
+    for index, identity in enumerate(report.identities):
+        table.add_row("Identity" if index == 0 else "", identity_text(identity))
     return table
 
 
-def identity_table(identities: tuple[RepoIdentity, ...]) -> Table:
-    table = Table.grid(padding=(0, 1))
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(overflow="fold")
-    table.add_row("Identity", Text(".omero/repository/<database uuid>/repo_uuid", style="dim"))
-    for identity in identities:
-        if not identity.entries:
-            table.add_row(f"  {identity.role}", Text("none found", style="yellow"))
-            continue
-        for entry in identity.entries:
-            value = Text(entry.repo_uuid or f"unreadable: {entry.error}")
-            value.append(f"  database {entry.db_uuid}", style="dim")
-            if entry.lock_files:
-                value.append("  .lock present", style="cyan")
-            table.add_row(f"  {identity.role}", value)
-    return table
+def identity_text(identity: RepoIdentity) -> Text:
+    """One line per repository: its repo_uuid, its database, and whether a .lock exists."""
+    # "data"/"managed" rather than the full role: a line must fit 80 columns.
+    text = Text(f"{identity.role.split()[0]}: ")
+    if not identity.entries:
+        text.append("no .omero/repository identity found", style="yellow")
+    for index, entry in enumerate(identity.entries):
+        if index:
+            text.append("; ")
+        text.append(entry.repo_uuid or f"unreadable ({entry.error})")
+        text.append(f" db {entry.db_uuid[:8]}", style="dim")
+        if entry.lock_files:
+            text.append(" .lock", style="cyan")
+    return text
 
 
 def findings_text(report: LayoutReport) -> Text:
