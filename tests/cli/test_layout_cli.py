@@ -46,3 +46,16 @@ def test_nested_data_dir_exits_critical(demo_sandbox) -> None:  # noqa: ANN001
     result = run_layout("--server-dir", str(demo_sandbox.server_dir), "--data-dir", str(inside))
     assert result.returncode == 2
     assert "CRITICAL" in result.stdout
+
+
+def test_console_without_a_terminal_points_to_the_headless_commands() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "omero_tui"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 1
+    assert "omero-tui layout --json" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
