@@ -3,7 +3,7 @@
 Calm on a healthy repository: what OMERO recreates by itself (the search index, the
 Bio-Formats cache) is at most INFO; what silently loses data (a subdirectory gone
 from a repository that has run, a repository moved without its hidden identity) is
-loud.
+loud. The repository's hidden identity is judged in ``identity_findings``.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from omero_tui.core.findings import Finding, Severity
-from omero_tui.core.repo_identity import IDENTITY_DIR, REPO_UUID_FILE, RepoIdentity
+from omero_tui.core.identity_findings import identity_findings, identity_mismatch, layout_finding
+from omero_tui.core.repo_identity import RepoIdentity
 
 if TYPE_CHECKING:
     from omero_tui.core.layout import EntryInfo
 
-AREA = "layout"
 USABLE = ("present", "symlink", "mount point")
 # Losing these loses data; FullText and BioFormatsCache are rebuilt by OMERO.
 DATA_SUBDIRS = ("Pixels", "Files", "Thumbnails", "ManagedRepository")
@@ -85,14 +85,14 @@ def layout_findings(
         findings.append(_empty_repository(data))
     findings += [f for p in extras for f in _extra_findings(p, data)]
     holds_data = any(p.has_data for p in standard)
-    findings += _identity_findings(data_identity, data.entry.path, holds_data)
+    findings += identity_findings(data_identity, data.entry.path, holds_data)
     findings += _managed_findings(managed, managed_outside, data, has_run)
     if managed.usable:
-        findings += _identity_findings(managed_identity, managed.entry.path, managed.has_data)
-    findings += _mismatch(data_identity, managed_identity)
+        findings += identity_findings(managed_identity, managed.entry.path, managed.has_data)
+    findings += identity_mismatch(data_identity, managed_identity)
     if others_left_out:
         findings.append(
-            _finding(
+            layout_finding(
                 Severity.INFO,
                 "layout.many_entries",
                 f"The data dir has {others_left_out} more top-level entries than listed here:"
@@ -108,7 +108,7 @@ def _root_findings(probe: Probe, role: str) -> list[Finding]:
     state, path = entry.state, entry.path
     if state == "missing":
         return [
-            _finding(
+            layout_finding(
                 Severity.CRITICAL,
                 f"layout.{_code(role)}_missing",
                 f"The {role} does not exist: the server cannot use it (if it is a share, it is"
@@ -120,7 +120,7 @@ def _root_findings(probe: Probe, role: str) -> list[Finding]:
         return [_broken(f"The {role}", entry, Severity.CRITICAL)]
     if state == "not a directory":
         return [
-            _finding(
+            layout_finding(
                 Severity.CRITICAL,
                 f"layout.{_code(role)}_not_directory",
                 f"The {role} is a file, not a directory: the server cannot store anything in it.",
@@ -129,7 +129,7 @@ def _root_findings(probe: Probe, role: str) -> list[Finding]:
         ]
     if state == "unreadable":
         return [
-            _finding(
+            layout_finding(
                 Severity.CRITICAL,
                 f"layout.{_code(role)}_unreadable",
                 f"The {role} cannot be read by this console's user: {UNREADABLE_WHY[role]}.",
@@ -149,7 +149,7 @@ def _subdir_findings(probe: Probe, data: Probe) -> list[Finding]:
     if entry.state == "missing":
         if name in REBUILT:
             return [
-                _finding(
+                layout_finding(
                     Severity.INFO,
                     "layout.rebuildable_missing",
                     f"{name} is missing from the data dir: {REBUILT[name]}.",
@@ -157,7 +157,7 @@ def _subdir_findings(probe: Probe, data: Probe) -> list[Finding]:
                 )
             ]
         return [
-            _finding(
+            layout_finding(
                 Severity.WARNING,
                 "layout.subdir_missing",
                 f"{name} is missing from the data dir: OMERO recreates an empty one, so files"
@@ -185,7 +185,7 @@ def _entry_state_findings(probe: Probe, data: Probe, broken: Severity) -> list[F
         return [_broken(name, entry, broken)]
     if entry.state == "not a directory":
         return [
-            _finding(
+            layout_finding(
                 Severity.CRITICAL,
                 "layout.subdir_not_directory",
                 f"{name} is a file, not a directory: the server cannot store anything there.",
@@ -194,7 +194,7 @@ def _entry_state_findings(probe: Probe, data: Probe, broken: Severity) -> list[F
         ]
     if entry.state == "unreadable":
         return [
-            _finding(
+            layout_finding(
                 Severity.WARNING,
                 "layout.subdir_unreadable",
                 f"{name} cannot be read by this console's user: if the server user cannot"
@@ -206,7 +206,7 @@ def _entry_state_findings(probe: Probe, data: Probe, broken: Severity) -> list[F
         return [_symlinked(name, entry)]
     if probe.dev is not None and data.dev is not None and probe.dev != data.dev:
         return [
-            _finding(
+            layout_finding(
                 Severity.INFO,
                 "layout.other_device",
                 f"{name} is on another filesystem ({entry.device}) than the data dir: moving"
@@ -224,7 +224,7 @@ def _managed_findings(
         return []  # the ManagedRepository row already speaks for it
     entry = managed.entry
     findings = [
-        _finding(
+        layout_finding(
             Severity.INFO,
             "layout.managed_outside",
             f"The managed repository is outside the data dir (omero.managed.dir = {entry.path}):"
@@ -234,7 +234,7 @@ def _managed_findings(
     ]
     if _within_or_same(data.entry.path, entry.path):
         findings.append(
-            _finding(
+            layout_finding(
                 Severity.WARNING,
                 "layout.managed_contains_data_dir",
                 "The managed dir is or contains the data dir: imports and the server's own"
@@ -245,7 +245,7 @@ def _managed_findings(
     if entry.state == "missing":
         if has_run:
             findings.append(
-                _finding(
+                layout_finding(
                     Severity.WARNING,
                     "layout.managed_dir_missing",
                     "The managed dir does not exist: OMERO recreates an empty one, so imported"
@@ -260,91 +260,8 @@ def _managed_findings(
     return findings + root
 
 
-def _identity_findings(identity: RepoIdentity, repo_dir: str, holds_data: bool) -> list[Finding]:
-    role = identity.role
-    where = os.path.join(repo_dir, *IDENTITY_DIR)
-    if identity.error:
-        severity = Severity.WARNING if identity.denied else Severity.CRITICAL
-        return [
-            _finding(
-                severity,
-                "layout.identity_unreadable",
-                f"The {role}'s identity cannot be read ({identity.error}): the server may not"
-                " recognise this repository.",
-                where,
-            )
-        ]
-    if not identity.entries:
-        if not holds_data:
-            return []  # a fresh repository: the server writes its identity at first start
-        return [
-            _finding(
-                Severity.CRITICAL,
-                "layout.identity_missing",
-                f"The {role} holds data but has no .omero identity: the server will register"
-                " a new, empty repository; was the repository moved without its hidden files,"
-                " e.g. `mv /OMERO/*`?",
-                where,
-            )
-        ]
-    findings = []
-    for entry in identity.entries:
-        if entry.error:
-            severity = Severity.WARNING if entry.denied else Severity.CRITICAL
-            findings.append(
-                _finding(
-                    severity,
-                    "layout.identity_unreadable",
-                    f"The {role}'s repo_uuid for database {entry.db_uuid} is unreadable"
-                    f" ({entry.error}): the server cannot tell which repository this is.",
-                    os.path.join(where, entry.db_uuid, REPO_UUID_FILE),
-                )
-            )
-    if len(identity.entries) > 1:
-        findings.append(_several_databases(identity, where))
-    return findings
-
-
-def _several_databases(identity: RepoIdentity, where: str) -> Finding:
-    count = len(identity.entries)
-    locked = [e for e in identity.entries if e.lock_files]
-    if len(locked) > 1:
-        return _finding(
-            Severity.WARNING,
-            "layout.several_databases",
-            f"The {identity.role} has identities for {count} databases and {len(locked)} hold"
-            " a .lock: if two servers with different databases use it at once, their file"
-            " ids collide and overwrite each other's data.",
-            where,
-        )
-    return _finding(
-        Severity.INFO,
-        "layout.several_databases",
-        f"The {identity.role} has identities for {count} databases: it was used with another"
-        " database before (a restored or re-created database, or a test server); only the"
-        " current database's one is used.",
-        where,
-    )
-
-
-def _mismatch(data_identity: RepoIdentity, managed_identity: RepoIdentity) -> list[Finding]:
-    data_dbs = {e.db_uuid for e in data_identity.entries}
-    managed_dbs = {e.db_uuid for e in managed_identity.entries}
-    if not data_dbs or not managed_dbs or data_dbs & managed_dbs:
-        return []
-    return [
-        _finding(
-            Severity.WARNING,
-            "layout.identity_mismatch",
-            "The data dir and the managed dir were used with different databases: they do not"
-            " belong together (was one of them restored or copied from another server?).",
-            managed_identity.repo_dir,
-        )
-    ]
-
-
 def _empty_repository(data: Probe) -> Finding:
-    return _finding(
+    return layout_finding(
         Severity.INFO,
         "layout.empty_repository",
         "Empty repository: OMERO creates its subdirectories and identity at first start.",
@@ -353,7 +270,7 @@ def _empty_repository(data: Probe) -> Finding:
 
 
 def _broken(subject: str, entry: EntryInfo, severity: Severity) -> Finding:
-    return _finding(
+    return layout_finding(
         severity,
         "layout.broken_symlink",
         f"{subject} is a symlink to {entry.target}, which does not exist: whatever it held is"
@@ -364,17 +281,13 @@ def _broken(subject: str, entry: EntryInfo, severity: Severity) -> Finding:
 
 def _symlinked(subject: str, entry: EntryInfo) -> Finding:
     on = f" on {entry.device}" if entry.device else ""
-    return _finding(
+    return layout_finding(
         Severity.INFO,
         "layout.symlinked",
         f"{subject} is a symlink to {entry.target}{on}: a move copies the link, not the data"
         " behind it.",
         entry.path,
     )
-
-
-def _finding(severity: Severity, code: str, message: str, path: str | None) -> Finding:
-    return Finding(area=AREA, severity=severity, code=code, message=message, path=path)
 
 
 def _code(role: str) -> str:

@@ -4,23 +4,40 @@ None of these may be, contain, or sit inside the data dir or the managed dir. Ea
 one is found two ways: from where it is known to be (the configured server dir,
 running ``postgres`` processes, users' ``~/omero``), and by its marker files on the
 repository's own ancestors and top-level entries, which is how a stale install from
-before an upgrade gets caught.
+before an upgrade gets caught. Where PostgreSQL's data and the OMERO user dirs are
+known to be is found in ``postgres_and_client_dirs``; this module judges the nesting.
 """
 
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from omero_tui.core.discovery import ServerLocation, looks_like_server_dir
 from omero_tui.core.findings import Finding, Severity
+from omero_tui.core.postgres_and_client_dirs import (
+    POSTGRES_NAMES,
+    SERVER_USERS,
+    find_client_dirs,
+    find_postgres_data_dirs,
+    postgres_dir_from_args,
+    real_path,
+)
 
-# Accounts OMERO commonly runs under (the reference Ansible role uses omero-server).
-SERVER_USERS: tuple[str, ...] = ("omero-server", "omero", "omero-web")
-POSTGRES_NAMES = frozenset({"postgres", "postmaster", "postgres.exe"})
+__all__ = [
+    "CLIENT",
+    "POSTGRES",
+    "POSTGRES_NAMES",
+    "SERVER",
+    "SERVER_USERS",
+    "USER_DIR",
+    "check_not_repository",
+    "client_install_kind",
+    "find_client_dirs",
+    "find_postgres_data_dirs",
+    "postgres_dir_from_args",
+]
 
 
 @dataclass(frozen=True)
@@ -73,57 +90,6 @@ class _Other:
     what: str  # e.g. "the OMERO.server install dir (from OMERODIR)"
 
 
-def find_postgres_data_dirs(env: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
-    """PostgreSQL data directories in use here: (dir, how it was found). Scans processes."""
-    env = os.environ if env is None else env
-    found: list[tuple[str, str]] = []
-    if env.get("PGDATA"):
-        pgdata = os.path.abspath(os.path.expanduser(env["PGDATA"]))
-        found.append((pgdata, "from the PGDATA environment variable"))
-    found.extend(_postgres_processes())
-    return _unique(found)
-
-
-def postgres_dir_from_args(args: Sequence[str]) -> str | None:
-    """The data directory a postgres command line names; ``data_directory`` beats ``-D``.
-
-    (With ``-c data_directory=`` set, ``-D`` only names where the configuration is.)
-    """
-    data_dir: str | None = None
-    setting: str | None = None
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "-D" and i + 1 < len(args):
-            data_dir, i = args[i + 1], i + 1
-        elif arg.startswith("-D") and len(arg) > 2:
-            data_dir = arg[2:]
-        elif arg == "-c" and i + 1 < len(args):
-            setting = _data_directory_setting(args[i + 1]) or setting
-            i += 1
-        elif arg.startswith("--"):
-            setting = _data_directory_setting(arg[2:]) or setting
-        i += 1
-    return setting or data_dir
-
-
-def find_client_dirs(
-    location: ServerLocation, env: Mapping[str, str] | None = None
-) -> list[tuple[str, str]]:
-    """OMERO user dirs (``~/omero``, or ``OMERO_USERDIR``) of the accounts likely to matter."""
-    env = os.environ if env is None else env
-    found: list[tuple[str, str]] = []
-    if env.get("OMERO_USERDIR"):
-        userdir = os.path.abspath(os.path.expanduser(env["OMERO_USERDIR"]))
-        found.append((userdir, "the OMERO user dir (from OMERO_USERDIR)"))
-    home = os.path.expanduser("~")
-    if home != "~":
-        found.append((os.path.join(home, "omero"), "the OMERO user dir of this console's user"))
-    for user, home in _likely_server_accounts(location):
-        found.append((os.path.join(home, "omero"), f"the OMERO user dir of {user}"))
-    return _unique(found)
-
-
 def check_not_repository(
     location: ServerLocation,
     *,
@@ -136,9 +102,9 @@ def check_not_repository(
     ``data_children`` are names of the data dir's top-level directories, looked at for
     an install or a database cluster unpacked inside the repository.
     """
-    data_dir = _real(location.data_dir.value or "")
+    data_dir = real_path(location.data_dir.value or "")
     roots = [("data dir", data_dir, list(data_children or ()))]
-    managed = _real(location.managed_dir.value or "")
+    managed = real_path(location.managed_dir.value or "")
     if managed and not _within(managed, data_dir):
         roots.append(("managed dir", managed, []))
     known = _known_others(location, postgres_dirs, client_dirs)
@@ -182,11 +148,11 @@ def _known_others(
     others: list[_Other] = []
     if location.server_dir.value:
         what = f"the OMERO.server install dir ({location.server_dir.how})"
-        others.append(_Other(SERVER, _real(location.server_dir.value), what))
+        others.append(_Other(SERVER, real_path(location.server_dir.value), what))
     for path, how in postgres_dirs:
-        others.append(_Other(POSTGRES, _real(path), f"the PostgreSQL data directory ({how})"))
+        others.append(_Other(POSTGRES, real_path(path), f"the PostgreSQL data directory ({how})"))
     for path, how in client_dirs:
-        real = _real(path)
+        real = real_path(path)
         install = client_install_kind(real)
         if install:
             others.append(_Other(CLIENT, real, f"{install} ({how})"))
@@ -238,90 +204,6 @@ def client_install_kind(path: str) -> str | None:
     return None
 
 
-def _postgres_processes() -> list[tuple[str, str]]:
-    try:
-        import psutil
-    except ImportError:
-        return []
-    found: list[tuple[str, str]] = []
-    our_root = _root_identity("/")
-    try:
-        processes = list(psutil.process_iter(["pid", "name", "cmdline"]))
-    except Exception:  # noqa: BLE001 - a failed scan just finds nothing
-        return []
-    for proc in processes:
-        try:
-            found.extend(_postgres_dir_of(proc, our_root))
-        except Exception:  # noqa: BLE001 - processes vanish and deny access mid-scan
-            continue
-    return found
-
-
-def _postgres_dir_of(proc: Any, our_root: tuple[int, int] | None) -> list[tuple[str, str]]:
-    info = proc.info
-    cmdline = info.get("cmdline") or []
-    names = {info.get("name") or ""}
-    if cmdline:
-        names.add(os.path.basename(cmdline[0]))
-    if not names & POSTGRES_NAMES:
-        return []
-    pid = info.get("pid")
-    # A containerised postgres names paths inside its own root, not ours.
-    if our_root is not None and _root_identity(f"/proc/{pid}/root") not in (None, our_root):
-        return []
-    data_dir = postgres_dir_from_args(cmdline[1:])
-    how = f"postgres process {pid}"
-    if data_dir is None:
-        # Without -D postgres reads PGDATA from its own environment (readable by root).
-        data_dir = proc.environ().get("PGDATA")
-        how += ", PGDATA in its environment"
-    if not data_dir:
-        return []
-    if not os.path.isabs(data_dir):
-        data_dir = os.path.join(proc.cwd(), data_dir)
-    return [(os.path.normpath(data_dir), how)]
-
-
-def _data_directory_setting(assignment: str) -> str | None:
-    name, sep, value = assignment.partition("=")
-    if sep and name.replace("-", "_") == "data_directory":
-        return value.strip("'\"") or None
-    return None
-
-
-def _root_identity(path: str) -> tuple[int, int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
-
-
-def _likely_server_accounts(location: ServerLocation) -> list[tuple[str, str]]:
-    """(user, home) for the usual OMERO accounts and the owners of the install and data."""
-    try:
-        import pwd
-    except ImportError:  # Windows: no account database to ask
-        return []
-    entries = []
-    for name in SERVER_USERS:
-        try:
-            entries.append(pwd.getpwnam(name))
-        except KeyError:
-            continue
-    for path in (location.server_dir.value, location.data_dir.value):
-        if not path:
-            continue
-        try:
-            entries.append(pwd.getpwuid(os.stat(path).st_uid))
-        except (OSError, KeyError):
-            continue
-    # Not pwd.getpwall(): on LDAP/SSSD sites it enumerates thousands of accounts, or hangs.
-    return [(e.pw_name, e.pw_dir) for e in entries if e.pw_dir and e.pw_dir != "/"]
-
-
 def _self_and_ancestors(path: str) -> list[str]:
     out = []
     current = path
@@ -331,26 +213,6 @@ def _self_and_ancestors(path: str) -> list[str]:
             return out
         out.append(current)
         current = parent
-
-
-def _unique(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    seen: set[str] = set()
-    out = []
-    for path, how in pairs:
-        key = _real(path)
-        if key not in seen:
-            seen.add(key)
-            out.append((path, how))
-    return out
-
-
-def _real(path: str) -> str:
-    if not path:
-        return ""
-    try:
-        return os.path.realpath(path)
-    except (OSError, ValueError):
-        return os.path.abspath(path)
 
 
 def _norm(path: str) -> str:

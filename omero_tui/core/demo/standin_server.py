@@ -33,11 +33,11 @@ from typing import IO
 
 import psutil
 
-from omero_tui.core.demo.sandbox import (
+from omero_tui.core.demo.sandbox import is_demo_root
+from omero_tui.core.demo.server_content import (
     DB_UUID_FILE,
     FAULTS_FILE,
     LAST_DATA_DIR_FILE,
-    is_demo_root,
     log_line,
 )
 from omero_tui.core.ice_values import resolve, unescape
