@@ -45,4 +45,10 @@ class OmeroTuiApp(App[None]):
             self.add_class("demo")
 
     def action_refresh(self) -> None:
-        self.screen.query_one(LayoutPanel).refresh_report()
+        """Re-read whatever the visible panel shows."""
+        tabs = self.screen.query_one(TabbedContent)
+        pane = tabs.get_pane(tabs.active)
+        for panel in pane.children:
+            refresh_report = getattr(panel, "refresh_report", None)
+            if refresh_report is not None:
+                refresh_report()
