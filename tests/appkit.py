@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from omero_tui.core.demo.sandbox import DemoSandbox
 from textual.pilot import Pilot
 
+from omero_tui.core.demo.sandbox import DemoSandbox
 from omero_tui.core.discovery import ServerLocation, discover
 from omero_tui.core.layout import LayoutReport, inspect_layout
 from omero_tui.tui.app import OmeroTuiApp

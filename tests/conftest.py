@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from omero_tui.core.demo.sandbox import DemoSandbox, build_demo
 
 # Snapshots show paths, so the sandbox they photograph lives at one fixed place. Only

@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 from omero_tui.core.demo.sandbox import build_demo
-
 from tests.appkit import demo_app, settle
 
 ROOT = Path(__file__).resolve().parents[1]
