@@ -1,0 +1,108 @@
+"""``omero-tui usage``: the Disk usage panel as text or JSON, with monitoring exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from omero_tui.cli import CliError
+from omero_tui.commands.context import load_settings, locate
+from omero_tui.core.findings import Severity
+from omero_tui.core.usage_format import human_bytes, human_count, stamp
+from omero_tui.core.usage_model import UsageProgress
+from omero_tui.core.usage_plan import UsageError
+from omero_tui.core.usage_report import UsageReport, report_json
+from omero_tui.core.usage_service import UsageService, settings_thresholds
+
+
+def run_usage(args: argparse.Namespace) -> int:
+    if args.export and args.quick:
+        raise CliError("--export lists every entry, so it needs a full scan: drop --quick")
+    location = locate(args)
+    settings = load_settings(args)
+    service = UsageService(thresholds=lambda: settings_thresholds(settings))
+    show = _progress_line if sys.stderr.isatty() else None
+    try:
+        report = service.scan(
+            location,
+            quick=args.quick,
+            export=Path(args.export) if args.export else None,
+            progress=show,
+        )
+    except UsageError as err:
+        raise CliError(str(err)) from err
+    finally:
+        service.close()
+        if show is not None:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+    if args.json:
+        print(json.dumps(report_json(report), indent=2, ensure_ascii=False))
+    else:
+        print(render_text(report, quick_asked=args.quick, export=args.export))
+    return report.verdict.exit_code
+
+
+def _progress_line(progress: UsageProgress) -> None:
+    done = f" {progress.fraction:.0%}" if progress.fraction is not None else ""
+    print(
+        f"\rscanning{done}: {human_count(progress.entries)} entries, "
+        f"{human_bytes(progress.allocated_bytes)}, {progress.rate:,.0f}/s\033[K",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def render_text(
+    report: UsageReport, *, quick_asked: bool = False, export: str | None = None
+) -> str:
+    scan = report.scan
+    kind = "quick rescan" if scan.quick else "full scan"
+    lines = [
+        f"Repository  {scan.data_dir}",
+        f"Measured    {stamp(scan.finished_at)} by a {kind} in {scan.duration:.2f} s",
+    ]
+    if quick_asked and not scan.quick:
+        why = scan.fallback or "there was no earlier scan on record to reuse"
+        lines.append(f"            (a quick rescan was asked for, but {why}: this was a full scan)")
+    if export:
+        lines.append(f"Exported    {export} (ncdu JSON: open it with `ncdu -f {export}`)")
+    lines.append("")
+    rows = [(u.name + _mark(u.kind), u.totals, u.reused) for u in scan.units]
+    rows.append(("repository", scan.totals, False))
+    width = max(len(name) for name, _, _ in rows)
+    lines.append(
+        f"{'':<{width}}  {'on disk':>10} {'apparent':>10} {'files':>12} {'dirs':>9} {'errors':>7}"
+    )
+    for name, totals, reused in rows:
+        lines.append(
+            f"{name:<{width}}  {human_bytes(totals.allocated_bytes):>10} "
+            f"{human_bytes(totals.apparent_bytes):>10} {totals.files:>12,} {totals.dirs:>9,} "
+            f"{totals.errors:>7,}{'  (reused)' if reused else ''}"
+        )
+    lines.append("")
+    for volume, headroom in zip(report.volumes, report.headroom, strict=True):
+        lines.append(
+            f"Volume      {volume.device or volume.mount_point} ({', '.join(volume.holds)})"
+        )
+        if volume.total_bytes is not None:
+            inodes = f", {volume.free_inodes:,} inodes free" if volume.free_inodes else ""
+            lines.append(
+                f"            {human_bytes(volume.free_bytes or 0)} free of "
+                f"{human_bytes(volume.total_bytes)}{inodes}"
+            )
+        lines.append(f"            {headroom.severity.label.upper()}: {headroom.words}")
+    lines.append("")
+    for finding in sorted(report.findings, key=lambda f: -f.severity.rank):
+        where = f" ({finding.path})" if finding.path else ""
+        lines.append(f"{finding.severity.label.upper()}: {finding.message}{where}")
+    if not [f for f in report.findings if f.severity.rank > Severity.INFO.rank]:
+        lines.append("Usage OK: no problems found.")
+    lines.append(f"Overall: {report.verdict.label.upper()} ({report.verdict_words})")
+    return "\n".join(lines)
+
+
+def _mark(kind: str) -> str:
+    return {"symlink": " ->", "mount point": " (mount)", "managed dir elsewhere": ""}.get(kind, "")

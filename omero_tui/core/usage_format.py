@@ -1,0 +1,84 @@
+"""Sizes, ages and dates in words, the same in the panel and the headless command."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def human_bytes(n: float) -> str:
+    """1536 -> "1.5 KiB"; binary units, like du -h and ncdu."""
+    value = float(n)
+    for unit in _UNITS:
+        if abs(value) < 1024 or unit == _UNITS[-1]:
+            if unit == "B":
+                return f"{int(value)} B"
+            return f"{value:.1f} {unit}" if abs(value) < 100 else f"{value:.0f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def human_count(n: int) -> str:
+    return f"{n:,}"
+
+
+def human_age(seconds: float) -> str:
+    """How long ago, coarse: "just now", "5 min ago", "3 h ago", "2 days ago"."""
+    if seconds < 0:
+        return "in the future (check the clock)"
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 2 * 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} days ago"
+
+
+def human_days(days: float) -> str:
+    if days >= 36500:
+        return "over 100 years"
+    if days >= 730:
+        return f"~{days / 365:.0f} years"
+    if days >= 2:
+        return f"~{days:.0f} days"
+    return f"~{days * 24:.0f} hours"
+
+
+def stamp(epoch: float) -> str:
+    """UTC, to the minute: the same on every machine (and in every snapshot)."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def day_to_date(day: int) -> date:
+    return date.fromordinal(day + _EPOCH_ORDINAL)
+
+
+def date_to_day(when: date) -> int:
+    return when.toordinal() - _EPOCH_ORDINAL
+
+
+def by_month(days: Mapping[int, int]) -> dict[str, int]:
+    """Bytes by day since the epoch -> bytes by "YYYY-MM", in date order."""
+    months: dict[str, int] = {}
+    for day in sorted(days):
+        key = day_to_date(day).strftime("%Y-%m")
+        months[key] = months.get(key, 0) + days[day]
+    return months
+
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[int] | list[float], width: int = 10) -> str:
+    """A text sparkline of the last ``width`` values, scaled between their min and max."""
+    tail = list(values)[-width:]
+    if not tail:
+        return ""
+    low, high = min(tail), max(tail)
+    if high == low:
+        return SPARK[0] * len(tail)
+    return "".join(SPARK[int((v - low) / (high - low) * (len(SPARK) - 1))] for v in tail)

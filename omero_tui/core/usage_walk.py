@@ -1,0 +1,186 @@
+"""The hot loop of the usage scan: list one directory, or walk a share of a tree.
+
+This runs inside the scan's worker processes, so it imports only the standard library
+and speaks in plain tuples, which marshal fast. Definitions follow GNU ``du -x``:
+
+* every inode counts its ``st_size`` (apparent) and ``st_blocks * 512`` (allocated),
+  directories included; a non-directory with more than one link counts once per
+  (st_dev, st_ino), which the merge decides, so such entries come back as *links*;
+* symlinks are never followed; a directory on another filesystem than the tree's root
+  is left out entirely (``du -x`` counts not even the mount point) and reported;
+* ``files`` counts regular files per path, like ``find -type f``.
+
+A directory's own inode is measured from its parent's listing, before the directory
+is read, so a quick rescan that finds the same mtime and ctime later can trust that
+nothing was added or removed since the listing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from array import array
+
+# A directory record: the directory's own inode, plus what it holds DIRECTLY (its
+# subdirectories' contents are in their own records). Counts exclude the links below.
+REL, INO, MTIME, CTIME, OWN_SIZE, OWN_BLOCKS, FILES, APPARENT, BLOCKS, ERRORS, HIST = range(11)
+# A link: one path of a non-directory whose st_nlink > 1, de-duplicated at the merge.
+L_DEV, L_INO, L_NLINK, L_SIZE, L_BLOCKS, L_DAY, L_REL, L_NAME = range(8)
+
+DAY = 86400
+S_IFMT, S_IFDIR, S_IFREG = 0o170000, 0o040000, 0o100000
+OPEN_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+MAX_PROBLEMS = 200  # error messages kept per task; all errors are counted regardless
+
+# (ino, mtime_ns, ctime_ns, size, blocks) of a directory, from its parent's listing.
+Own = tuple[int, int, int, int, int]
+
+
+def own_of(st: os.stat_result) -> Own:
+    return (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_blocks)
+
+
+def join(root: str, rel: str) -> str:
+    return f"{root}/{rel}" if rel else root
+
+
+class Emitter:
+    """Receives every entry of a listing (the ncdu export); the scan itself passes None."""
+
+    def directory(self, rel: str, own: Own, read_error: bool) -> None: ...
+
+    def entry(self, name: str, st: os.stat_result) -> None: ...
+
+    def other_fs(self, name: str, st: os.stat_result) -> None: ...
+
+    def unreadable(self, name: str) -> None: ...
+
+
+def list_directory(
+    root: str,
+    rel: str,
+    own: Own,
+    dev: int,
+    links: list,
+    problems: list,
+    mounts: list,
+    days: dict | None = None,
+    emit: Emitter | None = None,
+) -> tuple[tuple, list[tuple[str, Own]], int]:
+    """(record, subdirectories as (rel, own), entries seen) for one directory.
+
+    ``days`` (blocks by mtime day of the directory's row) gains this directory's files.
+    """
+    path = join(root, rel)
+    files = apparent = blocks = errors = seen = 0
+    hist: dict[int, int] = {}
+    subdirs: list[tuple[str, Own]] = []
+    try:
+        fd = os.open(path, OPEN_FLAGS)
+    except OSError as err:
+        _note(problems, path, path, err)
+        if emit is not None:
+            emit.directory(rel, own, True)
+        return (rel, *own, 0, 0, 0, 1, b""), subdirs, 0
+    if emit is not None:
+        emit.directory(rel, own, False)
+    prefix = rel + "/" if rel else ""
+    try:
+        with os.scandir(fd) as entries:
+            for entry in entries:
+                seen += 1
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError as err:
+                    errors += 1
+                    _note(problems, path, f"{path}/{entry.name}", err)
+                    with contextlib.suppress(OSError):
+                        # find -type f trusts the listing's d_type: a file it is, unmeasured
+                        files += entry.is_file(follow_symlinks=False)
+                    if emit is not None:
+                        emit.unreadable(entry.name)
+                    continue
+                mode = st.st_mode & S_IFMT
+                if mode == S_IFDIR:
+                    if st.st_dev != dev:  # a mount point: only directories can be one
+                        mounts.append(prefix + entry.name)
+                        if emit is not None:
+                            emit.other_fs(entry.name, st)
+                        continue
+                    subdirs.append(
+                        (
+                            prefix + entry.name,
+                            (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_blocks),
+                        )
+                    )
+                    continue
+                if emit is not None:
+                    emit.entry(entry.name, st)
+                if mode == S_IFREG:
+                    files += 1
+                day = st[8] // DAY  # whole seconds: int arithmetic is cheaper
+                if st.st_nlink > 1:
+                    link = (st.st_dev, st.st_ino, st.st_nlink, st.st_size, st.st_blocks)
+                    links.append((*link, day, rel, entry.name))
+                    continue
+                apparent += st.st_size
+                b = st.st_blocks
+                blocks += b
+                hist[day] = hist.get(day, 0) + b
+    except OSError as err:  # the listing itself broke off (I/O error, vanished directory)
+        errors += 1
+        _note(problems, path, path, err)
+    finally:
+        os.close(fd)
+    if days is not None:
+        for day, count in hist.items():
+            days[day] = days.get(day, 0) + count
+    return (rel, *own, files, apparent, blocks, errors, pack_hist(hist)), subdirs, seen
+
+
+def walk_task(root: str, dev: int, starts: list[tuple[str, Own]], budget: int) -> tuple:
+    """Walk ``starts`` depth first until ``budget`` entries are seen.
+
+    Returns (records, links, problems, mounts, leftovers, entries seen, days): leftovers
+    are directories not yet read, which the scan hands out again, so one huge subtree
+    is shared between the workers instead of keeping one busy while the other idles;
+    days are blocks by mtime day per first path component (the table's rows), summed
+    here so the merge need not unpack every directory's histogram.
+    """
+    records: list = []
+    links: list = []
+    problems: list = []
+    mounts: list = []
+    days: dict[str, dict[int, int]] = {}
+    stack = starts[::-1]
+    seen = 0
+    while stack and seen < budget:
+        rel, own = stack.pop()
+        row = days.setdefault(rel.partition("/")[0], {})
+        record, subdirs, n = list_directory(root, rel, own, dev, links, problems, mounts, row)
+        records.append(record)
+        seen += n
+        stack.extend(subdirs)
+    return records, links, problems, mounts, stack, seen, days
+
+
+def pack_hist(hist: dict[int, int]) -> bytes:
+    """Blocks by mtime day as packed int64 pairs: far smaller than a dict per directory."""
+    flat = array("q")
+    for day, count in hist.items():
+        flat.append(day)
+        flat.append(count)
+    return flat.tobytes()
+
+
+def unpack_hist(packed: bytes) -> list[tuple[int, int]]:
+    flat = array("q")
+    flat.frombytes(packed)
+    return list(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _note(problems: list, directory: str, path: str, err: OSError) -> None:
+    # The directory whose listing met the problem, so a quick rescan that reuses that
+    # listing can carry the problem over.
+    if len(problems) < MAX_PROBLEMS:
+        problems.append((directory, path, err.strerror or str(err)))

@@ -1,0 +1,39 @@
+"""Messages the Disk usage panel's thread workers post to it (``post_message`` is thread-safe)."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from omero_tui.core.discovery import ServerLocation
+from omero_tui.core.usage_files import FileListing
+from omero_tui.core.usage_model import UsageProgress
+from omero_tui.core.usage_report import UsageReport
+from omero_tui.tui.widgets.usage_render import Level
+
+
+class UsageLoaded(Message):
+    def __init__(self, report: UsageReport | None, location: ServerLocation) -> None:
+        super().__init__()
+        self.report, self.location = report, location
+
+
+class UsageFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class UsageScanProgress(Message):
+    def __init__(self, progress: UsageProgress) -> None:
+        super().__init__()
+        self.progress = progress
+
+
+class UsageScanCancelled(Message):
+    pass
+
+
+class UsageFilesListed(Message):
+    def __init__(self, level: Level, listing: FileListing) -> None:
+        super().__init__()
+        self.level, self.listing = level, listing

@@ -1,0 +1,111 @@
+"""``omero-tui usage``: the Disk usage panel's headless twin, JSON schema and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from omero_tui.core.demo.sandbox import build_demo
+from tests.bench.usage_tree import gnu_du, gnu_find_files
+
+
+@pytest.fixture(scope="module")
+def shared_demo(tmp_path_factory):  # noqa: ANN001, ANN201
+    """One sandbox for the tests that only read it (building one takes a second)."""
+    return build_demo(tmp_path_factory.mktemp("usage-demo") / "demo")
+
+
+TOTAL_KEYS = {"files", "dirs", "apparent_bytes", "allocated_bytes", "errors"}
+
+
+def run_usage(*args: str, state: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("OMERODIR", "OMERO_CONFIG")}
+    env["XDG_STATE_HOME"] = str(state)  # never the admin's own history
+    env["XDG_CONFIG_HOME"] = str(state / "config")
+    return subprocess.run(
+        [sys.executable, "-m", "omero_tui", "usage", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_json_schema_and_totals_equal_du(shared_demo, tmp_path) -> None:  # noqa: ANN001
+    result = run_usage("--json", "--server-dir", str(shared_demo.server_dir), state=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    data = shared_demo.data_dir
+    repository = report["repository"]
+    assert TOTAL_KEYS | {"name", "path", "volumes", "verdict"} <= set(repository)
+    assert repository["path"] == str(data)
+    assert repository["allocated_bytes"] == gnu_du(data)[0]
+    assert repository["apparent_bytes"] == gnu_du(data, apparent=True)[0]
+    assert repository["files"] == gnu_find_files(data)
+    assert repository["verdict"] == report["verdict"] == "ok"
+    for volume in repository["volumes"]:
+        assert {"free_bytes", "total_bytes", "free_inodes"} <= set(volume)
+        assert isinstance(volume["free_bytes"], int) and volume["free_bytes"] > 0
+    subdirs = {s["name"]: s for s in report["subdirectories"]}
+    assert {"Pixels", "Files", "Thumbnails", "FullText", "ManagedRepository"} <= set(subdirs)
+    for name, row in subdirs.items():
+        assert TOTAL_KEYS | {"name", "path"} <= set(row)
+        assert row["allocated_bytes"] == gnu_du(data / name)[0], name
+        assert row["files"] == gnu_find_files(data / name), name
+    assert report["quick"] is False and report["exit_code"] == 0
+    assert "2026-11" in report["growth"]["managed_by_import_month"]
+    for finding in report["findings"]:
+        assert set(finding) == {"area", "severity", "code", "message", "path"}
+
+
+def test_quick_rescan_reuses_the_recorded_scan(demo_sandbox, tmp_path) -> None:  # noqa: ANN001
+    server = str(demo_sandbox.server_dir)
+    first = run_usage("--quick", "--server-dir", server, state=tmp_path)
+    assert "there was no earlier scan on record" in first.stdout
+    (demo_sandbox.data_dir / "Files" / "new-upload").write_bytes(b"u" * 20_000)
+    second = json.loads(
+        run_usage("--json", "--quick", "--server-dir", server, state=tmp_path).stdout
+    )
+    assert second["quick"] is True and second["reused_dirs"] > 0 and second["listed_dirs"] >= 1
+    assert second["repository"]["allocated_bytes"] == gnu_du(demo_sandbox.data_dir)[0]
+    assert "usage.quick_rescan" in {f["code"] for f in second["findings"]}
+    history = (tmp_path / "omero-tui" / "usage-history.jsonl").read_text().splitlines()
+    assert len(history) == 2
+
+
+def test_export_writes_ncdu_json(shared_demo, tmp_path) -> None:  # noqa: ANN001
+    target = tmp_path / "repo.ncdu.json"
+    args = ("--server-dir", str(shared_demo.server_dir), "--export", str(target))
+    result = run_usage(*args, state=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(target.read_text())[:2] == [1, 2]
+    assert f"ncdu -f {target}" in result.stdout
+    refused = run_usage(*args, "--quick", state=tmp_path)
+    assert refused.returncode == 1 and "needs a full scan" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "code", "word"),
+    [("free_warn_percent = 100", 1, "WARNING"), ("free_critical_percent = 100", 2, "CRITICAL")],
+)
+def test_thresholds_from_the_settings_file_set_the_exit_code(
+    shared_demo, tmp_path, setting, code, word
+) -> None:  # noqa: ANN001
+    settings = tmp_path / "settings.toml"
+    settings.write_text(f"[thresholds]\n{setting}\n", encoding="utf-8")
+    args = ("--server-dir", str(shared_demo.server_dir), "--settings", str(settings))
+    result = run_usage(*args, state=tmp_path)
+    assert result.returncode == code
+    assert f"Overall: {word}" in result.stdout
+
+
+def test_missing_data_dir_is_a_one_line_refusal(tmp_path) -> None:  # noqa: ANN001
+    result = run_usage("--data-dir", str(tmp_path / "nope"), state=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0 and "does not exist" in result.stderr

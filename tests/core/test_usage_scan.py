@@ -1,0 +1,271 @@
+"""The usage scan against the real GNU du and find, on real trees with every awkward case."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from omero_tui.core.usage_format import date_to_day
+from omero_tui.core.usage_model import ScanCancelled, UsageProgress
+from omero_tui.core.usage_pool import ScanPool
+from omero_tui.core.usage_scan import scan_usage
+from tests.bench.usage_tree import gnu_du, gnu_find_files, make_tricky_tree
+
+
+@pytest.fixture
+def tricky(tmp_path: Path) -> Path:
+    return make_tricky_tree(tmp_path / "OMERO", outside=tmp_path / "elsewhere")
+
+
+def assert_like_du(path: Path, totals) -> None:  # noqa: ANN001
+    allocated, _ = gnu_du(path)
+    apparent, _ = gnu_du(path, apparent=True)
+    assert (totals.allocated_bytes, totals.apparent_bytes, totals.files) == (
+        allocated,
+        apparent,
+        gnu_find_files(path),
+    ), path
+
+
+@pytest.mark.parametrize("workers", [0, 2], ids=["in-process", "two-workers"])
+def test_totals_equal_du_and_find_for_repository_and_every_row(tricky, workers) -> None:  # noqa: ANN001
+    with ScanPool(workers) as pool:
+        scan = scan_usage(str(tricky), pool=pool)
+    assert_like_du(tricky, scan.totals)
+    names = [u.name for u in scan.units]
+    assert names[:6] == [
+        "Pixels",
+        "Files",
+        "Thumbnails",
+        "FullText",
+        "ManagedRepository",
+        "BioFormatsCache",
+    ]
+    for unit in scan.units:
+        assert unit.kind == "directory"
+        assert_like_du(Path(unit.path), unit.totals)
+    assert scan.totals.dirs == sum(1 for _ in os.walk(tricky))
+    assert scan.totals.errors == 0  # root reads the mode-000 directory, like du as root
+
+
+def test_every_directory_equals_du_of_that_directory(tricky) -> None:  # noqa: ANN001
+    """Hard links count once in each directory holding a path of them, like ``du -s DIR``."""
+    scan = scan_usage(str(tricky), pool=ScanPool(0))
+    for top, _, _ in os.walk(tricky):
+        rel = os.path.relpath(top, tricky)
+        totals = scan.tree.totals(0, "" if rel == "." else rel)
+        assert (totals.allocated_bytes, totals.apparent_bytes) == (
+            gnu_du(top)[0],
+            gnu_du(top, apparent=True)[0],
+        ), rel
+
+
+def test_hard_links_once_and_links_outside_reported(tricky, tmp_path) -> None:  # noqa: ANN001
+    scan = scan_usage(str(tricky), pool=ScanPool(0))
+    links = scan.external_links
+    assert links.files == 1
+    assert links.allocated_bytes == os.stat(tmp_path / "elsewhere/original.czi").st_blocks * 512
+    assert links.examples[0].endswith("big.czi")
+    # Files/shared has three paths in the repository and no other: not "outside".
+    files = scan.unit("Files")
+    assert files is not None and files.totals.files == 32
+
+
+def test_mounts_below_are_left_out_like_du_x_and_reported(tricky, tmp_path) -> None:  # noqa: ANN001
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    nested = tricky / "Pixels/Dir-001/mounted"
+    nested.mkdir()
+    top = tricky / "DropBox"
+    top.mkdir()
+    mounted: list[Path] = []
+    try:
+        for where in (nested, top):
+            _mount_tmpfs(where)
+            mounted.append(where)
+        (nested / "hidden").write_bytes(b"x" * 50_000)
+        (top / "upload").write_bytes(b"y" * 70_000)
+        scan = scan_usage(str(tricky), pool=ScanPool(2))
+        pixels = scan.unit("Pixels")
+        assert pixels is not None
+        assert_like_du(tricky / "Pixels", pixels.totals)
+        assert scan.nested_mounts == (str(nested),)
+        dropbox = scan.unit("DropBox")
+        assert dropbox is not None and dropbox.kind == "mount point"
+        assert_like_du(top, dropbox.totals)
+        # The repository is the data dir (du -x) plus the followed mount point.
+        allocated, _ = gnu_du(tricky)
+        assert scan.totals.allocated_bytes == allocated + dropbox.totals.allocated_bytes
+    finally:
+        for where in reversed(mounted):
+            _umount(where)
+
+
+def test_symlinked_subdirectory_is_scanned_at_its_target(tricky, tmp_path) -> None:  # noqa: ANN001
+    target = tmp_path / "bigdisk/Thumbnails"
+    (tricky / "Thumbnails").rename(target.parent.mkdir(parents=True) or target)
+    (tricky / "Thumbnails").symlink_to(target)
+    managed = tmp_path / "managed"
+    make_tricky_tree(tmp_path / "other")
+    (tmp_path / "other/ManagedRepository").rename(managed)
+    scan = scan_usage(str(tricky), str(managed), pool=ScanPool(2))
+    thumbs = scan.unit("Thumbnails")
+    assert thumbs is not None and thumbs.kind == "symlink" and thumbs.target == str(target)
+    assert_like_du(target, thumbs.totals)
+    outside = scan.unit("managed dir")
+    assert outside is not None and outside.kind == "managed dir elsewhere"
+    assert_like_du(managed, outside.totals)
+    assert scan.growth.managed_unit == "managed dir"
+
+
+def test_growth_by_modification_day_and_import_date(tricky) -> None:  # noqa: ANN001
+    scan = scan_usage(str(tricky), pool=ScanPool(2))
+    growth = scan.growth
+    day = 1_780_000_000 // 86400
+    pyramid = os.stat(tricky / "Pixels/Dir-001/1003_pyramid").st_blocks * 512
+    assert growth.by_mtime["Pixels"][day - 40] == pyramid
+    assert growth.managed_unit == "ManagedRepository"
+    managed = tricky / "ManagedRepository"
+    assert growth.managed_by_import == {
+        date_to_day(date(2026, 4, 1)): gnu_du(managed / "user-2_2/2026-04/01")[0],
+        date_to_day(date(2026, 5, 20)): gnu_du(managed / "user-3_3/2026-05/20")[0],
+        date_to_day(date(2026, 5, 21)): gnu_du(managed / "user-3_3/2026-05/21")[0],
+    }
+
+
+def test_progress_is_throttled_and_ends_with_the_totals(tricky) -> None:  # noqa: ANN001
+    seen: list[UsageProgress] = []
+    scan = scan_usage(str(tricky), pool=ScanPool(0), progress=seen.append)
+    assert seen, "no progress reported"
+    assert seen[-1].entries == scan.entries
+    assert seen[-1].dirs == scan.totals.dirs
+    assert len(seen) <= 2 + int(max(p.elapsed for p in seen) * 10) + 1
+    again: list[UsageProgress] = []
+    scan_usage(str(tricky), pool=ScanPool(0), previous=scan, progress=again.append)
+    assert again[-1].fraction == 1.0
+
+
+def test_cancel_stops_the_scan_and_raises(tricky) -> None:  # noqa: ANN001
+    cancel = threading.Event()
+    cancel.set()
+    with ScanPool(2) as pool, pytest.raises(ScanCancelled):
+        scan_usage(str(tricky), pool=pool, cancel=cancel)
+        # The pool survives a cancelled scan: the next one runs on it.
+    with ScanPool(2) as pool:
+        with pytest.raises(ScanCancelled):
+            scan_usage(str(tricky), pool=pool, cancel=cancel)
+        assert scan_usage(str(tricky), pool=pool).totals.files > 0
+
+
+def test_a_killed_worker_is_replaced_and_workers_end_with_the_pool(tricky) -> None:  # noqa: ANN001
+    with ScanPool(2) as pool:
+        scan_usage(str(tricky), pool=pool)
+        workers = [w.process for w in pool._procs]
+        workers[0].kill()
+        workers[0].wait()
+        scan = scan_usage(str(tricky), pool=pool)  # retried on fresh workers
+        assert_like_du(tricky, scan.totals)
+        workers += [w.process for w in pool._procs]
+        assert len(pool._procs) == 2 and workers[0] not in workers[2:]
+    assert all(process.poll() is not None for process in workers)
+
+
+def test_missing_data_dir_is_a_one_line_error(tmp_path) -> None:  # noqa: ANN001
+    from omero_tui.core.usage_plan import UsageError
+
+    with pytest.raises(UsageError, match="does not exist"):
+        scan_usage(str(tmp_path / "nope"), pool=ScanPool(0))
+
+
+SERVER_UID = 65534  # nobody: stands in for the server user, who is not root
+
+
+@pytest.fixture
+def open_tree() -> Iterator[Path]:
+    """A tricky tree the server user can reach (pytest's tmp_path is root's alone)."""
+    base = Path(tempfile.mkdtemp(prefix="omero-tui-usage-"))
+    base.chmod(0o755)
+    try:
+        yield make_tricky_tree(base / "OMERO")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_errors_for_what_the_server_user_cannot_read_equal_du(open_tree) -> None:  # noqa: ANN001
+    if os.geteuid() != 0:
+        pytest.skip("needs root, to run du and the scan as another user")
+    private = open_tree / "Pixels/private"  # root's alone: the server user cannot list it
+    private.mkdir(mode=0o700)
+    (private / "a").write_bytes(b"a" * 10_000)
+    listable = open_tree / "Files/no-search"  # names readable, entries not: one error each
+    listable.mkdir()
+    for name in ("x", "y", "z"):
+        (listable / name).write_bytes(b"b" * 3000)
+    listable.chmod(0o744)
+    allocated, du_errors = gnu_du(open_tree, user=SERVER_UID)
+    apparent, _ = gnu_du(open_tree, apparent=True, user=SERVER_UID)
+    found = _scan_as(SERVER_UID, open_tree)
+    assert du_errors == 2 + 3  # locked (mode 000) and private unreadable, x y z unreachable
+    assert found["errors"] == du_errors
+    assert (found["allocated"], found["apparent"]) == (allocated, apparent)
+    assert found["files"] == gnu_find_files(open_tree, user=SERVER_UID)
+    assert any(p.endswith("Pixels/private") for p in found["problem_paths"])
+
+
+def _scan_as(uid: int, tree: Path) -> dict:
+    """Scan in a forked child that became ``uid`` (with two workers of its own)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 1
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            with ScanPool(2) as pool:
+                scan = scan_usage(str(tree), pool=pool)
+            result = {
+                "errors": scan.totals.errors,
+                "allocated": scan.totals.allocated_bytes,
+                "apparent": scan.totals.apparent_bytes,
+                "files": scan.totals.files,
+                "problem_paths": [p[1] for p in scan.problems],
+            }
+            os.write(write, json.dumps(result).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0 and data, "the scan as the server user failed"
+    return json.loads(data)
+
+
+def _mount_tmpfs(where: Path) -> None:
+    import subprocess
+
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+
+
+def _umount(where: Path) -> None:
+    import subprocess
+
+    subprocess.run(["umount", str(where)], capture_output=True, check=False)
