@@ -1,0 +1,370 @@
+"""OMERO's lock files, and whether some process holds each one right now.
+
+Held or stale is decided without taking the lock ourselves, so a running server is
+never disturbed: on Linux ``/proc/locks`` lists every flock and POSIX lock by device
+and inode; elsewhere, and for a file a process has open without a visible lock,
+psutil's open-file lists say who uses it. Only this host's locks can be seen: on a
+network share another client's lock looks stale from here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from omero_tui.core.findings import Finding, Severity
+from omero_tui.core.mounts import MountTable
+
+PROC_LOCKS = "/proc/locks"
+DEFAULT_PYRAMID_BUDGET = 200_000  # directory entries looked at under Pixels
+_PROC_LOCK_LINE = re.compile(
+    r"^\d+:\s+(?P<blocked>->\s+)?(?P<kind>\S+)\s+(?P<advisory>\S+)\s+(?P<mode>\S+)\s+"
+    r"(?P<pid>-?\d+)\s+(?P<major>[0-9a-fA-F]+):(?P<minor>[0-9a-fA-F]+):(?P<inode>\d+)\s"
+)
+
+
+@dataclass(frozen=True)
+class ProcLock:
+    kind: str  # "POSIX" | "FLOCK" | "OFDLCK" | "LEASE" ...
+    mode: str  # "WRITE" | "READ"
+    pid: int  # -1 for open-file-description locks (no single owner)
+    device: tuple[int, int]
+    inode: int
+    blocked: bool  # a waiter, not a holder
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    pid: int
+    process: str  # process name; "" when it cannot be seen
+    how: str  # "POSIX lock (WRITE)", "FLOCK lock (READ)", "open, no lock seen"
+
+
+@dataclass(frozen=True)
+class LockFileState:
+    path: str
+    kind: str  # "repository" (.omero/repository/*/.lock) | "lucene" | "pyramid"
+    state: str  # "held" | "open" (in use, no lock seen) | "stale" | "unknown"
+    holders: tuple[LockHolder, ...]
+    mtime: float | None
+
+
+@dataclass(frozen=True)
+class LockFilesReport:
+    files: tuple[LockFileState, ...]
+    method: str  # how holders were found, in words
+    pyramids_complete: bool  # False when the Pixels walk stopped at its budget
+    error: str | None = None
+
+
+def parse_proc_locks(text: str) -> list[ProcLock]:
+    locks = []
+    for line in text.splitlines():
+        match = _PROC_LOCK_LINE.match(line.strip())
+        if match is None:
+            continue
+        locks.append(
+            ProcLock(
+                kind=match["kind"],
+                mode=match["mode"],
+                pid=int(match["pid"]),
+                device=(int(match["major"], 16), int(match["minor"], 16)),
+                inode=int(match["inode"]),
+                blocked=bool(match["blocked"]),
+            )
+        )
+    return locks
+
+
+def find_lock_files(
+    data_dir: str, managed_dir: str, *, pyramid_budget: int = DEFAULT_PYRAMID_BUDGET
+) -> tuple[list[tuple[str, str]], bool]:
+    """((path, kind) for each lock file present, whether the Pixels walk was complete)."""
+    found: list[tuple[str, str]] = []
+    for repo in dict.fromkeys((data_dir, managed_dir)):
+        base = os.path.join(repo, ".omero", "repository")
+        for db_dir in sorted(_listdir(base)):
+            lock = os.path.join(base, db_dir, ".lock")
+            if os.path.lexists(lock):
+                found.append((lock, "repository"))
+    lucene = os.path.join(data_dir, "FullText", "write.lock")
+    if os.path.lexists(lucene):
+        found.append((lucene, "lucene"))
+    pyramids, complete = _pyramid_locks(os.path.join(data_dir, "Pixels"), pyramid_budget)
+    found += [(p, "pyramid") for p in pyramids]
+    return found, complete
+
+
+def inspect_lock_files(
+    data_dir: str,
+    managed_dir: str,
+    *,
+    table: MountTable | None = None,
+    proc_locks: str | None = PROC_LOCKS,
+    pyramid_budget: int = DEFAULT_PYRAMID_BUDGET,
+) -> LockFilesReport:
+    found, complete = find_lock_files(data_dir, managed_dir, pyramid_budget=pyramid_budget)
+    locks, method = _read_proc_locks(proc_locks)
+    table = table or MountTable.read()
+    states: list[LockFileState] = []
+    unresolved: list[int] = []
+    for path, kind in found:
+        try:
+            st = os.stat(path)
+        except OSError:
+            states.append(LockFileState(path, kind, "unknown", (), None))
+            continue
+        holders = _holders_in(locks, _devices(path, st, table), st.st_ino) if locks else ()
+        states.append(
+            LockFileState(path, kind, "held" if holders else "stale", holders, st.st_mtime)
+        )
+        if not holders:
+            unresolved.append(len(states) - 1)
+    if unresolved:
+        # A process may have it open without a lock we can see (or /proc/locks is
+        # missing): such a file is in use, never "stale".
+        users = _open_by(states[i].path for i in unresolved)
+        for i in unresolved:
+            holders = users.get(os.path.realpath(states[i].path), ())
+            if holders:
+                old = states[i]
+                states[i] = LockFileState(old.path, old.kind, "open", holders, old.mtime)
+        method += " and open files (psutil)"
+    return LockFilesReport(tuple(states), method, complete)
+
+
+def _pyramid_locks(pixels: str, budget: int) -> tuple[list[str], bool]:
+    """``.<id>_pyramid.pyr_lock`` files under Pixels, looking at no more than ``budget`` entries."""
+    found: list[str] = []
+    stack = [pixels]
+    seen = 0
+    while stack:
+        directory = stack.pop()
+        try:
+            with os.scandir(directory) as it:
+                for entry in it:
+                    seen += 1
+                    if seen > budget:
+                        return sorted(found), False
+                    name = entry.name
+                    if name.startswith(".") and name.endswith(".pyr_lock"):
+                        found.append(entry.path)
+                    elif name.startswith("Dir-") and _is_dir(entry):
+                        stack.append(entry.path)
+        except OSError:
+            continue
+    return sorted(found), True
+
+
+def _read_proc_locks(path: str | None) -> tuple[list[ProcLock], str]:
+    if not path:
+        return [], "open files (psutil)"
+    try:
+        with open(path, encoding="ascii", errors="replace") as handle:
+            return [lk for lk in parse_proc_locks(handle.read()) if not lk.blocked], path
+    except OSError:
+        return [], "open files (psutil)"
+
+
+def _devices(path: str, st: os.stat_result, table: MountTable) -> set[tuple[int, int]]:
+    # /proc/locks names the superblock's device; btrfs subvolumes stat with another one,
+    # which the mount table's entry then supplies.
+    devices = {(os.major(st.st_dev), os.minor(st.st_dev))}
+    mount = table.mount_of(path)
+    if mount is not None and mount.device is not None:
+        devices.add(mount.device)
+    return devices
+
+
+def _holders_in(
+    locks: list[ProcLock], devices: set[tuple[int, int]], inode: int
+) -> tuple[LockHolder, ...]:
+    holders = []
+    for lock in locks:
+        if lock.inode == inode and lock.device in devices:
+            how = f"{lock.kind} lock ({lock.mode})"
+            holders.append(LockHolder(lock.pid, _process_name(lock.pid), how))
+    return tuple(holders)
+
+
+def _open_by(paths: Iterable[str]) -> dict[str, tuple[LockHolder, ...]]:
+    wanted = {os.path.realpath(p) for p in paths}
+    users: dict[str, list[LockHolder]] = {}
+    try:
+        import psutil
+    except ImportError:
+        return {}
+    for proc in psutil.process_iter(["pid", "name"]):
+        try:
+            files = proc.open_files()
+        except (psutil.Error, OSError):
+            continue
+        for handle in files:
+            if handle.path in wanted:
+                holder = LockHolder(proc.pid, proc.info.get("name") or "", "open, no lock seen")
+                users.setdefault(handle.path, []).append(holder)
+    return {path: tuple(found) for path, found in users.items()}
+
+
+def _process_name(pid: int) -> str:
+    if pid <= 0:
+        return ""
+    try:
+        import psutil
+
+        return psutil.Process(pid).name()
+    except Exception:  # noqa: BLE001 - gone, hidden, or no psutil: the pid still says enough
+        return ""
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def lock_file_findings(report: LockFilesReport, remote: Callable[[str], bool]) -> list[Finding]:
+    """Findings for stale and unseen lock files; ``remote(path)`` says it is on a share."""
+    findings = []
+    for state in report.files:
+        note = (
+            " (unless another host of this network share holds it, which cannot be seen here)"
+            if remote(state.path)
+            else ""
+        )
+        if state.kind == "repository" and state.state == "stale":
+            findings.append(
+                Finding(
+                    "locks",
+                    Severity.WARNING,
+                    "locks.stale_repo_lock",
+                    "No process on this host holds this repository .lock file, which a server "
+                    f"that did not stop cleanly leaves behind{note}; remove it only while the "
+                    "server is verified stopped.",
+                    state.path,
+                )
+            )
+        elif state.kind == "lucene" and state.state == "stale":
+            findings.append(
+                Finding(
+                    "locks",
+                    Severity.INFO,
+                    "locks.stale_lucene_lock",
+                    "Lucene leaves write.lock behind and it is harmless while no process "
+                    "holds it, because its native lock is the OS lock, not the file.",
+                    state.path,
+                )
+            )
+        elif state.state == "open":
+            findings.append(
+                Finding(
+                    "locks",
+                    Severity.INFO,
+                    "locks.lock_file_open",
+                    f"{_who(state.holders)} has this lock file open without a lock this "
+                    "console can see, so it is in use and not stale.",
+                    state.path,
+                )
+            )
+    stale_pyramids = [s for s in report.files if s.kind == "pyramid" and s.state == "stale"]
+    if stale_pyramids:
+        count = len(stale_pyramids)
+        findings.append(
+            Finding(
+                "locks",
+                Severity.WARNING,
+                "locks.stale_pyramid_lock",
+                f"{count} pyramid lock file{'s' if count > 1 else ''} that no process holds "
+                "mean interrupted pyramid builds, and OMERO reports those pyramids as still "
+                "in progress until the files are removed while the server is stopped.",
+                stale_pyramids[0].path,
+            )
+        )
+    if not report.pyramids_complete:
+        findings.append(
+            Finding(
+                "locks",
+                Severity.INFO,
+                "locks.pyramid_search_incomplete",
+                "The search for pyramid lock files under Pixels stopped at its size limit, "
+                "so stale ones further down are not listed.",
+                None,
+            )
+        )
+    return findings
+
+
+def _who(holders: tuple[LockHolder, ...]) -> str:
+    first = holders[0]
+    name = f" ({first.process})" if first.process else ""
+    more = f" and {len(holders) - 1} more" if len(holders) > 1 else ""
+    return f"Process {first.pid}{name}{more}"
+
+
+# Lucene's write.lock is left alone: it is harmless when stale and Lucene manages it.
+REMOVABLE_KINDS = ("repository", "pyramid")
+
+
+@dataclass(frozen=True)
+class StaleRemoval:
+    removed: tuple[str, ...]
+    kept: tuple[tuple[str, str], ...]  # (path, why it was kept)
+    refused: str | None = None  # why nothing was removed at all
+
+
+def removable(files: Iterable[LockFileState]) -> list[LockFileState]:
+    return [f for f in files if f.state == "stale" and f.kind in REMOVABLE_KINDS]
+
+
+def remove_stale(
+    files: Iterable[LockFileState],
+    *,
+    table: MountTable | None = None,
+    proc_locks: str | None = PROC_LOCKS,
+) -> StaleRemoval:
+    """Remove stale repository and pyramid lock files, looking at each one again first.
+
+    The caller must have verified that the server is stopped. A file some process
+    holds or has open by now is kept, and so is one replaced since the report (another
+    mtime): the report no longer describes it.
+    """
+    candidates = removable(files)
+    if not candidates:
+        return StaleRemoval((), ())
+    table = table or MountTable.read()
+    locks, _ = _read_proc_locks(proc_locks)
+    users = _open_by(f.path for f in candidates)
+    removed: list[str] = []
+    kept: list[tuple[str, str]] = []
+    for state in candidates:
+        try:
+            st = os.stat(state.path)
+        except FileNotFoundError:
+            continue  # already gone
+        except OSError as err:
+            kept.append((state.path, err.strerror or str(err)))
+            continue
+        holders = _holders_in(locks, _devices(state.path, st, table), st.st_ino) if locks else ()
+        holders = holders or users.get(os.path.realpath(state.path), ())
+        if holders:
+            kept.append((state.path, f"{_who(holders)} uses it now"))
+        elif st.st_mtime != state.mtime:
+            kept.append((state.path, "it changed since it was looked at"))
+        else:
+            try:
+                os.unlink(state.path)
+            except OSError as err:
+                kept.append((state.path, err.strerror or str(err)))
+                continue
+            removed.append(state.path)
+    return StaleRemoval(tuple(removed), tuple(kept))

@@ -1,0 +1,249 @@
+"""Pilot tests: the Lock health panel in a tiny app of its own, driven by keys."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from textual.app import App, ComposeResult
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Footer, ProgressBar, Static
+
+from omero_tui.core.declared_mounts import DeclaredMounts
+from omero_tui.core.demo.sandbox import DemoSandbox, build_demo
+from omero_tui.core.discovery import ServerLocation, discover
+from omero_tui.core.lock_health import (
+    LockHealthSource,
+    ProbeFunction,
+    StopCheck,
+    inspect_locks,
+    probe_report,
+    remove_stale_locks,
+)
+from omero_tui.core.lock_probe import ProbeProgress
+from omero_tui.tui.app import WIDGET_STYLES
+from omero_tui.tui.sources import ConsoleSources
+from omero_tui.tui.widgets.locks_panel import LocksPanel
+from tests.core.test_lock_probe import simulated_child
+
+NOTHING_DECLARED = DeclaredMounts((), (), ())
+
+
+@pytest.fixture(scope="module")
+def shared_demo(tmp_path_factory: pytest.TempPathFactory) -> DemoSandbox:
+    """One sandbox for every test here: they only read it (the probe leaves nothing)."""
+    return build_demo(tmp_path_factory.mktemp("locks-panel") / "demo")
+
+
+class LocksApp(App[None]):
+    CSS_PATH = WIDGET_STYLES
+
+    def __init__(self, sources: ConsoleSources) -> None:
+        super().__init__()
+        self.sources = sources
+
+    def compose(self) -> ComposeResult:
+        yield LocksPanel(self.sources)
+        yield Footer()
+
+
+def sources_for(
+    sandbox: DemoSandbox,
+    probe: ProbeFunction | None = None,
+    locate: Callable[[], ServerLocation] | None = None,
+) -> ConsoleSources:
+    def default_locate() -> ServerLocation:
+        return discover(server_dir_arg=str(sandbox.server_dir), env={}, candidates=[], demo=True)
+
+    return ConsoleSources(
+        locate=locate or default_locate,
+        locks=LockHealthSource(
+            inspect=lambda loc: inspect_locks(loc, declared=NOTHING_DECLARED),
+            probe=probe
+            or (lambda report, progress, cancel: probe_report(report, progress, cancel)),
+        ),
+    )
+
+
+async def settle(pilot: Pilot) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def text_of(app: App, selector: str) -> str:
+    console = Console(width=300, record=True, file=io.StringIO())
+    console.print(app.screen.query_one(selector, Static).content)
+    return console.export_text()
+
+
+def column(app: App, index: int) -> list[str]:
+    table = app.screen.query_one("#locks-dirs", DataTable)
+    return [str(table.get_row_at(i)[index]) for i in range(table.row_count)]
+
+
+async def test_rows_verdicts_and_no_alarms_before_probing(shared_demo: DemoSandbox) -> None:
+    app = LocksApp(sources_for(shared_demo))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        assert [n.strip() for n in column(app, 0)][:2] == ["data dir", "Pixels"]
+        assert len(column(app, 0)) == 7
+        assert all(v.endswith("ok") for v in column(app, 2))
+        assert set(column(app, 3)) == {"-"}
+        assert "press p to probe" in text_of(app, "#locks-status")
+        assert "stale" in text_of(app, "#locks-files")  # the Lucene write.lock, no server
+        assert "Blitz-0.log: no symptoms" in text_of(app, "#locks-logs")
+        assert "No lock problems found" in text_of(app, "#locks-findings")
+        assert not app.screen.query_one("#locks-progress", ProgressBar).display
+
+
+async def test_p_probes_with_progress_while_the_ui_stays_responsive(
+    shared_demo: DemoSandbox,
+) -> None:
+    release = threading.Event()
+    entered = threading.Event()
+
+    def slow_probe(report, progress, cancel):  # noqa: ANN001, ANN202
+        progress(ProbeProgress(2, 7, str(shared_demo.data_dir / "Files"), "flock locks"))
+        entered.set()
+        release.wait(20)
+        return probe_report(report, None, cancel)
+
+    app = LocksApp(sources_for(shared_demo, probe=slow_probe))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        app.screen.query_one("#locks-dirs", DataTable).focus()
+        await pilot.press("p")
+        assert entered.wait(10)
+        await pilot.pause(0.1)
+        panel = app.screen.query_one(LocksPanel)
+        assert panel.probing
+        assert app.screen.query_one("#locks-progress", ProgressBar).display
+        assert "Probing 3/7" in text_of(app, "#locks-progress-label")
+        # The event loop is free while the probe works: keys are handled at once.
+        table = app.screen.query_one("#locks-dirs", DataTable)
+        await pilot.press("down")
+        assert table.cursor_row == 1
+        assert str(shared_demo.data_dir / "Pixels") in text_of(app, "#locks-detail")
+        release.set()
+        await settle(pilot)
+        assert not panel.probing
+        assert not app.screen.query_one("#locks-progress", ProgressBar).display
+        assert all(cell.startswith("✓") and cell.endswith("ms") for cell in column(app, 3))
+        assert all(cell.startswith("✓") for cell in column(app, 4) + column(app, 5))
+        detail = text_of(app, "#locks-detail")
+        assert "hand-over" in detail and "excl. refused" in detail
+        assert "flock blocks fcntl: no" in detail
+        assert "probed" in text_of(app, "#locks-status")
+
+
+async def test_c_cancels_a_running_probe(shared_demo: DemoSandbox) -> None:
+    entered = threading.Event()
+
+    def waits_for_cancel(report, progress, cancel):  # noqa: ANN001, ANN202
+        entered.set()
+        assert cancel is not None and cancel.wait(20)
+        return probe_report(report, progress, cancel)
+
+    app = LocksApp(sources_for(shared_demo, probe=waits_for_cancel))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        assert entered.wait(10)
+        await pilot.press("c")
+        await settle(pilot)
+        panel = app.screen.query_one(LocksPanel)
+        assert not panel.probing
+        assert set(column(app, 3)) == {"cancelled"}
+        assert "probe was cancelled" in text_of(app, "#locks-findings")
+
+
+async def test_broken_locking_simulated_is_red(shared_demo: DemoSandbox) -> None:
+    def broken(report, progress, cancel):  # noqa: ANN001, ANN202
+        return probe_report(
+            report, progress, cancel, child_command=simulated_child("AlwaysSucceeds")
+        )
+
+    app = LocksApp(sources_for(shared_demo, probe=broken))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        await settle(pilot)
+        assert "CRITICAL" in text_of(app, "#locks-status")
+        assert all("locks broken" in v for v in column(app, 2))
+        assert set(column(app, 3)) == {"✗ FAIL"}
+        assert "locks do not exclude" in text_of(app, "#locks-detail")
+
+
+async def test_a_failing_source_is_shown_not_raised(shared_demo: DemoSandbox) -> None:
+    def broken_locate() -> ServerLocation:
+        raise RuntimeError("no server here")
+
+    app = LocksApp(sources_for(shared_demo, locate=broken_locate))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "Could not check the locks: RuntimeError: no server here" in text_of(
+            app, "#locks-status"
+        )
+        await pilot.press("p")  # nothing to probe yet: ignored
+        await settle(pilot)
+        assert not app.screen.query_one(LocksPanel).probing
+
+
+def removal_sources(sandbox: DemoSandbox, stop: StopCheck) -> ConsoleSources:
+    sources = sources_for(sandbox)
+    return dataclasses.replace(
+        sources,
+        locks=dataclasses.replace(
+            sources.locks,
+            stopped=lambda _loc: stop,
+            remove_stale=lambda report: remove_stale_locks(report, lambda: stop),
+        ),
+    )
+
+
+def stale_lock(sandbox: DemoSandbox) -> Path:
+    ident = next((sandbox.data_dir / ".omero" / "repository").iterdir())
+    (ident / ".lock").write_bytes(b"")
+    return ident / ".lock"
+
+
+async def test_x_twice_removes_stale_locks_when_verified_stopped(demo_sandbox: DemoSandbox) -> None:
+    lock = stale_lock(demo_sandbox)
+    stop = StopCheck(True, "no server process is alive")
+    app = LocksApp(removal_sources(demo_sandbox, stop))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        panel = app.screen.query_one(LocksPanel)
+        assert panel.check_action("remove_stale", ()) is True
+        assert "press x to remove them" in text_of(app, "#locks-files")
+        await pilot.press("x")
+        await settle(pilot)
+        assert lock.exists()  # the first press only asks
+        assert "Press x again to remove 1 stale lock file" in text_of(app, "#locks-removal")
+        await pilot.press("x")
+        await settle(pilot)
+        assert not lock.exists()
+        assert "Removed 1 stale lock file" in text_of(app, "#locks-removal")
+        assert "stale_repo_lock" not in {f.code for f in panel.report.findings}  # type: ignore[union-attr]
+        assert panel.check_action("remove_stale", ()) is False  # nothing left to remove
+
+
+async def test_removal_is_not_offered_unless_verified_stopped(demo_sandbox: DemoSandbox) -> None:
+    lock = stale_lock(demo_sandbox)
+    stop = StopCheck(False, "Blitz-0 (pid 4242) is still alive")
+    app = LocksApp(removal_sources(demo_sandbox, stop))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        panel = app.screen.query_one(LocksPanel)
+        assert panel.check_action("remove_stale", ()) is False
+        assert "only while the server is verified stopped" in text_of(app, "#locks-files")
+        assert "Blitz-0 (pid 4242) is still alive" in text_of(app, "#locks-files")
+        await pilot.press("x", "x")
+        await settle(pilot)
+        assert lock.exists()
