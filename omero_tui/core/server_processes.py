@@ -1,0 +1,195 @@
+"""The running processes of one OMERO.server install, found through psutil.
+
+A process counts only when it both plays a known server role (icegridnode, an IceGrid
+server such as Blitz-0 or Tables-0, the Glacier2 router, the pid in
+``var/master/master.pid``, or the demo stand-in) and points at this server dir (an
+argument under it, or its working directory). A ``tail -f var/log/Blitz-0.log`` or an
+editor on ``config.xml`` mentions the server dir too, but is not the server: taking
+its owner for the server user would give the admin a wrong answer.
+
+Used to name the server's user and, later, to prove a server is stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+MASTER_PID = ("var", "master", "master.pid")
+DEMO_STANDIN_MODULE = "omero_tui.core.demo.standin_server"
+
+# IceGrid starts every server with --Ice.Config=<node data>/servers/<id>/config/config.
+_ICE_SERVER_CONFIG = re.compile(r"servers[/\\](?P<id>[^/\\]+)[/\\]config[/\\]config$")
+_OMERO_NAME = re.compile(r"^-Domero\.name=(?P<id>\S+)$")
+# Server ids OMERO's templates.xml defines, and the scripts its Python servers run.
+KNOWN_SERVERS = (
+    "Blitz",
+    "Indexer",
+    "PixelData",
+    "Repository",
+    "Processor",
+    "Tables",
+    "DropBox",
+    "MonitorServer",
+    "FileServer",
+    "Glacier2",
+    "TestDropBox",
+)
+_SCRIPTS = {
+    "runProcessor.py": "Processor",
+    "runTables.py": "Tables",
+    "fsDropBox.py": "DropBox",
+    "fsMonitorServer.py": "MonitorServer",
+    "fsFileServer.py": "FileServer",
+}
+# The order in which a role speaks for the server's user: Blitz writes the repository.
+ROLE_PRIORITY = ("Blitz", "PixelData", "Indexer", "icegridnode", "master.pid", "demo stand-in")
+
+
+@dataclass(frozen=True)
+class ServerProcess:
+    pid: int
+    name: str  # process name as the kernel knows it, e.g. "java", "icegridnode"
+    role: str  # "icegridnode", "Blitz-0", "Tables-0", "master.pid", "demo stand-in", ...
+    username: str | None  # of the effective uid; None when it has no passwd entry
+    uid: int  # effective uid: what the kernel checks file access with
+    cmdline: tuple[str, ...]
+
+
+def find_server_processes(
+    server_dir: str | os.PathLike[str],
+    *,
+    processes: Iterable[psutil.Process] | None = None,
+) -> list[ServerProcess]:
+    """Live processes of the server installed at ``server_dir``, ordered by pid."""
+    roots = _spellings(server_dir)
+    master = _master_pid(Path(server_dir))
+    found = []
+    for proc in psutil.process_iter() if processes is None else processes:
+        if proc.pid == os.getpid():
+            continue
+        item = _classify(proc, roots, master)
+        if item is not None:
+            found.append(item)
+    return sorted(found, key=lambda p: p.pid)
+
+
+def role_rank(role: str) -> int:
+    """Lower speaks first for the server's user (see ROLE_PRIORITY)."""
+    for index, prefix in enumerate(ROLE_PRIORITY):
+        if role == prefix or role.startswith(prefix + "-"):
+            return index
+    return len(ROLE_PRIORITY)
+
+
+def _classify(
+    proc: psutil.Process, roots: tuple[str, ...], master: int | None
+) -> ServerProcess | None:
+    try:
+        with proc.oneshot():
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return None
+            cmdline = tuple(proc.cmdline())
+            name = proc.name()
+            uid = proc.uids().effective
+    except psutil.Error:
+        return None
+    role = _role(name, cmdline, roots, proc.pid == master)
+    if role is None:
+        return None
+    # Even the master.pid process must point here: after a reboot the pid may be reused.
+    if not _points_at(proc, cmdline, roots):
+        return None
+    return ServerProcess(proc.pid, name, role, _username(uid), uid, cmdline)
+
+
+def _role(
+    name: str, cmdline: tuple[str, ...], roots: tuple[str, ...], is_master: bool
+) -> str | None:
+    argv0 = os.path.basename(cmdline[0]) if cmdline else ""
+    if "icegridnode" in (name, argv0):
+        return "icegridnode"
+    if "glacier2router" in (name, argv0):
+        return "Glacier2"
+    if DEMO_STANDIN_MODULE in cmdline and _standin_of(cmdline, roots):
+        return "demo stand-in"
+    for arg in cmdline:
+        server_id = _server_id(arg)
+        if server_id is not None:
+            return server_id
+    for arg in cmdline:
+        script = _SCRIPTS.get(os.path.basename(arg))
+        if script is not None:
+            return script
+    return "master.pid" if is_master else None
+
+
+def _server_id(arg: str) -> str | None:
+    match = _ICE_SERVER_CONFIG.search(arg.split("=", 1)[-1]) or _OMERO_NAME.match(arg)
+    if match is None:
+        return None
+    server_id = match.group("id")
+    base = server_id.split("-", 1)[0]
+    return server_id if base in KNOWN_SERVERS else None
+
+
+def _standin_of(cmdline: tuple[str, ...], roots: tuple[str, ...]) -> bool:
+    if "--server-dir" not in cmdline:
+        return False
+    given = cmdline[cmdline.index("--server-dir") + 1 :][:1]
+    return bool(given) and _realpath(given[0]) in roots
+
+
+def _points_at(proc: psutil.Process, cmdline: tuple[str, ...], roots: tuple[str, ...]) -> bool:
+    for arg in cmdline:
+        for value in arg.split("=", 1)[-1].split(","):  # --Ice.Config=a.cfg,b.cfg
+            if any(_is_under(value, root) for root in roots):
+                return True
+    try:
+        cwd = proc.cwd()  # IceGrid starts its servers with pwd=OMERO_HOME
+    except psutil.Error:
+        return False
+    return any(_is_under(cwd, root) for root in roots)
+
+
+def _is_under(path: str, root: str) -> bool:
+    if not os.path.isabs(path):
+        return False
+    norm = os.path.normpath(path)
+    return norm == root or norm.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _spellings(server_dir: str | os.PathLike[str]) -> tuple[str, ...]:
+    """The server dir as given and as resolved: a symlinked install is named either way."""
+    given = os.path.normpath(os.path.abspath(server_dir))
+    return tuple(dict.fromkeys((given, _realpath(given))))
+
+
+def _master_pid(server_dir: Path) -> int | None:
+    try:
+        return int(server_dir.joinpath(*MASTER_PID).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _realpath(path: str) -> str:
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):
+        return os.path.abspath(path)
+
+
+def _username(uid: int) -> str | None:
+    try:
+        import pwd
+    except ImportError:  # Windows
+        return None
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return None
