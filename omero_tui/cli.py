@@ -100,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also run the active two-process lock probe in each directory",
     )
+    locks.add_argument(
+        "--remove-stale",
+        action="store_true",
+        help="remove stale .lock and .pyr_lock files, only if the server is verified stopped",
+    )
 
     perms = sub.add_parser("perms", help="the Permissions panel, headless", parents=[common])
     perms.add_argument("--json", action="store_true", help="print the full report as JSON")
@@ -119,6 +124,36 @@ def build_parser() -> argparse.ArgumentParser:
         "--undo",
         action="store_true",
         help="restore the owners and modes recorded by the last --fix",
+    )
+
+    relocate = sub.add_parser(
+        "relocate",
+        help="move the repository: stop, copy or rename, verify, rewrite config, start",
+        parents=[common],
+    )
+    relocate.add_argument("--to", metavar="DEST", help="the new location (an absolute path)")
+    relocate.add_argument(
+        "--managed-only",
+        action="store_true",
+        help="move only the managed repository (omero.managed.dir)",
+    )
+    relocate.add_argument(
+        "--dry-run", action="store_true", help="print the plan and the checks; change nothing"
+    )
+    relocate.add_argument("--yes", action="store_true", help="do not ask before stopping")
+    relocate.add_argument(
+        "--resume", action="store_true", help="continue an interrupted relocation"
+    )
+    relocate.add_argument(
+        "--rollback", action="store_true", help="undo an unfinished relocation exactly"
+    )
+    relocate.add_argument(
+        "--remove-source",
+        action="store_true",
+        help="after a complete relocation, re-verify and delete the old copy",
+    )
+    relocate.add_argument(
+        "--json", action="store_true", help="stream the plan, progress and result as JSON lines"
     )
 
     demo = sub.add_parser(
@@ -156,6 +191,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from omero_tui.commands.perms_cmd import run_perms
 
             return run_perms(args)
+        if args.command == "relocate":
+            from omero_tui.commands.relocate_cmd import run_relocate
+
+            return run_relocate(args)
         if args.command == "demo":
             from omero_tui.commands.tui_cmd import run_demo
 

@@ -97,6 +97,18 @@ class Settings:
     def control(self) -> str | None:
         return self.get("server", "control")
 
+    @property
+    def systemd_unit(self) -> str | None:
+        return self.get("server", "systemd_unit")
+
+    @property
+    def start_command(self) -> str | list[str] | None:
+        return self.get("server", "start_command")
+
+    @property
+    def stop_command(self) -> str | list[str] | None:
+        return self.get("server", "stop_command")
+
     def threshold(self, name: str) -> float:
         return float(self.get("thresholds", name, DEFAULT_THRESHOLDS[name]))
 

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.layout import LayoutReport, inspect_layout
+from omero_tui.core.lock_health import LockHealthSource
+from omero_tui.core.perms_source import PermsSource
+from omero_tui.core.usage_service import UsageSource
 
 
 @dataclass(frozen=True)
@@ -14,3 +17,6 @@ class ConsoleSources:
     locate: Callable[[], ServerLocation]
     inspect_layout: Callable[[ServerLocation], LayoutReport] = inspect_layout
     demo_label: str | None = None  # "DEMO sandbox at ..." when running the demo
+    locks: LockHealthSource = LockHealthSource()  # the Lock health panel's report and probe
+    perms: PermsSource = PermsSource()  # the Permissions panel's check, fix and undo
+    usage: UsageSource = UsageSource()  # the Disk usage panel's scans, history and volumes

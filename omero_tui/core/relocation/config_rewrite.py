@@ -1,0 +1,152 @@
+"""Point config.xml at the new location: planned from the old values, written under
+OMERO's lock with a backup, undone byte for byte.
+
+What changes: ``omero.data.dir`` (or ``omero.managed.dir`` for a managed-only move),
+plus each of ``omero.managed.dir``, ``omero.pixeldata.memoizer.dir`` and
+``omero.fs.watchDir`` that is set explicitly to a path under the old location. A value
+written as ``${omero.data.dir}/...`` follows by itself and is left alone, as is every
+other property. Values are stored Ice-escaped (``D:\\\\OMERO``), so the server reads back
+exactly the path given.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PureWindowsPath
+
+from omero_tui.core import ice_values
+from omero_tui.core.config_lock import LockTimeout, exclusive_lock, replace_file
+from omero_tui.core.config_xml import ConfigDocument, ConfigLockedError, WriteResult, write_config
+from omero_tui.core.windows_paths import config_value, looks_like_windows_path
+
+DATA_KEY = "omero.data.dir"
+MANAGED_KEY = "omero.managed.dir"
+FOLLOWER_KEYS = (MANAGED_KEY, "omero.pixeldata.memoizer.dir", "omero.fs.watchDir")
+LOCK_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    key: str
+    old: str | None  # the raw value in config.xml; None when it was not set
+    new: str  # the raw value to store (Ice-escaped)
+    path: str  # the path the server will see
+    why: str  # one line
+
+    def to_json(self) -> dict[str, object]:
+        return {"key": self.key, "old": self.old, "new": self.new, "path": self.path}
+
+
+def main_key(what: str) -> str:
+    return DATA_KEY if what == "data" else MANAGED_KEY
+
+
+def _join(target: str, rel: str) -> str:
+    if not rel:
+        return target
+    if looks_like_windows_path(target):
+        return str(PureWindowsPath(target) / PureWindowsPath(rel))
+    return os.path.join(target, rel)
+
+
+def planned_changes(
+    doc: ConfigDocument,
+    profile: str,
+    what: str,
+    source: str,
+    target: str,
+    *,
+    data_dir: str,
+) -> tuple[ConfigChange, ...]:
+    """The properties to set for moving ``source`` to ``target``.
+
+    ``data_dir`` is the data dir in use now (it resolves ``${omero.data.dir}``).
+    """
+    raw = doc.properties(profile)
+    key = main_key(what)
+    moved = f"{key} names the moved directory"
+    changes = [ConfigChange(key, raw.get(key), config_value(target), target, moved)]
+    context = {**raw, DATA_KEY: data_dir}
+    for follower in FOLLOWER_KEYS:
+        if follower == key or not raw.get(follower):
+            continue
+        value = raw[follower]
+        if what == "data" and "${" + DATA_KEY + "}" in value:
+            continue  # follows omero.data.dir by itself
+        resolved = ice_values.resolve(ice_values.unescape(value), context)
+        rel = relative_under(resolved, source)
+        if rel is None:
+            continue
+        new_path = _join(target, rel)
+        changes.append(
+            ConfigChange(
+                follower,
+                value,
+                config_value(new_path),
+                new_path,
+                f"{follower} is set to {resolved}, inside the moved directory",
+            )
+        )
+    return tuple(changes)
+
+
+def relative_under(path: str, top: str) -> str | None:
+    """The part of ``path`` below ``top`` ("" when equal), or None when it is outside."""
+    windows = looks_like_windows_path(top) or looks_like_windows_path(path)
+    if windows:
+        p, t = PureWindowsPath(path), PureWindowsPath(top)
+        parts_p = [x.lower() for x in p.parts]
+        parts_t = [x.lower() for x in t.parts]
+        if parts_p[: len(parts_t)] != parts_t:
+            return None
+        below = p.parts[len(parts_t) :]
+        return str(PureWindowsPath(*below)) if below else ""
+    p, t = os.path.normpath(path), os.path.normpath(top)
+    if p == t:
+        return ""
+    if p.startswith(t.rstrip(os.sep) + os.sep):
+        return p[len(t.rstrip(os.sep)) + 1 :]
+    return None
+
+
+def apply_changes(
+    config_path: str,
+    changes: tuple[ConfigChange, ...],
+    *,
+    expect: ConfigDocument | None,
+    env: Mapping[str, str] | None = None,
+    lock_timeout: float = LOCK_TIMEOUT_S,
+) -> WriteResult:
+    """Write the changes under OMERO's lock, with a backup; ConfigError (one line) if not."""
+    return write_config(
+        Path(config_path),
+        {c.key: c.new for c in changes},
+        env=env,
+        lock_timeout=lock_timeout,
+        expect=expect,
+    )
+
+
+def restore_config(
+    config_path: str, original: bytes, *, lock_timeout: float = LOCK_TIMEOUT_S
+) -> bool:
+    """Put back the exact original bytes under OMERO's lock; False when already so."""
+    path = Path(config_path)
+    lock = path.with_name(path.name + ".lock")
+    try:
+        with exclusive_lock(lock, lock_timeout):
+            try:
+                if path.read_bytes() == original:
+                    return False
+            except FileNotFoundError:
+                pass
+            replace_file(path, original, like=path if path.exists() else None)
+            return True
+    except LockTimeout as err:
+        who = err.holder or "another process"
+        raise ConfigLockedError(
+            f"{lock} is held by {who}; gave up after {lock_timeout:g} s, config.xml not restored",
+            err.holder,
+        ) from None

@@ -1,0 +1,302 @@
+"""The cross-filesystem copy of a repository: everything kept, resumable, cancellable.
+
+Kept: hidden entries (``.omero``!), directories, regular files (data copied in the
+kernel, holes kept), symlinks as symlinks, hard links as hard links, owners (as root),
+modes, extended attributes and ACLs where the target takes them, and nanosecond times
+(directories' last, after their contents). Fifos, sockets and devices are skipped and
+listed. Each file is written under a temporary name (``.omero-tui-part-<n>``) and renamed
+into place, so a name from the source never holds half a file.
+
+Entries go in the scan's fixed order and are committed in batches: a batch is synced,
+compared byte for byte (see ``file_copy``) and only then recorded by ``on_batch``. A
+resume starts at the first entry after the last recorded batch; nothing recorded is
+copied again. Cancelling stops after the entry being copied, commits what is done and
+raises ``Cancelled``: the journal then says exactly where to resume.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from omero_tui.core.relocation.batch_verifier import Batch, BatchVerifier, Committed
+from omero_tui.core.relocation.file_copy import CLOEXEC, NOFOLLOW, Copier, open_for_read
+from omero_tui.core.relocation.metadata import MetadataCopier
+from omero_tui.core.relocation.progress import Cancelled, Progress, Reporter
+from omero_tui.core.relocation.sync import syncfs
+from omero_tui.core.relocation.tree_scan import Entry, TreeScan, open_dir
+
+TEMP_PREFIX = ".omero-tui-part-"
+# Test-only hooks (never set in production): smaller batches and a pause after each
+# recorded batch, so a test can SIGKILL the engine at a chosen point of the copy.
+TESTONLY_BATCH_FILES_ENV = "OMERO_TUI_TESTONLY_COPY_BATCH_FILES"
+TESTONLY_PAUSE_ENV = "OMERO_TUI_TESTONLY_COPY_PAUSE_S"
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    """A batch closes at whichever comes first (one syncfs and journal record each)."""
+
+    entries: int = 4000
+    data_bytes: int = 64 << 20  # small enough for the verifier to keep pace with the copy
+    seconds: float = 2.0
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    entries_copied: int  # this run (a resume counts only what it did)
+    data_bytes: int
+    specials_skipped: tuple[str, ...]
+    metadata_dropped: tuple[str, ...]  # one line per attribute kind the target refused
+    method: str  # the kernel call that moved the data
+
+
+def limits_from_env(default: BatchLimits) -> BatchLimits:
+    value = os.environ.get(TESTONLY_BATCH_FILES_ENV)
+    if value and value.isdigit() and int(value) > 0:
+        return BatchLimits(int(value), default.data_bytes, default.seconds)
+    return default
+
+
+def _pause_after_batch() -> float:
+    try:
+        return max(0.0, float(os.environ.get(TESTONLY_PAUSE_ENV, "0")))
+    except ValueError:
+        return 0.0
+
+
+def make_directories(scan: TreeScan, target: str) -> None:
+    """Every directory, owner-writable for now (its real mode comes with its times)."""
+    for entry in scan.entries[1:]:
+        if entry.kind != "dir":
+            continue
+        path = os.path.join(target, entry.rel)
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            if not os.path.isdir(path) or os.path.islink(path):
+                raise FileExistsError(errno.EEXIST, "exists and is not a directory", path) from None
+
+
+def copy_entries(
+    scan: TreeScan,
+    target: str,
+    *,
+    start: int = 0,
+    on_batch: Callable[[Committed], None],
+    progress: Callable[[Progress], None] | None = None,
+    cancel: threading.Event | None = None,
+    limits: BatchLimits = BatchLimits(),  # noqa: B008 - frozen
+    metadata: MetadataCopier | None = None,
+) -> CopyResult:
+    """Copy entries ``start:`` of ``scan`` into ``target`` (directories must exist)."""
+    limits = limits_from_env(limits)
+    pause = _pause_after_batch()
+    meta = metadata or MetadataCopier()
+    copier = Copier()
+    todo = [(i, e) for i, e in enumerate(scan.entries) if i >= start and e.kind not in ("dir",)]
+    done_bytes = sum(e.data_bytes for e in scan.entries[:start])
+    report = Reporter(
+        progress,
+        "copy",
+        bytes_total=scan.data_bytes,
+        files_total=scan.copied_entries(),
+    )
+    report.base_bytes = done_bytes
+    done_before = sum(1 for e in scan.entries[:start] if e.kind in ("file", "hardlink", "symlink"))
+    state = {"copied": done_before, "bytes": done_bytes}
+
+    def committed(batch: Committed) -> None:
+        on_batch(batch)
+        if pause:
+            time.sleep(pause)
+
+    verifier = BatchVerifier(scan.root, target, committed)
+    batch = Batch(first=start)
+    copied_now = 0
+    total = scan.copied_entries()
+    dirs = _DirPair(scan.root, target)
+    ok = False
+    try:
+        for index, entry in todo:
+            if cancel is not None and cancel.is_set():
+                break
+            if entry.kind == "special":
+                batch.upto = index + 1
+                continue
+            parent, _, name = entry.rel.rpartition("/")
+            src_dir, dst_dir = dirs.at(parent)
+            _copy_one(dirs, src_dir, dst_dir, name, index, entry, copier, meta)
+            size = entry.data_bytes
+            batch.entries.append((f"{target}/{entry.rel}", entry))
+            batch.data_bytes += size
+            batch.upto = index + 1
+            copied_now += 1
+            state["copied"] += 1
+            state["bytes"] += size
+            if copied_now % 32 == 0 or size > 1 << 20:  # the reporter throttles anyway
+                report(
+                    f"copied {state['copied']} of {total} entries, "
+                    f"verified {done_before + verifier.verified_entries}",
+                    state["bytes"],
+                    state["copied"],
+                )
+            if _full(batch, limits):
+                verifier.submit(batch)
+                batch = Batch(first=batch.upto)
+        else:
+            batch.upto = len(scan.entries)
+        if batch.entries or batch.upto > batch.first:
+            verifier.submit(batch)
+        ok = True
+    finally:
+        dirs.close()
+        if ok:
+            verifier.close()
+        else:
+            verifier.abort()  # the error in flight is the one to report
+    if cancel is not None and cancel.is_set() and batch.upto < len(scan.entries):
+        raise Cancelled("copy cancelled; resume continues after the last recorded batch")
+    report("copy done", state["bytes"], state["copied"], final=True)
+    return CopyResult(
+        copied_now,
+        state["bytes"] - done_bytes,
+        scan.specials,
+        tuple(meta.dropped.lines()),
+        copier.method,
+    )
+
+
+def _full(batch: Batch, limits: BatchLimits) -> bool:
+    count = len(batch.entries)
+    return (
+        count >= limits.entries
+        or batch.data_bytes >= limits.data_bytes
+        or (count % 64 == 0 and time.monotonic() - batch.started >= limits.seconds)
+    )
+
+
+class _DirPair:
+    """Open source and target directory descriptors for the directory being filled.
+
+    The scan lists a directory's files together, so one pair serves many files and each
+    file is opened by name, without the kernel walking the whole path again.
+    """
+
+    def __init__(self, source: str, target: str) -> None:
+        self.source, self.target = source, target
+        self.parent: str | None = None
+        self.fds: tuple[int, int] | None = None
+
+    def at(self, parent: str) -> tuple[int, int]:
+        if parent != self.parent or self.fds is None:
+            self.close()
+            src = f"{self.source}/{parent}" if parent else self.source
+            dst = f"{self.target}/{parent}" if parent else self.target
+            src_fd = open_dir(src)
+            try:
+                dst_fd = os.open(dst, os.O_RDONLY | os.O_DIRECTORY | CLOEXEC)
+            except BaseException:
+                os.close(src_fd)
+                raise
+            self.parent, self.fds = parent, (src_fd, dst_fd)
+        return self.fds
+
+    def close(self) -> None:
+        if self.fds is not None:
+            for fd in self.fds:
+                os.close(fd)
+        self.fds = None
+
+
+def _copy_one(
+    dirs: _DirPair,
+    src_dir: int,
+    dst_dir: int,
+    name: str,
+    index: int,
+    entry: Entry,
+    copier: Copier,
+    meta: MetadataCopier,
+) -> None:
+    temp = f"{TEMP_PREFIX}{index}"
+    for attempt in (1, 2):
+        try:
+            if entry.kind == "file":
+                _copy_file(src_dir, dst_dir, name, temp, entry, copier, meta)
+            elif entry.kind == "symlink":
+                os.symlink(entry.link or "", temp, dir_fd=dst_dir)
+                parent = dirs.parent or ""
+                temp_rel = f"{parent}/{temp}" if parent else temp
+                meta.apply_path(f"{dirs.target}/{temp_rel}", f"{dirs.source}/{entry.rel}", entry)
+            elif entry.kind == "hardlink":
+                first = f"{dirs.target}/{entry.link}"
+                os.link(first, temp, dst_dir_fd=dst_dir, follow_symlinks=False)
+            break
+        except FileExistsError:
+            if attempt == 2:
+                raise
+            _remove_leftover(temp, dst_dir)
+    os.replace(temp, name, src_dir_fd=dst_dir, dst_dir_fd=dst_dir)
+
+
+def _copy_file(
+    src_dir: int,
+    dst_dir: int,
+    name: str,
+    temp: str,
+    entry: Entry,
+    copier: Copier,
+    meta: MetadataCopier,
+) -> None:
+    # No fstat against the scan here: the verify step compares the copy with a fresh
+    # scan of the source, so a file changed meanwhile is caught there, once.
+    src_fd = open_for_read(name, dir_fd=src_dir)
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | CLOEXEC | NOFOLLOW
+        dst_fd = os.open(temp, flags, meta.create_mode(entry), dir_fd=dst_dir)
+        try:
+            copier.copy(src_fd, dst_fd, entry.size, entry.sparse)
+            meta.apply_fd(dst_fd, src_fd, entry)
+        finally:
+            os.close(dst_fd)
+    finally:
+        os.close(src_fd)
+
+
+def _remove_leftover(temp: str, dir_fd: int) -> None:
+    """A temp name left by a run that was killed: it was never recorded, so it goes."""
+    try:
+        os.unlink(temp, dir_fd=dir_fd)
+    except IsADirectoryError:
+        raise FileExistsError(errno.EEXIST, "a directory holds a temporary name", temp) from None
+
+
+def finish_directories(
+    scan: TreeScan,
+    target: str,
+    *,
+    metadata: MetadataCopier | None = None,
+    cancel: threading.Event | None = None,
+) -> None:
+    """Owners, modes, attributes and times of every directory, deepest first, the root last.
+
+    Idempotent, so a resume simply does it again.
+    """
+    meta = metadata or MetadataCopier()
+    for entry in reversed(scan.entries):
+        if entry.kind != "dir":
+            continue
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("cancelled while setting directory metadata")
+        path = os.path.join(target, entry.rel) if entry.rel else target
+        meta.apply_path(path, os.path.join(scan.root, entry.rel) if entry.rel else scan.root, entry)
+    fd = os.open(target, os.O_RDONLY)
+    try:
+        syncfs(fd)
+    finally:
+        os.close(fd)

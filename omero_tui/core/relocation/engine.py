@@ -1,0 +1,323 @@
+"""The relocation engine: plan, preflight, then stop, move, verify, rewrite, start.
+
+Public entry points (no UI here; the CLI and the wizard call these):
+
+- :func:`prepare_relocation` plans and runs the preflight; it changes nothing.
+- :func:`run_relocation` runs a prepared plan to the end, journalling every step.
+- :func:`resume_relocation` continues an interrupted one where its journal stops.
+- :func:`rollback_relocation` (``rollback.py``) and :func:`remove_source`
+  (``remove_source.py``) undo one, or finish one by deleting the old copy.
+
+Long steps take ``progress`` and ``cancel``; cancelling stops at a safe point and leaves
+a journal from which ``resume`` or ``rollback`` carries on. The source is never changed
+by a move (a same-filesystem rename moves it whole, and is undone by one rename).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import omero_tui
+from omero_tui.core.config_xml import ConfigDocument, ConfigError
+from omero_tui.core.discovery import ServerLocation, discover
+from omero_tui.core.findings import Severity
+from omero_tui.core.relocation import steps_forward
+from omero_tui.core.relocation.checks import PreflightReport
+from omero_tui.core.relocation.engine_context import (
+    Ask,
+    Context,
+    EngineOptions,
+    RunResult,
+    StepEvent,
+    StepFailed,
+)
+from omero_tui.core.relocation.journal import (
+    JOURNAL_VERSION,
+    Journal,
+    JournalError,
+    encode_bytes,
+    new_relocation_id,
+    relocation_lock,
+)
+from omero_tui.core.relocation.plan import RelocationPlan, RelocationRefused, build_plan, with_scan
+from omero_tui.core.relocation.preflight import run_preflight
+from omero_tui.core.relocation.progress import Cancelled, Progress
+from omero_tui.core.relocation.server_control import (
+    ControlError,
+    RunAs,
+    ServerController,
+    choose_controller,
+)
+from omero_tui.core.relocation.server_steps import is_running
+from omero_tui.core.relocation.status import RelocationStatus, find_unfinished_relocation
+from omero_tui.core.relocation.tree_scan import TreeScan, scan_tree
+from omero_tui.core.repo_identity import read_identity
+from omero_tui.core.server_user import ServerUser, UnknownUserError, determine_server_user
+from omero_tui.core.settings import Settings
+
+
+@dataclass(frozen=True)
+class Prepared:
+    plan: RelocationPlan
+    scan: TreeScan  # taken while the server may still run: an estimate for the preflight
+    preflight: PreflightReport
+    config_doc: ConfigDocument | None
+    controller: ServerController
+    server_user: ServerUser | None
+
+
+def server_user_of(location: ServerLocation, settings: Settings | None) -> ServerUser | None:
+    try:
+        return determine_server_user(
+            location,
+            settings_user=settings.server_user if settings else None,
+            settings_path=str(settings.path) if settings and settings.exists else None,
+        ).user
+    except (UnknownUserError, OSError):
+        return None
+
+
+def make_controller(
+    settings: Settings | None,
+    server_dir: str | None,
+    *,
+    env: Mapping[str, str] | None = None,
+    user: ServerUser | None = None,
+) -> ServerController:
+    """The controller the settings ask for (or the detected one); ControlError if invalid."""
+    run_as = None
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and user is not None and user.uid != 0:
+        run_as = RunAs(user.name, user.uid, user.gid, user.groups, _home_of(user.uid))
+    return choose_controller(
+        server_dir,
+        control=settings.control if settings else None,
+        unit=settings.systemd_unit if settings else None,
+        start_command=settings.start_command if settings else None,
+        stop_command=settings.stop_command if settings else None,
+        env=env,
+        run_as=run_as,
+    )
+
+
+def _home_of(uid: int) -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_dir
+    except (ImportError, KeyError):
+        return "/"
+
+
+def prepare_relocation(
+    location: ServerLocation,
+    target: str,
+    what: str = "data",
+    *,
+    settings: Settings | None = None,
+    options: EngineOptions = EngineOptions(),  # noqa: B008 - frozen
+    controller: ServerController | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> Prepared:
+    """Plan and preflight; nothing is changed. RelocationRefused for unusable input."""
+    env = os.environ if options.env is None else options.env
+    user = server_user_of(location, settings)
+    if controller is None:
+        try:
+            controller = make_controller(settings, location.server_dir.value, env=env, user=user)
+        except ControlError as err:
+            raise RelocationRefused("relocation.controller", str(err)) from None
+    plan, doc = build_plan(location, target, what, controller=controller.describe(), env=env)
+    try:
+        scan = scan_tree(plan.source_real, progress, cancel)
+    except OSError as err:
+        raise RelocationRefused(
+            "relocation.source_missing",
+            f"{plan.source} cannot be read ({err.strerror or err}); nothing to move",
+        ) from None
+    plan = with_scan(plan, scan)
+    unfinished = find_unfinished_relocation(options.state_dir)
+    preflight = run_preflight(
+        plan,
+        scan,
+        location,
+        server_user=user,
+        env=env,
+        unfinished=unfinished.describe() if unfinished else None,
+        probe_locks=options.probe_locks,
+    )
+    return Prepared(plan, scan, preflight, doc, controller, user)
+
+
+def run_relocation(
+    prepared: Prepared,
+    *,
+    options: EngineOptions = EngineOptions(),  # noqa: B008 - frozen
+    progress: Callable[[Progress], None] | None = None,
+    on_step: Callable[[StepEvent], None] | None = None,
+    cancel: threading.Event | None = None,
+    ask: Ask | None = None,
+) -> RunResult:
+    """Carry out a prepared plan whose preflight passed. RelocationRefused otherwise."""
+    if not prepared.preflight.ok:
+        first = prepared.preflight.failures[0]
+        raise RelocationRefused(first.code, first.reason)
+    plan = prepared.plan
+    try:
+        with relocation_lock(options.state_dir):
+            unfinished = find_unfinished_relocation(options.state_dir)
+            if unfinished is not None:
+                raise RelocationRefused("relocation.unfinished", unfinished.describe())
+            relocation_id = new_relocation_id()
+            journal = Journal.create(options.state_dir, relocation_id)
+            journal.append(
+                {
+                    "type": "begin",
+                    "id": relocation_id,
+                    "version": JOURNAL_VERSION,
+                    "tool": f"omero-tui {omero_tui.__version__}",
+                    "host": socket.gethostname(),
+                    "pid": os.getpid(),
+                    "plan": plan.to_json(),
+                }
+            )
+            ctx = Context(
+                plan,
+                journal,
+                prepared.controller,
+                options,
+                progress,
+                on_step,
+                cancel or threading.Event(),
+                ask,
+            )
+            ctx.fact("server_was_running", is_running(ctx))
+            ctx.fact("identity", identity_of(plan.source_real))
+            if plan.config_path:
+                original = Path(plan.config_path).read_bytes()
+                ctx.fact(
+                    "config_before",
+                    {"b64": encode_bytes(original), "sha256": hashlib.sha256(original).hexdigest()},
+                )
+            return forward(ctx)
+    except JournalError as err:
+        raise RelocationRefused("relocation.journal", str(err)) from None
+
+
+def resume_relocation(
+    status: RelocationStatus | None = None,
+    *,
+    settings: Settings | None = None,
+    options: EngineOptions = EngineOptions(),  # noqa: B008 - frozen
+    controller: ServerController | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    on_step: Callable[[StepEvent], None] | None = None,
+    cancel: threading.Event | None = None,
+    ask: Ask | None = None,
+) -> RunResult:
+    """Continue an interrupted relocation from its journal; nothing verified is redone."""
+    try:
+        with relocation_lock(options.state_dir):
+            status = status or find_unfinished_relocation(options.state_dir)
+            if status is None:
+                raise RelocationRefused("relocation.nothing_to_resume", "no relocation to resume")
+            if status.state != "interrupted":
+                raise RelocationRefused(
+                    "relocation.not_interrupted", f"relocation {status.id} is {status.state}"
+                )
+            if status.started("rollback"):
+                raise RelocationRefused(
+                    "relocation.rollback_started",
+                    f"a rollback of {status.id} was started; finish it with --rollback",
+                )
+            ctx = reopen(status, settings, options, controller, progress, on_step, cancel, ask)
+            ctx.journal.append({"type": "resume", "pid": os.getpid()})
+            return forward(ctx)
+    except JournalError as err:
+        raise RelocationRefused("relocation.journal", str(err)) from None
+
+
+def reopen(
+    status: RelocationStatus,
+    settings: Settings | None,
+    options: EngineOptions,
+    controller: ServerController | None,
+    progress: Callable[[Progress], None] | None,
+    on_step: Callable[[StepEvent], None] | None,
+    cancel: threading.Event | None,
+    ask: Ask | None,
+) -> Context:
+    """A context for an existing journal (resume, rollback, remove-source)."""
+    plan = RelocationPlan.from_json(status.plan)
+    journal = Journal(Path(status.journal_path))
+    if controller is None:
+        env = os.environ if options.env is None else options.env
+        location = discover(server_dir_arg=plan.server_dir, env=env, candidates=[])
+        try:
+            controller = make_controller(
+                settings, plan.server_dir, env=env, user=server_user_of(location, settings)
+            )
+        except ControlError as err:
+            raise RelocationRefused("relocation.controller", str(err)) from None
+    return Context(
+        plan, journal, controller, options, progress, on_step, cancel or threading.Event(), ask
+    )
+
+
+def identity_of(repo_dir: str) -> list[list[str | None]]:
+    return [[e.db_uuid, e.repo_uuid] for e in read_identity(repo_dir, "repository").entries]
+
+
+def forward(ctx: Context) -> RunResult:
+    """Run every step the journal has not done yet, in order."""
+    try:
+        return steps_forward.run_steps(ctx)
+    except Cancelled:
+        return ctx.result(
+            "cancelled",
+            "cancelled at a safe point; run `omero-tui relocate --resume` to continue "
+            "or `--rollback` to undo",
+        )
+    except StepFailed as err:
+        if steps_forward.nothing_changed(ctx):
+            steps_forward.restart_if_needed(ctx)
+            ctx.end("aborted")
+            return ctx.result("aborted", str(err))
+        return _failed(ctx, str(err))
+    except (OSError, ConfigError, JournalError) as err:
+        detail = str(err) if not isinstance(err, OSError) else _os_error(err)
+        return _failed(ctx, detail)
+
+
+def _failed(ctx: Context, detail: str) -> RunResult:
+    ctx.note(Severity.CRITICAL, "relocation.failed", detail)
+    return ctx.result(
+        "failed",
+        f"{detail}; the source is untouched: run `omero-tui relocate --resume` to retry "
+        "or `--rollback` to undo",
+    )
+
+
+def _os_error(err: OSError) -> str:
+    where = f" ({err.filename})" if err.filename else ""
+    return f"{err.strerror or err}{where}"
+
+
+__all__ = [
+    "EngineOptions",
+    "Prepared",
+    "RunResult",
+    "StepEvent",
+    "forward",
+    "make_controller",
+    "prepare_relocation",
+    "reopen",
+    "resume_relocation",
+    "run_relocation",
+]

@@ -1,0 +1,153 @@
+"""Rollback: give back exactly the state before the relocation began.
+
+config.xml gets its original bytes back (kept in the journal, not re-rendered), the
+backup the rewrite made is removed when it holds those same bytes, the copy is removed
+from the target (only what the engine created), a pre-existing target directory gets
+its owner, mode and times back, and the parent directories the engine made are
+removed. A rename is undone by renaming back. The server is stopped first when it may
+be running on the new location, and started again if it was running before.
+
+Refused once a relocation is complete: the server has run on the new location since, and
+whatever it wrote there exists nowhere else. Re-runnable: a rollback killed half way is
+finished by running it again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from omero_tui.core.config_xml import ConfigError
+from omero_tui.core.findings import Severity
+from omero_tui.core.relocation.config_rewrite import restore_config
+from omero_tui.core.relocation.engine import reopen
+from omero_tui.core.relocation.engine_context import (
+    Ask,
+    Context,
+    EngineOptions,
+    RunResult,
+    StepEvent,
+    StepFailed,
+)
+from omero_tui.core.relocation.journal import JournalError, decode_bytes, relocation_lock
+from omero_tui.core.relocation.move import RenameRefused, rename_back
+from omero_tui.core.relocation.plan import RelocationRefused
+from omero_tui.core.relocation.progress import Progress
+from omero_tui.core.relocation.server_control import ServerController
+from omero_tui.core.relocation.server_steps import ensure_stopped, is_running
+from omero_tui.core.relocation.status import RelocationStatus, find_unfinished_relocation
+from omero_tui.core.relocation.target_state import remove_copy, restore_root
+from omero_tui.core.settings import Settings
+
+
+def rollback_relocation(
+    status: RelocationStatus | None = None,
+    *,
+    settings: Settings | None = None,
+    options: EngineOptions = EngineOptions(),  # noqa: B008 - frozen
+    controller: ServerController | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    on_step: Callable[[StepEvent], None] | None = None,
+    cancel: threading.Event | None = None,
+    ask: Ask | None = None,
+) -> RunResult:
+    try:
+        with relocation_lock(options.state_dir):
+            status = status or find_unfinished_relocation(options.state_dir)
+            if status is None:
+                raise RelocationRefused(
+                    "relocation.nothing_to_roll_back", "no unfinished relocation to roll back"
+                )
+            if status.state in ("complete", "source removed"):
+                raise RelocationRefused(
+                    "relocation.rollback_complete",
+                    f"relocation {status.id} is {status.state} and the server has run on "
+                    f"{status.target} since; rolling back would lose what it wrote there",
+                )
+            if status.state in ("rolled back", "aborted"):
+                raise RelocationRefused(
+                    "relocation.rollback_nothing", f"relocation {status.id} is {status.state}"
+                )
+            ctx = reopen(status, settings, options, controller, progress, on_step, cancel, ask)
+            try:
+                with ctx.step("rollback", f"rolling back relocation {status.id}"):
+                    left = _rollback(ctx, status)
+            except (StepFailed, OSError, ConfigError) as err:
+                detail = str(err)
+                if isinstance(err, OSError):
+                    detail = f"{err.strerror} ({err.filename})"
+                return ctx.result(
+                    "failed", f"rollback incomplete: {detail}; fix that and run --rollback again"
+                )
+            ctx.end("rolled back")
+            message = f"rolled back: config.xml restored and {status.target} removed"
+            if left:
+                message += f"; kept {len(left)} entries the relocation did not create"
+            return ctx.result("rolled back", message)
+    except JournalError as err:
+        raise RelocationRefused("relocation.journal", str(err)) from None
+
+
+def _rollback(ctx: Context, status: RelocationStatus) -> tuple[str, ...]:
+    plan = ctx.plan
+    facts = ctx.facts()
+    # Until config.xml changed, a running server can only be using the old location,
+    # which the rollback leaves alone: it keeps running. Once it may have started on the
+    # new one (or a rename moved the old one away), it must be stopped first.
+    may_run_on_target = status.started("config") or status.started("start")
+    if may_run_on_target or (plan.method == "rename" and status.started("rename")):
+        ensure_stopped(ctx, [plan.target, plan.source_real])
+    _restore_config(ctx, facts)
+    left: tuple[str, ...] = ()
+    if plan.method == "rename":
+        if os.path.isdir(plan.target) and not os.path.lexists(plan.source_real):
+            try:
+                rename_back(plan.target, plan.source_real)
+            except RenameRefused as err:
+                raise StepFailed(str(err)) from None
+    else:
+        ctx.journal.detach_target()
+        cleanup = remove_copy(plan.target, plan.source_real)
+        left = cleanup.left
+        for rel in left[:5]:
+            ctx.note(
+                Severity.WARNING,
+                "relocation.rollback_left",
+                "left in place: the relocation did not create it",
+                os.path.join(plan.target, rel),
+            )
+    before = facts.get("target_before") or {}
+    if before.get("existed"):
+        if not os.path.isdir(plan.target):
+            os.mkdir(plan.target, 0o700)  # a rename replaced it, or it was removed
+        restore_root(plan.target, before)
+    for directory in reversed(facts.get("created_dirs") or []):
+        with contextlib.suppress(FileNotFoundError, OSError):
+            if os.path.isdir(directory) and not os.listdir(directory):
+                os.rmdir(directory)
+    if facts.get("server_was_running") and not is_running(ctx):
+        result = ctx.controller.start()
+        if not result.ok and not ctx.controller.manual:
+            ctx.note(
+                Severity.WARNING,
+                "relocation.rollback_start",
+                f"the server did not start again on the old location: {result.line()}",
+            )
+    return left
+
+
+def _restore_config(ctx: Context, facts: dict) -> None:
+    plan = ctx.plan
+    before = facts.get("config_before")
+    if not before or not plan.config_path:
+        return
+    original = decode_bytes(before["b64"])
+    restore_config(plan.config_path, original, lock_timeout=ctx.options.lock_timeout_s)
+    backup = (facts.get("config_after") or {}).get("backup")
+    if backup:
+        with contextlib.suppress(OSError):
+            if Path(backup).read_bytes() == original:
+                os.unlink(backup)

@@ -1,0 +1,273 @@
+"""The forward steps, each skipped when the journal says it is done (that is the resume).
+
+stop -> prepare -> copy | rename -> verify -> config -> start -> finish
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from omero_tui.core.config_xml import ConfigError, parse_config
+from omero_tui.core.discovery import discover
+from omero_tui.core.findings import Severity
+from omero_tui.core.relocation.config_rewrite import apply_changes
+from omero_tui.core.relocation.copy_tree import copy_entries, finish_directories, make_directories
+from omero_tui.core.relocation.engine_context import Context, RunResult, StepFailed
+from omero_tui.core.relocation.journal import TARGET_JOURNAL_NAME, decode_bytes
+from omero_tui.core.relocation.metadata import MetadataCopier
+from omero_tui.core.relocation.move import RenameRefused, rename_into_place
+from omero_tui.core.relocation.server_state import running_on
+from omero_tui.core.relocation.server_steps import ensure_stopped, is_running, start_and_check
+from omero_tui.core.relocation.sync import syncfs
+from omero_tui.core.relocation.target_state import describe_target, directories_to_create
+from omero_tui.core.relocation.tree_scan import scan_tree
+from omero_tui.core.relocation.verify_tree import compare_trees
+from omero_tui.core.repo_identity import read_identity
+from omero_tui.core.usage_format import human_bytes
+
+CHANGING_STEPS = ("prepare", "copy", "rename", "verify", "config", "start")
+
+
+def nothing_changed(ctx: Context) -> bool:
+    """True while no step that changes anything has started (a failed stop aborts)."""
+    return not any(ctx.status().started(step) for step in CHANGING_STEPS)
+
+
+def restart_if_needed(ctx: Context) -> None:
+    """After an aborted stop: a server that was running and is now down is started again."""
+    if ctx.facts().get("server_was_running") and not is_running(ctx):
+        ctx.controller.start()
+
+
+def run_steps(ctx: Context) -> RunResult:
+    plan = ctx.plan
+    status = ctx.status()
+    if not status.done("config"):
+        # Also on every resume: someone may have started the server in between.
+        with ctx.step("stop", f"stopping the server ({ctx.controller.describe()})"):
+            proof = ensure_stopped(ctx, [plan.source_real])
+            ctx.event("stop", "info", proof.reason)
+    if not status.done("prepare"):
+        with ctx.step("prepare", f"preparing {plan.target}"):
+            prepare(ctx)
+    if plan.method == "copy" and os.path.isdir(plan.target) and not status.done("finish"):
+        ctx.journal.attach_target(plan.target)
+    if plan.method == "rename":
+        if not status.done("rename"):
+            with ctx.step("rename", f"renaming {plan.source_real} to {plan.target}"):
+                rename(ctx)
+    elif not status.done("copy"):
+        with ctx.step("copy", f"copying {plan.source_real} to {plan.target}"):
+            copy(ctx)
+    if not ctx.status().done("verify"):
+        with ctx.step("verify", f"comparing {plan.target} with the source"):
+            verify(ctx)
+    if not ctx.status().done("config"):
+        with ctx.step("config", f"updating {plan.config_path}"):
+            rewrite_config(ctx)
+    if not ctx.status().done("start"):
+        if ctx.facts().get("server_was_running"):
+            with ctx.step("start", "starting the server on the new location"):
+                summary = start(ctx)
+                ctx.event("start", "info", summary)
+        else:
+            ctx.skip("start", "the server was not running before, so it is left stopped")
+    with ctx.step("finish", "finishing"):
+        finish(ctx)
+    ctx.end("complete")
+    kept = f"; {plan.source} is kept until `omero-tui relocate --remove-source`"
+    return ctx.result(
+        "complete",
+        f"moved {plan.source} to {plan.target}" + ("" if plan.method == "rename" else kept),
+    )
+
+
+def prepare(ctx: Context) -> None:
+    plan = ctx.plan
+    facts = ctx.facts()
+    if "target_before" not in facts:
+        ctx.fact("target_before", describe_target(plan.target))
+    missing = directories_to_create(plan.target, include_target=plan.method == "copy")
+    if missing:
+        # Recorded before they exist: a rollback removes exactly these, if still empty.
+        ctx.fact("created_dirs", [*facts.get("created_dirs", []), *missing])
+    for directory in missing:
+        os.makedirs(directory, mode=0o755, exist_ok=True)
+
+
+def rename(ctx: Context) -> None:
+    plan = ctx.plan
+    if not os.path.lexists(plan.source_real) and os.path.isdir(plan.target):
+        return  # done before a crash that came before the journal record
+    try:
+        rename_into_place(plan.source_real, plan.target)
+    except RenameRefused as err:
+        raise StepFailed(str(err)) from None
+    ctx.fact("renamed", True)
+
+
+def copy(ctx: Context) -> None:
+    plan = ctx.plan
+    scan = scan_tree(plan.source_real, ctx.progress, ctx.cancel)
+    recorded = ctx.facts().get("scan")
+    if recorded is None:
+        root = scan.entries[0]
+        ctx.fact(
+            "scan",
+            {
+                "fingerprint": scan.fingerprint,
+                "entries": len(scan.entries),
+                "data_bytes": scan.data_bytes,
+                "root_times_ns": [root.atime_ns, root.mtime_ns],
+            },
+        )
+    elif recorded["fingerprint"] != scan.fingerprint:
+        raise StepFailed(
+            f"{plan.source} changed since the copy began, so the copy cannot be resumed; "
+            "run `omero-tui relocate --rollback` and start again"
+        )
+    start = ctx.status().copied_upto
+    make_directories(scan, plan.target)
+    meta = MetadataCopier()
+
+    def record(batch: object) -> None:
+        ctx.journal.append(
+            {
+                "type": "batch",
+                "upto": batch.upto,  # type: ignore[attr-defined]
+                "last": batch.last,  # type: ignore[attr-defined]
+                "entries": batch.entries,  # type: ignore[attr-defined]
+                "bytes": batch.data_bytes,  # type: ignore[attr-defined]
+            }
+        )
+
+    result = copy_entries(
+        scan,
+        plan.target,
+        start=start,
+        on_batch=record,
+        progress=ctx.progress,
+        cancel=ctx.cancel,
+        metadata=meta,
+    )
+    finish_directories(scan, plan.target, metadata=meta, cancel=ctx.cancel)
+    ctx.event(
+        "copy",
+        "info",
+        f"{result.entries_copied} entries, {human_bytes(result.data_bytes)} "
+        f"copied with {result.method}",
+    )
+    for line in result.metadata_dropped:
+        ctx.note(
+            Severity.WARNING,
+            "relocation.metadata_dropped",
+            f"the target filesystem did not keep {line}; check the server user's access there",
+            plan.target,
+        )
+    if result.specials_skipped:
+        ctx.note(
+            Severity.WARNING,
+            "relocation.specials_skipped",
+            f"{len(result.specials_skipped)} special files were not copied, e.g. "
+            f"{result.specials_skipped[0]}",
+            plan.source,
+        )
+
+
+def verify(ctx: Context) -> None:
+    plan = ctx.plan
+    identity = ctx.facts().get("identity") or []
+    found = [[e.db_uuid, e.repo_uuid] for e in read_identity(plan.target, "target").entries]
+    if found != identity:
+        raise StepFailed(
+            f"the repository identity in {plan.target} ({found}) is not the source's ({identity})"
+        )
+    if plan.method == "rename":
+        if os.path.lexists(plan.source_real):
+            raise StepFailed(f"{plan.source_real} still exists after the rename")
+        return
+    scan = scan_tree(plan.source_real, None, ctx.cancel)
+    before = ctx.facts().get("target_before") or {}
+    ignore = [TARGET_JOURNAL_NAME, *before.get("names", [])]
+    comparison = compare_trees(
+        scan, plan.target, ignore=ignore, progress=ctx.progress, cancel=ctx.cancel
+    )
+    if not comparison.identical:
+        raise StepFailed(f"the copy does not match the source: {comparison.summary()}")
+    ctx.event("verify", "info", comparison.summary())
+
+
+def rewrite_config(ctx: Context) -> None:
+    plan = ctx.plan
+    if not plan.config_path:
+        raise StepFailed("there is no config.xml to update")
+    before = decode_bytes(ctx.facts()["config_before"]["b64"])
+    current = Path(plan.config_path).read_bytes()
+    if _applied(current, ctx):
+        return  # written before a crash that came before the journal record
+    if current != before:
+        raise StepFailed(
+            f"{plan.config_path} was changed by someone else during the relocation; nothing written"
+        )
+    result = apply_changes(
+        plan.config_path,
+        plan.config_changes,
+        expect=parse_config(before, plan.config_path),
+        env=ctx.options.env,
+        lock_timeout=ctx.options.lock_timeout_s,
+    )
+    written = Path(plan.config_path).read_bytes()
+    ctx.fact(
+        "config_after",
+        {"sha256": hashlib.sha256(written).hexdigest(), "backup": str(result.backup or "")},
+    )
+
+
+def _applied(current: bytes, ctx: Context) -> bool:
+    plan = ctx.plan
+    try:
+        doc = parse_config(current)
+    except ConfigError:
+        return False
+    props = doc.properties(plan.profile or doc.stored_profile)
+    return all(props.get(change.key) == change.new for change in plan.config_changes)
+
+
+def start(ctx: Context) -> str:
+    plan = ctx.plan
+    env = os.environ if ctx.options.env is None else ctx.options.env
+    location = discover(server_dir_arg=plan.server_dir, env=env, candidates=[])
+    data_dir = location.data_dir.value or ""
+    managed_dir = location.managed_dir.value or ""
+    tried_before = ctx.status().steps_started.count("start") > 1
+    if tried_before and is_running(ctx):  # a resume after a start that went through
+        on_new = running_on(plan.target, data_dir, managed_dir, [plan.source_real])
+        if on_new.ok:
+            return on_new.reason
+    return start_and_check(ctx, data_dir, managed_dir, [plan.source_real])
+
+
+def finish(ctx: Context) -> None:
+    plan = ctx.plan
+    if plan.method != "copy":
+        return
+    ctx.journal.detach_target()
+    times = (ctx.facts().get("scan") or {}).get("root_times_ns")
+    if times:  # removing the journal copy touched the root's mtime
+        os.utime(plan.target, ns=(times[0], times[1]))
+    fd = os.open(plan.target, os.O_RDONLY)
+    try:
+        syncfs(fd)
+    finally:
+        os.close(fd)
+    cache = os.path.join(plan.target, "BioFormatsCache")
+    if plan.what == "data" and os.path.isdir(cache):
+        ctx.note(
+            Severity.INFO,
+            "relocation.bioformats_cache",
+            "BioFormatsCache holds memo files named after the old paths; they are dead "
+            "weight now and may be cleared (OMERO rebuilds what it needs)",
+            cache,
+        )

@@ -1,0 +1,118 @@
+"""The target before the relocation touched it, and how to give exactly that back.
+
+Rollback removes only what the engine created: entries whose names exist in the
+source (the target was empty, so those are the copy), the copy's temporary names and
+its journal, the ``.omero/repository/*/.lock`` files of a server the relocation
+started there, and the parent directories the engine made (recorded before making
+them). Anything else found there is left alone and reported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import stat
+from dataclasses import dataclass
+from typing import Any
+
+from omero_tui.core.relocation.copy_tree import TEMP_PREFIX
+from omero_tui.core.relocation.journal import TARGET_JOURNAL_NAME
+from omero_tui.core.relocation.preflight_target import IGNORED_IN_EMPTY_TARGET
+
+
+def describe_target(target: str) -> dict[str, Any]:
+    """What the rollback must restore: whether it existed, its metadata, what it held."""
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        return {"existed": False}
+    return {
+        "existed": True,
+        "mode": stat.S_IMODE(st.st_mode),
+        "uid": st.st_uid,
+        "gid": st.st_gid,
+        "atime_ns": st.st_atime_ns,
+        "mtime_ns": st.st_mtime_ns,
+        "names": sorted(os.listdir(target)) if stat.S_ISDIR(st.st_mode) else [],
+    }
+
+
+def directories_to_create(target: str, *, include_target: bool) -> list[str]:
+    """Missing ancestors of ``target`` (and itself), outermost first."""
+    missing = []
+    current = target if include_target else os.path.dirname(target)
+    while not os.path.lexists(current):
+        missing.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return list(reversed(missing))
+
+
+def restore_root(target: str, before: dict[str, Any]) -> None:
+    """Give a pre-existing target directory back its owner, mode and times."""
+    with contextlib.suppress(PermissionError):
+        os.chown(target, before["uid"], before["gid"])
+    os.chmod(target, before["mode"])
+    os.utime(target, ns=(before["atime_ns"], before["mtime_ns"]))
+
+
+_SERVER_LOCK = re.compile(r"(^|/)\.omero/repository/[^/]+/\.lock$")
+
+
+@dataclass(frozen=True)
+class Cleanup:
+    removed: int
+    left: tuple[str, ...]  # rel paths the engine did not create, kept
+
+
+def remove_copy(
+    target: str, source: str, keep: tuple[str, ...] = IGNORED_IN_EMPTY_TARGET
+) -> Cleanup:
+    """Delete from ``target`` what the copy made there (see the module docstring)."""
+    removed = 0
+    left: list[str] = []
+    if not os.path.isdir(target):
+        return Cleanup(0, ())
+    for dirpath, dirnames, filenames in os.walk(target, topdown=False):
+        rel_dir = os.path.relpath(dirpath, target)
+        rel_dir = "" if rel_dir == "." else rel_dir
+        for name in [
+            *filenames,
+            *[d for d in dirnames if os.path.islink(os.path.join(dirpath, d))],
+        ]:
+            rel = os.path.join(rel_dir, name)
+            if _made_by_copy(rel, name, source, keep):
+                os.unlink(os.path.join(dirpath, name))
+                removed += 1
+            else:
+                left.append(rel)
+        for name in dirnames:
+            path = os.path.join(dirpath, name)
+            rel = os.path.join(rel_dir, name)
+            if os.path.islink(path) or not os.path.isdir(path):
+                continue
+            if _top(rel) in keep and not rel_dir:
+                continue
+            if os.path.isdir(os.path.join(source, rel)) and not os.listdir(path):
+                os.rmdir(path)
+                removed += 1
+            elif not os.path.isdir(os.path.join(source, rel)):
+                left.append(rel)
+    return Cleanup(removed, tuple(sorted(left)))
+
+
+def _top(rel: str) -> str:
+    return rel.split(os.sep, 1)[0]
+
+
+def _made_by_copy(rel: str, name: str, source: str, keep: tuple[str, ...]) -> bool:
+    if _top(rel) in keep:
+        return False
+    if name.startswith(TEMP_PREFIX) or rel in (TARGET_JOURNAL_NAME, TARGET_JOURNAL_NAME + ".temp"):
+        return True
+    if name == ".lock" and _SERVER_LOCK.search(rel):
+        return True  # left by the server the relocation started there (a crash keeps it)
+    return os.path.lexists(os.path.join(source, rel))
