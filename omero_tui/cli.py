@@ -156,6 +156,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="stream the plan, progress and result as JSON lines"
     )
 
+    check = sub.add_parser(
+        "check",
+        help="every check at once, for monitoring (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)",
+        parents=[common],
+    )
+    check.add_argument("--json", action="store_true", help="every finding as JSON")
+    check.add_argument(
+        "--prometheus",
+        metavar="FILE",
+        help="also write a node-exporter textfile (atomically) to FILE",
+    )
+    check.add_argument("--probe", action="store_true", help="also run the active lock probe")
+    usage_mode = check.add_mutually_exclusive_group()
+    usage_mode.add_argument(
+        "--quick",
+        action="store_true",
+        help="usage from a quick rescan (reuses unchanged directories of the last scan)",
+    )
+    usage_mode.add_argument(
+        "--cached",
+        action="store_true",
+        help="usage from the last scan on record, re-judged now (no scan at all)",
+    )
+
     demo = sub.add_parser(
         "demo", help="build a demo sandbox in DIR and open the console on it", parents=[common]
     )
@@ -175,6 +199,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from omero_tui.commands.config_cmd import run_config
 
             return run_config(args)
+        if args.command == "check":
+            from omero_tui.commands.check_cmd import run_check
+
+            return run_check(args)
         if args.command == "layout":
             from omero_tui.commands.layout_cmd import run_layout
 

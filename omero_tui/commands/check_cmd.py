@@ -1,0 +1,100 @@
+"""``omero-tui check``: every check headless, for people and for monitoring.
+
+Exit codes follow the Nagios/Icinga convention (0 OK, 1 WARNING, 2 CRITICAL,
+3 UNKNOWN); ``--prometheus FILE`` also writes a node-exporter textfile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from pathlib import Path
+
+from omero_tui.cli import CliError
+from omero_tui.commands.context import load_settings, locate
+from omero_tui.core.findings import Severity
+from omero_tui.core.health import HealthProgress, run_health_check
+from omero_tui.core.health_cache import save_health
+from omero_tui.core.health_model import HealthReport
+from omero_tui.core.prometheus import write_textfile
+from omero_tui.core.settings import default_state_dir
+from omero_tui.core.usage_format import stamp
+from omero_tui.core.usage_service import UsageService, settings_thresholds
+
+
+def run_check(args: argparse.Namespace) -> int:
+    if args.quick and args.cached:
+        raise CliError("--quick rescans and --cached does not scan at all: choose one")
+    settings = load_settings(args)
+    location = locate(args)
+    mode = "cached" if args.cached else "quick" if args.quick else "full"
+    state_dir = default_state_dir()
+    show = _progress_line if sys.stderr.isatty() else None
+    with UsageService(state_dir, thresholds=lambda: settings_thresholds(settings)) as usage:
+        try:
+            report = run_health_check(
+                location,
+                settings=settings,
+                usage=usage,
+                usage_mode=mode,
+                probe=args.probe,
+                state_dir=state_dir,
+                progress=show,
+            )
+        finally:
+            if show is not None:
+                print("\r\033[K", end="", file=sys.stderr, flush=True)
+    # An unwritable state dir costs the console's overview its head start, nothing more.
+    with contextlib.suppress(OSError):
+        save_health(report, state_dir)
+    if args.prometheus:
+        try:
+            write_textfile(report, Path(args.prometheus))
+        except OSError as err:
+            raise CliError(f"cannot write {args.prometheus}: {err}") from err
+    print(json.dumps(report.to_json(), indent=2) if args.json else render_text(report))
+    return report.severity.exit_code
+
+
+def _progress_line(progress: HealthProgress) -> None:
+    what = progress.area or "done"
+    detail = f": {progress.detail}" if progress.detail else ""
+    print(
+        f"\rchecking {progress.done + 1 if progress.area else progress.done}/{progress.total} "
+        f"{what}{detail}\033[K",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def render_text(report: HealthReport) -> str:
+    where = f"Repository {report.data_dir}"
+    if report.server_dir:
+        where += f"  (server {report.server_dir})"
+    lines = [where, f"Checked    {stamp(report.checked_at)}", ""]
+    width = max(len(a.title) for a in report.areas)
+    for area in report.areas:
+        note = f"  [{area.note}]" if area.note else ""
+        label = area.severity.label.upper()
+        lines.append(f"{label:<9}{area.title:<{width}}  {area.headline}{note}")
+    alarms = sorted(
+        (f for f in report.findings if f.severity.rank > Severity.INFO.rank),
+        key=lambda f: -f.severity.rank,
+    )
+    if alarms:
+        lines.append("")
+        for finding in alarms:
+            where = f" ({finding.path})" if finding.path else ""
+            lines.append(
+                f"{finding.severity.label.upper()}: [{finding.area}] {finding.message}{where}"
+            )
+    lines.append("")
+    overall = report.severity
+    if overall in (Severity.OK, Severity.INFO):
+        lines.append("Overall: OK: a clean bill of health.")
+    else:
+        lines.append(f"Overall: {overall.label.upper()}: {len(alarms)} problem(s) above.")
+    return "\n".join(lines)
