@@ -18,10 +18,16 @@ from omero_tui.core.usage_service import UsageService, settings_thresholds
 
 
 def run_usage(args: argparse.Namespace) -> int:
+    """Exit 0 OK, 1 WARNING, 2 CRITICAL; 3 UNKNOWN whenever the check could not run
+    (a monitoring system must not read a refusal as a mere WARNING)."""
     if args.export and args.quick:
-        raise CliError("--export lists every entry, so it needs a full scan: drop --quick")
-    location = locate(args)
-    settings = load_settings(args)
+        reason = "--export lists every entry, so it needs a full scan: drop --quick"
+        return _unknown(reason, json_output=args.json)
+    try:
+        location = locate(args)
+        settings = load_settings(args)
+    except CliError as err:
+        return _unknown(str(err), json_output=args.json)
     service = UsageService(thresholds=lambda: settings_thresholds(settings))
     show = _progress_line if sys.stderr.isatty() else None
     try:
@@ -31,17 +37,48 @@ def run_usage(args: argparse.Namespace) -> int:
             export=Path(args.export) if args.export else None,
             progress=show,
         )
-    except UsageError as err:
-        raise CliError(str(err)) from err
+    except (UsageError, OSError) as err:
+        reason = str(err) if isinstance(err, UsageError) else _os_error(err, args.export)
+        return _unknown(reason, json_output=args.json)
     finally:
         service.close()
         if show is not None:
             print("\r\033[K", end="", file=sys.stderr, flush=True)
     if args.json:
-        print(json.dumps(report_json(report), indent=2, ensure_ascii=False))
+        _write_json(report_json(report))
     else:
-        print(render_text(report, quick_asked=args.quick, export=args.export))
+        _write_text(render_text(report, quick_asked=args.quick, export=args.export))
     return report.verdict.exit_code
+
+
+def _os_error(err: OSError, export: str | None) -> str:
+    what = f"cannot write the export {export}" if export else "the scan failed"
+    where = f" ({err.filename})" if err.filename else ""
+    return f"{what}: {err.strerror or err}{where}"
+
+
+def _unknown(reason: str, *, json_output: bool) -> int:
+    print(f"omero-tui: {reason}", file=sys.stderr)
+    if json_output:  # a monitoring script parses stdout: give it the verdict too
+        _write_json({"verdict": Severity.UNKNOWN.label, "exit_code": 3, "error": reason})
+    return Severity.UNKNOWN.exit_code
+
+
+def _write_json(data: object) -> None:
+    """JSON is UTF-8 whatever the locale; a file name that is not UTF-8 (a surrogate
+    escape) becomes a ``\\udcXX`` escape, which keeps the output valid JSON."""
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8", "backslashreplace"))
+    sys.stdout.flush()
+
+
+def _write_text(text: str) -> None:
+    # Names that are not valid in the terminal's encoding are shown escaped, never a crash.
+    encoding = sys.stdout.encoding or "utf-8"
+    sys.stdout.flush()
+    sys.stdout.buffer.write((text + "\n").encode(encoding, "backslashreplace"))
+    sys.stdout.flush()
 
 
 def _progress_line(progress: UsageProgress) -> None:

@@ -53,10 +53,11 @@ def assemble(walk: WalkResult) -> UsageScan:
         )
         for u in plan.units
     )
-    # Top-level mount points are rows of their own, not mounts hidden inside a row.
-    followed = {(0, u.name) for u in plan.units if u.kind == "mount point"}
+    # Mount points walked as trees of their own (a top-level mount, a managed dir on
+    # its own volume) are rows, not filesystems left out.
+    followed = {r.path for r in plan.roots[1:]}
     nested = tuple(
-        sorted(tree.path(root, rel) for root, rel in walk.mounts if (root, rel) not in followed)
+        sorted(p for p in (tree.path(root, rel) for root, rel in walk.mounts) if p not in followed)
     )
     return UsageScan(
         data_dir=plan.data_dir,

@@ -59,6 +59,8 @@ def save_scan(scan: UsageScan, state_dir: Path) -> Path:
     try:
         with os.fdopen(fd, "wb") as out:
             marshal.dump(payload, out)
+            out.flush()
+            os.fsync(out.fileno())  # on disk before the rename: a power cut leaves one whole
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

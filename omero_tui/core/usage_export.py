@@ -34,6 +34,7 @@ class _NcduWriter(Emitter):
         self.out = out
         self.pending: tuple[str, int | None, bool] | None = None  # name, dev, first
         self.skip: set[str] = set()  # data dir entries shown as followed directories
+        self.at_top = False  # listing the data dir itself: the only place ``skip`` applies
 
     def open(self, name: str, dev: int | None, first: bool = False) -> None:
         self.pending = (name, dev, first)
@@ -50,7 +51,7 @@ class _NcduWriter(Emitter):
         self.out.write(("" if first else ",\n") + "[" + _obj(info))
 
     def entry(self, name: str, st: os.stat_result) -> None:
-        if name in self.skip:
+        if self.at_top and name in self.skip:
             return
         info: dict[str, object] = {"name": name}
         if st.st_size:  # ncdu leaves out zero sizes
@@ -64,7 +65,7 @@ class _NcduWriter(Emitter):
         self.out.write(",\n" + _obj(info))
 
     def other_fs(self, name: str, st: os.stat_result) -> None:
-        if name not in self.skip:
+        if not (self.at_top and name in self.skip):
             self.out.write(",\n" + _obj({"name": name, "dev": st.st_dev, "excluded": "othfs"}))
 
     def unreadable(self, name: str) -> None:
@@ -118,10 +119,11 @@ def _walk(
     out.write(f"[1,2,{_obj(meta)},\n")
     # The data dir's array stays open until the followed trees are inside it.
     stack: list = [_CLOSE]
-    names = {u.root: u.name for u in plan.units if u.root != 0}
-    writer.skip = {u.name for u in plan.units if u.root != 0 and u.name}
+    # Each followed tree stands, by its row's name, where the data dir lists its link or
+    # mount point (a row inside another's tree is exported inside that one).
+    writer.skip = {u.name for u in plan.units if u.root != 0 and not u.rel}
     for index in range(len(plan.roots) - 1, 0, -1):
-        stack.append((index, "", None, names.get(index, plan.roots[index].name)))
+        stack.append((index, "", None, plan.roots[index].name))
     stack.append((0, "", None, plan.roots[0].path))
     while stack:
         item = stack.pop()
@@ -144,6 +146,9 @@ def _walk(
         found_links: list = []
         found_mounts: list = []
         row: dict[int, int] = {}
+        # Only the data dir's own entries may stand for a followed tree: a file deep
+        # down that happens to share a row's name ("DropBox") is exported like any other.
+        writer.at_top = index == 0 and not rel
         record, subdirs, seen = list_directory(
             root.path, rel, own, root.dev, found_links, problems, found_mounts, row, writer
         )

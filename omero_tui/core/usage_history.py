@@ -67,8 +67,12 @@ def append_history(
     path = history_path(state_dir)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     data = (json.dumps(line, separators=(",", ":")) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
     try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            # A line torn by a crash: end it, so this line is not glued to it and lost too.
+            data = b"\n" + data
         os.write(fd, data)
         size = os.fstat(fd).st_size
     finally:
@@ -117,12 +121,21 @@ def _parse(lines: Iterable[str], repository: str) -> Iterable[HistoryPoint | Non
 
 
 def _trim(path: Path) -> None:
-    """Keep the newest MAX_LINES lines (temp file + rename, so a crash loses nothing)."""
+    """Keep the newest MAX_LINES lines (temp file + rename, so a crash loses nothing).
+
+    A line another console appends between the read and the rename is lost: one point
+    of a trend, once per TRIM_AT_BYTES of history, which no lock across consoles is worth.
+    """
     try:
         lines = path.read_bytes().splitlines(keepends=True)[-MAX_LINES:]
         fd, tmp = tempfile.mkstemp(prefix=".history-", dir=path.parent)
+    except OSError:
+        return  # a history too long is no reason to fail a scan
+    try:
         with os.fdopen(fd, "wb") as out:
             out.writelines(lines)
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(tmp, path)
     except OSError:
-        pass  # a history too long is no reason to fail a scan
+        Path(tmp).unlink(missing_ok=True)

@@ -254,8 +254,10 @@ class _RootWalk:
                 )
             )
         self.problems.extend(self.old_problems.get(join(self.path, rel), ()))
-        self.mounts.extend(self.old_mounts.get(rel, ()))
-        for child in self.old_children.get(rel, ()):
+        # Mounting and unmounting change no directory's mtime, so every child that was
+        # a mount point is looked at again like the others: one unmounted since is a
+        # plain directory now (with what was hidden under the mount), walked anew.
+        for child in (*self.old_children.get(rel, ()), *self.old_mounts.get(rel, ())):
             try:
                 st = os.lstat(join(self.path, child))
             except FileNotFoundError:

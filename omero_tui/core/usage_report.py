@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -75,7 +76,21 @@ def verdict_words(headroom: Sequence[Headroom]) -> str:
 def scan_findings(scan: UsageScan) -> list[Finding]:
     findings: list[Finding] = []
     errors = scan.totals.errors
-    if errors:
+    tops = {root.path for root in scan.roots}
+    if errors and errors == len(scan.problems) and all(_lost_found(p, tops) for p in scan.problems):
+        # Only a filesystem's own lost+found (root's, mode 700): not repository data, and
+        # a scan as the server user meets it on every volume of its own.
+        findings.append(
+            Finding(
+                "usage",
+                Severity.INFO,
+                "usage.lost_found_unreadable",
+                f"{errors:,} lost+found director{'y' if errors == 1 else 'ies'} could not be "
+                "read (root's alone): counted as errors, like du does, but not repository data.",
+                scan.problems[0][1],
+            )
+        )
+    elif errors:
         first = scan.problems[0] if scan.problems else ("", "", "unknown")
         findings.append(
             Finding(
@@ -123,6 +138,13 @@ def scan_findings(scan: UsageScan) -> list[Finding]:
             )
         )
     return findings
+
+
+def _lost_found(problem: tuple[str, str, str], tops: set[str]) -> bool:
+    """A directory that could not be opened: lost+found, at the top of a walked tree."""
+    listed, path, _ = problem
+    top, name = os.path.split(path)
+    return listed == path and name == "lost+found" and top in tops
 
 
 def report_json(report: UsageReport) -> dict[str, object]:

@@ -85,6 +85,10 @@ def scan_usage(
             return assemble(_walk(plan, pool, previous, progress, cancel, clock))
         except WorkerDied:
             pool.close()  # a worker was killed (OOM, a signal): one more try, fresh workers
+            if cancel is not None and cancel.is_set():
+                # Closing the pool under a running scan (the panel going away) kills its
+                # workers too: that is a cancel, and must not start new workers.
+                raise ScanCancelled() from None
             try:
                 return assemble(_walk(plan, pool, previous, progress, cancel, clock))
             except WorkerDied as err:

@@ -23,8 +23,11 @@ def shared_demo(tmp_path_factory):  # noqa: ANN001, ANN201
 TOTAL_KEYS = {"files", "dirs", "apparent_bytes", "allocated_bytes", "errors"}
 
 
-def run_usage(*args: str, state: Path) -> subprocess.CompletedProcess:
+def run_usage(
+    *args: str, state: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("OMERODIR", "OMERO_CONFIG")}
+    env.update(extra_env or {})
     env["XDG_STATE_HOME"] = str(state)  # never the admin's own history
     env["XDG_CONFIG_HOME"] = str(state / "config")
     return subprocess.run(
@@ -87,7 +90,10 @@ def test_export_writes_ncdu_json(shared_demo, tmp_path) -> None:  # noqa: ANN001
     assert json.loads(target.read_text())[:2] == [1, 2]
     assert f"ncdu -f {target}" in result.stdout
     refused = run_usage(*args, "--quick", state=tmp_path)
-    assert refused.returncode == 1 and "needs a full scan" in refused.stderr
+    assert refused.returncode == 3 and "needs a full scan" in refused.stderr
+    unwritable = run_usage(*args[:2], "--export", "/proc/no-such-dir/x.json", state=tmp_path)
+    assert unwritable.returncode == 3 and "cannot write the export" in unwritable.stderr
+    assert "Traceback" not in unwritable.stderr
 
 
 @pytest.mark.parametrize(
@@ -105,7 +111,31 @@ def test_thresholds_from_the_settings_file_set_the_exit_code(
     assert f"Overall: {word}" in result.stdout
 
 
-def test_missing_data_dir_is_a_one_line_refusal(tmp_path) -> None:  # noqa: ANN001
+def test_missing_data_dir_is_unknown_with_a_one_line_reason(tmp_path) -> None:  # noqa: ANN001
+    """Monitoring convention: a check that could not run is UNKNOWN (3), not WARNING."""
     result = run_usage("--data-dir", str(tmp_path / "nope"), state=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 3
     assert result.stderr.strip().count("\n") == 0 and "does not exist" in result.stderr
+    as_json = run_usage("--json", "--data-dir", str(tmp_path / "nope"), state=tmp_path)
+    assert as_json.returncode == 3
+    assert json.loads(as_json.stdout)["verdict"] == "unknown"
+
+
+def test_names_that_are_not_utf8_keep_the_json_valid(tmp_path) -> None:  # noqa: ANN001
+    """A byte name (from an old Windows share, say) must not crash a strict-UTF-8 stdout."""
+    data = tmp_path / "OMERO"
+    odd = os.fsencode(data) + b"/caf\xe9"
+    os.makedirs(odd)
+    with open(odd + b"/x\xff", "wb") as out:
+        out.write(b"o" * 5000)
+    os.link(odd + b"/x\xff", tmp_path / "outside")  # so the name is in the examples too
+    env_strict = {"PYTHONIOENCODING": "utf-8:strict"}
+    result = run_usage("--json", "--data-dir", str(data), state=tmp_path, extra_env=env_strict)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["repository"]["allocated_bytes"] == gnu_du(data)[0]
+    [row] = report["subdirectories"]
+    assert os.fsencode(row["name"]) == b"caf\xe9" and row["files"] == 1
+    assert os.fsencode(report["external_links"]["examples"][0]).endswith(b"/caf\xe9/x\xff")
+    text = run_usage("--data-dir", str(data), state=tmp_path, extra_env=env_strict)
+    assert text.returncode == 0 and "caf\\udce9" in text.stdout, text.stderr

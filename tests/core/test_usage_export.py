@@ -66,6 +66,8 @@ def test_followed_subdirectory_is_a_directory_of_its_own_device(tricky, tmp_path
     target.parent.mkdir()
     (tricky / "Thumbnails").rename(target)
     (tricky / "Thumbnails").symlink_to(target)
+    # Named like the followed row, but deep down: an ordinary file of the export.
+    (tricky / "Files/Dir-000/Thumbnails").write_bytes(b"t" * 20_000)
     out = tmp_path / "usage.json"
     scan = export_scan(str(tricky), out)
     root = json.loads(out.read_text())[3]

@@ -136,9 +136,7 @@ def test_history_appends_reads_per_repository_and_skips_torn_lines(scan, tmp_pat
     with open(history_path(state), "a", encoding="utf-8") as torn:
         torn.write('{"repository": "' + scan.data_dir + '", "at": 1')  # a crash mid-line
     later = dataclasses.replace(scan, finished_at=scan.finished_at + 60)
-    with open(history_path(state), "a", encoding="utf-8") as torn:
-        torn.write("\n")
-    append_history(later, points, state)
+    append_history(later, points, state)  # ends the torn line first: not glued to it
     history = read_history(state, scan.data_dir)
     assert [p.at for p in history] == [scan.finished_at, scan.finished_at + 60]
     assert history[0].volumes == points
@@ -147,6 +145,20 @@ def test_history_appends_reads_per_repository_and_skips_torn_lines(scan, tmp_pat
     line = json.loads(history_path(state).read_text().splitlines()[0])
     assert line["units"]["Pixels"] == pixels
     assert history_path(state).stat().st_mode & 0o777 == 0o600
+
+
+def test_history_trims_to_the_newest_lines_atomically(scan, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from omero_tui.core import usage_history
+
+    monkeypatch.setattr(usage_history, "TRIM_AT_BYTES", 1)  # trim after every append
+    monkeypatch.setattr(usage_history, "MAX_LINES", 3)
+    state = tmp_path / "state"
+    for minute in range(6):
+        later = dataclasses.replace(scan, finished_at=scan.finished_at + 60 * minute)
+        append_history(later, {}, state)
+    history = read_history(state, scan.data_dir)
+    assert [p.at - scan.finished_at for p in history] == [180, 240, 300]
+    assert sorted(p.name for p in state.iterdir()) == [usage_history.HISTORY_FILE]
 
 
 def test_words_for_sizes_and_days() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,51 @@ def test_damaged_cache_is_ignored(tricky, tmp_path) -> None:  # noqa: ANN001
     assert load_scan(state, str(tricky)) is None
     path.write_bytes(b"not marshal at all")
     assert load_scan(state, str(tricky)) is None
+
+
+def test_a_mount_gone_since_is_walked_and_a_new_one_left_out(tricky) -> None:  # noqa: ANN001
+    """Mounting and unmounting change no directory's mtime: the quick rescan looks anyway."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    nested = tricky / "Pixels/Dir-001/mounted"
+    later = tricky / "Files/Dir-000/later"
+    nested.mkdir()
+    later.mkdir()
+    (nested / "under").write_bytes(b"u" * 30_000)  # hidden once the tmpfs is on top
+    mounted = []
+    try:
+        _mount_tmpfs(nested)
+        mounted.append(nested)
+        (nested / "on-tmpfs").write_bytes(b"m" * 40_000)
+        full = scan_usage(str(tricky), pool=ScanPool(0))
+        assert full.nested_mounts == (str(nested),)
+        _umount(nested)
+        mounted.remove(nested)
+        _mount_tmpfs(later)
+        mounted.append(later)
+        (later / "on-tmpfs").write_bytes(b"l" * 50_000)
+        quick = quick_rescan(full)
+        assert quick.quick and quick.fallback is None
+        assert quick.nested_mounts == (str(later),)
+        assert quick.totals.allocated_bytes == gnu_du(tricky)[0]
+        assert quick.totals.apparent_bytes == gnu_du(tricky, apparent=True)[0]
+        assert quick.totals.files == gnu_find_files(tricky)
+        same_figures(quick, scan_usage(str(tricky), pool=ScanPool(0)))
+    finally:
+        for where in mounted:
+            _umount(where)
+
+
+def _mount_tmpfs(where: Path) -> None:
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+
+
+def _umount(where: Path) -> None:
+    subprocess.run(["umount", str(where)], capture_output=True, check=True)

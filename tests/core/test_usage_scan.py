@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 from omero_tui.core.usage_format import date_to_day
 from omero_tui.core.usage_model import ScanCancelled, UsageProgress
 from omero_tui.core.usage_pool import ScanPool
+from omero_tui.core.usage_report import scan_findings
 from omero_tui.core.usage_scan import scan_usage
 from tests.bench.usage_tree import gnu_du, gnu_find_files, make_tricky_tree
 
@@ -126,6 +128,66 @@ def test_symlinked_subdirectory_is_scanned_at_its_target(tricky, tmp_path) -> No
     assert scan.growth.managed_unit == "managed dir"
 
 
+def gnu_du_total(*paths: Path, apparent: bool = False) -> int:
+    """du -s -c -x over several trees: a hard link met in two of them counts once."""
+    args = ["du", "-s", "-c", "-x", "-b" if apparent else "-B1", *map(str, paths)]
+    result = subprocess.run(args, capture_output=True, text=True, check=True)
+    return int(result.stdout.splitlines()[-1].split()[0])
+
+
+def test_symlinked_rows_into_one_tree_are_walked_once(tricky, tmp_path) -> None:  # noqa: ANN001
+    """Alpha leads inside Beta's target: its files are Beta's too, not a second walk."""
+    outer = tmp_path / "big/x"
+    (outer / "y").mkdir(parents=True)
+    (outer / "y/inner").write_bytes(b"i" * 70_000)
+    (outer / "outer").write_bytes(b"o" * 30_000)
+    (tricky / "Alpha").symlink_to(outer / "y")  # sorts (and is listed) before Beta
+    (tricky / "Beta").symlink_to(outer)
+    scan = scan_usage(str(tricky), pool=ScanPool(2))
+    assert [r.path for r in scan.roots] == [str(tricky), str(outer)]
+    alpha, beta = scan.unit("Alpha"), scan.unit("Beta")
+    assert alpha is not None and beta is not None
+    assert (alpha.root, alpha.rel, beta.root, beta.rel) == (1, "y", 1, "")
+    assert_like_du(outer / "y", alpha.totals)
+    assert_like_du(outer, beta.totals)
+    assert scan.totals.allocated_bytes == gnu_du_total(tricky, outer)
+    assert scan.totals.apparent_bytes == gnu_du_total(tricky, outer, apparent=True)
+    assert scan.totals.files == gnu_find_files(tricky) + gnu_find_files(outer)
+
+
+def test_managed_dir_on_its_own_mount_with_a_symlink_into_it(tricky) -> None:  # noqa: ANN001
+    """A row led into a top-level mount is walked there (not looked for in the data dir's
+    walk, which stops at the mount), and the import dates come from the mounted tree."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    managed = tricky / "ManagedRepository"
+    shutil.rmtree(managed)
+    managed.mkdir()
+    _mount_tmpfs(managed)
+    try:
+        fileset = managed / "user-3_3/2026-05/20/10-00-00.000"
+        fileset.mkdir(parents=True)
+        (fileset / "img.tif").write_bytes(b"m" * 60_000)
+        (managed / "pixels").mkdir()
+        (managed / "pixels/p1").write_bytes(b"p" * 50_000)
+        shutil.rmtree(tricky / "Pixels")
+        (tricky / "Pixels").symlink_to(managed / "pixels")
+        scan = scan_usage(str(tricky), pool=ScanPool(2))
+        pixels, rows = scan.unit("Pixels"), scan.unit("ManagedRepository")
+        assert pixels is not None and rows is not None and rows.kind == "mount point"
+        assert (pixels.root, pixels.rel) == (rows.root, "pixels")
+        assert_like_du(managed / "pixels", pixels.totals)
+        assert_like_du(managed, rows.totals)
+        assert scan.growth.managed_unit == "ManagedRepository"
+        assert scan.growth.managed_by_import == {
+            date_to_day(date(2026, 5, 20)): gnu_du(managed / "user-3_3/2026-05/20")[0]
+        }
+        assert scan.nested_mounts == ()
+        assert scan.totals.allocated_bytes == gnu_du_total(tricky, managed)
+    finally:
+        _umount(managed)
+
+
 def test_growth_by_modification_day_and_import_date(tricky) -> None:  # noqa: ANN001
     scan = scan_usage(str(tricky), pool=ScanPool(2))
     growth = scan.growth
@@ -178,6 +240,22 @@ def test_a_killed_worker_is_replaced_and_workers_end_with_the_pool(tricky) -> No
     assert all(process.poll() is not None for process in workers)
 
 
+def test_workers_killed_under_a_cancelled_scan_are_not_replaced(tricky) -> None:  # noqa: ANN001
+    """The panel going away cancels, then closes the pool under the running scan: the
+    dead workers must end the scan, not be replaced by fresh ones nobody will close."""
+    with ScanPool(2) as pool:
+        pool.start()
+        dead = [w.process for w in pool._procs]
+        for process in dead:
+            process.kill()
+            process.wait()
+        cancel = threading.Event()
+        cancel.set()
+        with pytest.raises(ScanCancelled):
+            scan_usage(str(tricky), pool=pool, cancel=cancel)
+        assert len(dead) == 2 and pool._procs == []
+
+
 def test_missing_data_dir_is_a_one_line_error(tmp_path) -> None:  # noqa: ANN001
     from omero_tui.core.usage_plan import UsageError
 
@@ -218,6 +296,23 @@ def test_errors_for_what_the_server_user_cannot_read_equal_du(open_tree) -> None
     assert (found["allocated"], found["apparent"]) == (allocated, apparent)
     assert found["files"] == gnu_find_files(open_tree, user=SERVER_UID)
     assert any(p.endswith("Pixels/private") for p in found["problem_paths"])
+    assert found["findings"]["usage.scan_errors"] == "warning"
+
+
+def test_an_unreadable_lost_found_alone_is_a_note(open_tree) -> None:  # noqa: ANN001
+    """A volume's own lost+found (root's, mode 700) is no repository data: counted as an
+    error like du does, but no WARNING on every scan the server user runs."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root, to scan as another user")
+    (open_tree / "FullText/locked").chmod(0o755)  # the tree's own unreadable directory
+    (open_tree / "lost+found").mkdir(mode=0o700)
+    found = _scan_as(SERVER_UID, open_tree)
+    assert found["errors"] == gnu_du(open_tree, user=SERVER_UID)[1] == 1
+    assert found["findings"]["usage.lost_found_unreadable"] == "info"
+    assert "usage.scan_errors" not in found["findings"]
+    (open_tree / "Pixels/lost+found").mkdir(mode=0o700)  # not at the top: a real problem
+    found = _scan_as(SERVER_UID, open_tree)
+    assert found["errors"] == 2 and found["findings"]["usage.scan_errors"] == "warning"
 
 
 def _scan_as(uid: int, tree: Path) -> dict:
@@ -239,6 +334,7 @@ def _scan_as(uid: int, tree: Path) -> dict:
                 "apparent": scan.totals.apparent_bytes,
                 "files": scan.totals.files,
                 "problem_paths": [p[1] for p in scan.problems],
+                "findings": {f.code: f.severity.label for f in scan_findings(scan)},
             }
             os.write(write, json.dumps(result).encode())
             code = 0
@@ -253,8 +349,6 @@ def _scan_as(uid: int, tree: Path) -> dict:
 
 
 def _mount_tmpfs(where: Path) -> None:
-    import subprocess
-
     result = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(where)],
         capture_output=True,
@@ -266,6 +360,4 @@ def _mount_tmpfs(where: Path) -> None:
 
 
 def _umount(where: Path) -> None:
-    import subprocess
-
     subprocess.run(["umount", str(where)], capture_output=True, check=False)

@@ -127,6 +127,11 @@ def level_path(report: UsageReport, level: Level) -> str:
 def verdict_line(report: UsageReport) -> Text:
     text = severity_text(report.verdict)
     text.append(f"  {report.verdict_words}", style="")
+    # The words are the headroom's; when something else (unreadable entries, a nested
+    # mount) sets the verdict, say where to look, or "WARNING ... 80 GiB free" puzzles.
+    if report.verdict.rank > max((h.severity.rank for h in report.headroom), default=-1):
+        alarms = sum(f.severity is report.verdict for f in report.findings)
+        text.append(f"  ({alarms} finding{'' if alarms == 1 else 's'} below)", style="dim")
     return text
 
 
