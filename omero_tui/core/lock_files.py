@@ -284,9 +284,15 @@ def lock_file_findings(report: LockFilesReport, remote: Callable[[str], bool]) -
                 "locks",
                 Severity.WARNING,
                 "locks.stale_pyramid_lock",
-                f"{count} pyramid lock file{'s' if count > 1 else ''} that no process holds "
-                "mean interrupted pyramid builds, and OMERO reports those pyramids as still "
-                "in progress until the files are removed while the server is stopped.",
+                (
+                    f"{count} pyramid lock files that no process holds mean interrupted "
+                    "pyramid builds, and OMERO reports those pyramids as still in progress "
+                    "until the files are removed while the server is stopped."
+                    if count > 1
+                    else "A pyramid lock file that no process holds means an interrupted "
+                    "pyramid build, and OMERO reports that pyramid as still in progress until "
+                    "the file is removed while the server is stopped."
+                ),
                 stale_pyramids[0].path,
             )
         )

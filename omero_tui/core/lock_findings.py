@@ -20,6 +20,7 @@ from omero_tui.core.mount_trap import DeclaredState, guard_commands
 
 if TYPE_CHECKING:
     from omero_tui.core.lock_health import DirectoryLocks, LockHealthReport
+    from omero_tui.core.lock_probe import DirectoryProbe
 
 
 # Among equally severe findings, the ones that explain the others come first: a share
@@ -50,6 +51,7 @@ def verdict_text(row: DirectoryLocks, own: list[Finding]) -> str:
         ("locks.lock_broken", "locks broken"),
         ("locks.write_failed", "write fails"),
         ("locks.probe_error", "probe failed"),
+        ("locks.probe_root_refused", "root refused"),
         ("locks.read_only_mount", "read-only"),
     ):
         if code in codes:
@@ -142,6 +144,12 @@ def _declared_findings(state: DeclaredState) -> list[Finding]:
     guard = state.guard
     if guard is not None and not guard.exists:
         tail = "and the mount point does not exist, so the server cannot find its repository"
+    elif guard is not None and guard.in_place and state.exposed:
+        tail = (
+            f"and although the mount point has a guard ({guard.detail}), {state.exposed[0]} "
+            "already exists below it, out of the guard's reach, so the server may still write "
+            "into the bare mount point"
+        )
     elif guard is not None and guard.in_place:
         tail = (
             f"so the repository there is not the real one; the guard ({guard.detail}) "
@@ -197,7 +205,20 @@ def _probe_findings(row: DirectoryLocks) -> list[Finding]:
     probe, mount = row.probe, row.mount
     assert probe is not None and mount is not None
     found: list[Finding] = []
-    if probe.write is not None and not probe.write.passed:
+    if _root_refused(probe):
+        # Locally root is never refused with EACCES (read-only says EROFS, immutable
+        # EPERM); a share mapping root to nobody does, and then nothing is known.
+        found.append(
+            Finding(
+                "locks",
+                Severity.UNKNOWN,
+                "locks.probe_root_refused",
+                "The probe ran as root and was refused (EACCES), as a share with root_squash "
+                "refuses root, so it proves nothing here: run the console as the server user.",
+                row.path,
+            )
+        )
+    elif probe.write is not None and not probe.write.passed:
         found.append(
             Finding(
                 "locks",
@@ -232,7 +253,7 @@ def _probe_findings(row: DirectoryLocks) -> list[Finding]:
                 row.path,
             )
         )
-    elif probe.error and not probe.cancelled:
+    elif probe.error and not probe.cancelled and not _root_refused(probe):
         # The probe's own failure proves nothing about the filesystem: unknown, not red.
         own = probe.error.startswith(("cannot start", "the first", "the second"))
         if own:
@@ -280,18 +301,27 @@ def _probe_findings(row: DirectoryLocks) -> list[Finding]:
                 point,
             )
         )
-    if probe.passed and row.fs.remote:
+    # An unknown filesystem (a FUSE daemon, say) may be shared too: a pass proves as little.
+    if probe.passed and row.fs.kind != "local":
+        share = "this share" if row.fs.remote else "this filesystem, if other hosts share it"
         found.append(
             Finding(
                 "locks",
                 Severity.INFO,
                 "locks.probe_blind_spot",
                 "The probe passed on this host, but one host cannot prove that locks hold "
-                "between two clients of this share.",
+                f"between two clients of {share}.",
                 point,
             )
         )
     return found
+
+
+def _root_refused(probe: DirectoryProbe) -> bool:
+    if probe.uid != 0:
+        return False
+    write_refused = probe.write is not None and probe.write.errno == "EACCES"
+    return write_refused or "EACCES" in (probe.error or "")
 
 
 def _family(fstype: str) -> str:

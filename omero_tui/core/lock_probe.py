@@ -90,6 +90,9 @@ class DirectoryProbe:
     hung: bool = False  # a step never answered; its process was killed
     cancelled: bool = False
     leftover: tuple[str, ...] = ()  # probe files that could not be removed (named for the admin)
+    # Who the probe ran as: root is refused on a share with root_squash, and what root
+    # may do says nothing about the server user.
+    uid: int | None = None
 
     @property
     def passed(self) -> bool:
@@ -204,7 +207,8 @@ def _run_steps(
     cancel: threading.Event,
     step: Callable[[str], None],
 ) -> None:
-    path = session.path
+    # The children run in "/": a relative path would make them probe another directory.
+    path = os.path.abspath(session.path)
     name = f"{PROBE_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
     lock_file = os.path.join(path, name)
     holder, contender = pair.start()
@@ -213,13 +217,14 @@ def _run_steps(
     # child has removed them itself, whatever happened.
     session.made = [f"{lock_file}-w.tmp", f"{lock_file}-w"]
     answer = holder.request({"op": "write_probe", "directory": path, "name": f"{name}-w"})
-    session.made = []
+    left = [str(p) for p in answer.get("left") or ()]  # the child's clean-up failed: retry
+    session.made = left
     session.write = _write_step(answer)
     _check(cancel)
-    session.made = [lock_file]
+    session.made = [*left, lock_file]
     created = holder.request({"op": "create", "path": lock_file})
     if not created["ok"]:
-        session.made = []
+        session.made = left
         session.error = f"cannot create the probe file: {_errno_text(created)}"
         return
     for who in (holder, contender):
@@ -261,6 +266,7 @@ class _Session:
             self.hung,
             self.cancelled,
             self.leftover,
+            os.geteuid() if hasattr(os, "geteuid") else None,
         )
 
 

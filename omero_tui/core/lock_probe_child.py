@@ -127,8 +127,10 @@ class _Child:
 def _write_probe(directory: str, name: str, started: float) -> dict[str, Any]:
     temp, final = os.path.join(directory, name + ".tmp"), os.path.join(directory, name)
     phase = "create"
+    made: list[str] = []  # only what this probe created is removed, never a file found there
     try:
         fd = os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        made.append(temp)
         try:
             phase = "write"
             os.write(fd, WRITE_PROBE_BYTES)
@@ -137,6 +139,9 @@ def _write_probe(directory: str, name: str, started: float) -> dict[str, Any]:
         finally:
             os.close(fd)
         phase = "rename"
+        if os.path.lexists(final):  # a rename would replace a file this probe did not make
+            raise OSError(errno.EEXIST, f"{final} already exists")
+        made.append(final)  # from here on, whatever is at final is this probe's
         os.rename(temp, final)
         phase = "fsync directory"
         dir_fd = os.open(directory, os.O_RDONLY)
@@ -151,11 +156,12 @@ def _write_probe(directory: str, name: str, started: float) -> dict[str, Any]:
         phase = "delete"
         os.unlink(final)
     except OSError as err:
-        for path in (temp, final):  # never leave a probe file behind
+        for path in made:  # never leave a probe file behind
             with contextlib.suppress(OSError):
                 os.unlink(path)
         answer = _failure(err, started)
         answer["phase"] = phase
+        answer["left"] = [p for p in made if os.path.lexists(p)]  # for the console to retry
         return answer
     return {"ok": True, "errno": None, "error": None, "ms": _ms(started)}
 

@@ -88,7 +88,16 @@ class ProbeChild:
                     raise ProbeLost(f"the {self.role} probe process ended ({self._exit_text()})")
                 self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
-        return json.loads(line)
+        try:
+            answer = json.loads(line)
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            # Not our child's protocol (a wrong interpreter, a startup message): nothing
+            # it says can be trusted, so it goes, and the probe says it could not run.
+            self.kill()
+            raise ProbeLost(f"the {self.role} probe process answered {line[:80]!r}, not JSON")
+        return answer
 
     def _exit_text(self) -> str:
         self.kill(close_pipes=False)
@@ -153,8 +162,14 @@ class ProbePair:
             holder.kill()
             raise
         self.children = (holder, contender)
-        for child in self.children:
-            child.wait_ready(self.timeouts.start_s)
+        try:
+            for child in self.children:
+                child.wait_ready(self.timeouts.start_s)
+        except ProbeHang as hang:
+            # A slow start says nothing about the repository (the children start in "/"
+            # and touch nothing yet): the probe could not run, which is not a hang there.
+            self.kill()
+            raise ProbeLost(str(hang)) from hang
         return self.children
 
     def remove(self, paths: list[str]) -> tuple[str, ...]:

@@ -44,6 +44,9 @@ class DeclaredState:
     trigger: MountInfo | None  # the autofs trigger mount for an automount not yet mounted
     guard: MountGuard | None  # only for a bare mount point
     covers: tuple[str, ...]  # the repository paths under it
+    # Repository paths that exist below a bare mount point: a guard on the mount point
+    # itself cannot stop the server writing into directories already made under it.
+    exposed: tuple[str, ...] = ()
 
     @property
     def bare(self) -> bool:
@@ -75,10 +78,16 @@ def check_declared(
         if mounted is None and mount.automount:
             trigger = _mounted_at(table, mount.trigger_point or point, fstype="autofs")
         seen = None
+        exposed: tuple[str, ...] = ()
         if mounted is None and trigger is None:
             seen = (guard or inspect_guard)(point, server_user)
+            exposed = tuple(
+                p for p in dict.fromkeys(under) if normalise(p) != point and os.path.lexists(p)
+            )
         states.append(
-            DeclaredState(mount, point, mounted, trigger, seen, tuple(dict.fromkeys(under)))
+            DeclaredState(
+                mount, point, mounted, trigger, seen, tuple(dict.fromkeys(under)), exposed
+            )
         )
     return states
 

@@ -228,6 +228,11 @@ def test_dismounted_share_is_critical_for_real(tmp_path: Path) -> None:
     assert len(trap) == 1
     assert trap[0].severity is Severity.CRITICAL and trap[0].path == str(share)
     assert "bare mount point" in trap[0].message and str(fstab) in trap[0].message
+    # root:root 0755 would keep a server user out of the mount point itself, but the
+    # repository already made below it is out of that guard's reach.
+    (state,) = {s.mount_point: s for r in dismounted.directories for s in r.declared}.values()
+    assert str(data / "Pixels") in state.exposed and str(data) in state.exposed
+    assert "out of the guard's reach" in trap[0].message
     rows = {r.name: r for r in dismounted.directories}
     assert rows["Pixels"].verdict is Severity.CRITICAL
     assert rows["Pixels"].verdict_text == "NOT MOUNTED"

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,67 @@ def test_stale_locks_are_removed_only_when_verified_stopped(demo_sandbox: DemoSa
     assert done.removed == (str(lock),) and not lock.exists()
     again = inspect_locks(locate(demo_sandbox), declared=NOTHING_DECLARED)
     assert "locks.stale_repo_lock" not in [f.code for f in again.findings]
+
+
+def test_a_probe_that_cannot_start_simulated_is_unknown_not_red(shared_demo: DemoSandbox) -> None:
+    from omero_tui.core.lock_probe import ProbeTimeouts
+    from tests.core.test_lock_probe import SLOW_START_CHILD
+
+    report = inspect_locks(locate(shared_demo), declared=NOTHING_DECLARED)
+    probed = probe_report(
+        report,
+        timeouts=ProbeTimeouts(start_s=0.3, step_s=1.0, handoff_s=0.5),
+        child_command=[sys.executable, "-c", SLOW_START_CHILD],
+    )
+    assert {r.probe_verdict for r in probed.directories} == {"error"}
+    unavailable = [f for f in probed.findings if f.code == "locks.probe_unavailable"]
+    assert len(unavailable) == len(probed.directories)
+    assert {f.severity for f in unavailable} == {Severity.UNKNOWN}
+    assert "locks.probe_hung" not in {f.code for f in probed.findings}
+    assert worst(probed.findings).exit_code == 3  # unknown, for monitoring
+
+
+def test_probe_passing_on_an_unknown_fuse_fs_states_the_blind_spot_simulated(
+    shared_demo: DemoSandbox,
+) -> None:
+    line = "40 27 {dev} / {point} rw - fuse.mystery mystery rw,user_id=0,group_id=0"
+    table = recorded_table(shared_demo.data_dir, line)
+    report = inspect_locks(locate(shared_demo), declared=NOTHING_DECLARED, table=table)
+    probed = probe_report(report)
+    assert all(r.probe_verdict == "passed" for r in probed.directories)
+    (blind,) = [f for f in probed.findings if f.code == "locks.probe_blind_spot"]
+    assert "if other hosts share it" in blind.message
+
+
+ROOT_SQUASH_CHILD = """
+import errno, os, sys
+from omero_tui.core import lock_probe_child as child
+
+real_open = os.open
+
+def squashed(path, flags, mode=0o777, *args, **kwargs):  # NFS root_squash: no creating
+    if flags & os.O_CREAT:
+        raise OSError(errno.EACCES, "Permission denied")
+    return real_open(path, flags, mode, *args, **kwargs)
+
+os.open = squashed
+child.serve(sys.stdin, sys.stdout, child.PosixLocker())
+"""
+
+
+def test_root_refused_like_root_squash_simulated_is_unknown_not_red(
+    shared_demo: DemoSandbox,
+) -> None:
+    report = inspect_locks(locate(shared_demo), declared=NOTHING_DECLARED)
+    probed = probe_report(report, child_command=[sys.executable, "-c", ROOT_SQUASH_CHILD])
+    codes = {f.code: f.severity for f in probed.findings}
+    row = probed.directories[0]
+    assert row.probe is not None and row.probe.write is not None
+    assert row.probe.write.errno == "EACCES"
+    if os.geteuid() == 0:  # root refused: a squashing share, which proves nothing
+        assert codes.get("locks.probe_root_refused") is Severity.UNKNOWN
+        assert "locks.write_failed" not in codes and "locks.probe_error" not in codes
+        assert {r.verdict_text for r in probed.directories} == {"root refused"}
+    else:  # the server user refused: the server would run read-only
+        assert codes.get("locks.write_failed") is Severity.CRITICAL
+        assert "locks.probe_root_refused" not in codes

@@ -6,6 +6,7 @@ implementation that misbehaves; their names end in ``_simulated``.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
@@ -227,3 +228,55 @@ def test_a_missing_directory_is_an_error_not_a_crash(tmp_path: Path) -> None:
     assert not result.passed
     assert "ENOENT" in (result.error or "")
     assert result.kinds == ()
+
+
+def test_a_relative_directory_is_probed_where_the_console_means_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The children run in "/": without resolving it first they would probe "/sub".
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path)
+    (result,) = lock_probe.run(["sub"])
+    assert result.passed, result
+    assert result.path == "sub"
+    assert probe_files(tmp_path / "sub") == []
+    assert not os.path.exists("/sub")
+
+
+def test_the_write_probe_never_removes_a_file_it_did_not_make(tmp_path: Path) -> None:
+    from omero_tui.core.lock_probe_child import _write_probe
+
+    name = f"{PROBE_PREFIX}collision-w"
+    for existing in (name, f"{name}.tmp"):  # the final name, then the temporary one
+        (tmp_path / existing).write_bytes(b"not the probe's")
+        answer = _write_probe(str(tmp_path), name, time.perf_counter())
+        assert not answer["ok"] and answer["errno"] == errno.EEXIST, answer
+        assert (tmp_path / existing).read_bytes() == b"not the probe's"
+        assert answer["left"] == []
+        assert sorted(os.listdir(tmp_path)) == [existing]  # its own temp file is gone
+        (tmp_path / existing).unlink()
+
+
+GARBAGE_CHILD = "import sys; print('lock_probe_child garbage', flush=True); sys.stdin.read()"
+SLOW_START_CHILD = "import sys, time; time.sleep(30); sys.argv = ['lock_probe_child']"
+
+
+def test_a_child_that_speaks_no_json_is_an_error_not_a_pass_simulated(tmp_path: Path) -> None:
+    (result,) = lock_probe.run([str(tmp_path)], child_command=[sys.executable, "-c", GARBAGE_CHILD])
+    assert not result.passed and not result.hung
+    assert "not JSON" in (result.error or "")
+    assert probe_children() == []
+    assert probe_files(tmp_path) == []
+
+
+def test_a_slow_start_is_not_a_filesystem_hang_simulated(tmp_path: Path) -> None:
+    timeouts = ProbeTimeouts(start_s=0.5, step_s=1.0, handoff_s=0.5)
+    started = time.monotonic()
+    (result,) = lock_probe.run(
+        [str(tmp_path)], child_command=[sys.executable, "-c", SLOW_START_CHILD], timeouts=timeouts
+    )
+    assert time.monotonic() - started < 8
+    assert not result.passed and not result.hung and result.kinds == ()
+    assert "did not answer 'start'" in (result.error or "")
+    assert probe_children() == []
+    assert probe_files(tmp_path) == []

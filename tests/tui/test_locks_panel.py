@@ -247,3 +247,50 @@ async def test_removal_is_not_offered_unless_verified_stopped(demo_sandbox: Demo
         await pilot.press("x", "x")
         await settle(pilot)
         assert lock.exists()
+
+
+async def test_a_report_read_before_p_does_not_end_the_running_probe(
+    shared_demo: DemoSandbox,
+) -> None:
+    calls = 0
+    inspect_gate, probe_gate = threading.Event(), threading.Event()
+    probe_entered = threading.Event()
+
+    def slow_second_inspect(loc: ServerLocation):  # noqa: ANN202
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            inspect_gate.wait(20)
+        return inspect_locks(loc, declared=NOTHING_DECLARED)
+
+    def gated_probe(report, progress, cancel):  # noqa: ANN001, ANN202
+        probe_entered.set()
+        probe_gate.wait(20)
+        return probe_report(report, progress, cancel)
+
+    sources = sources_for(shared_demo, probe=gated_probe)
+    sources = dataclasses.replace(
+        sources, locks=dataclasses.replace(sources.locks, inspect=slow_second_inspect)
+    )
+    app = LocksApp(sources)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        panel = app.screen.query_one(LocksPanel)
+        panel.refresh_report()  # a refresh is reading when p is pressed
+        await pilot.press("p")
+        assert probe_entered.wait(10)
+        inspect_gate.set()  # the older report arrives while the probe runs
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if calls > 1 and not any(
+                w.name == "_inspect" and not w.is_finished for w in app.workers
+            ):
+                break
+        await pilot.pause(0.1)
+        assert panel.probing
+        assert app.screen.query_one("#locks-progress", ProgressBar).display
+        assert panel.check_action("probe", ()) is False  # no second probe meanwhile
+        probe_gate.set()
+        await settle(pilot)
+        assert not panel.probing
+        assert panel.report is not None and panel.report.probed

@@ -45,10 +45,13 @@ STEP_WORDS = {
 
 
 class LocksReady(Message):
-    def __init__(self, report: LockHealthReport, stop: StopCheck | None) -> None:
+    def __init__(
+        self, report: LockHealthReport, stop: StopCheck | None, *, from_probe: bool = False
+    ) -> None:
         super().__init__()
         self.report = report
         self.stop = stop  # looked at only when there are stale files to remove
+        self.from_probe = from_probe  # only the probe's own answer ends a running probe
 
 
 class LocksRemoved(Message):
@@ -58,9 +61,10 @@ class LocksRemoved(Message):
 
 
 class LocksFailed(Message):
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, *, from_probe: bool = False) -> None:
         super().__init__()
         self.error = error
+        self.from_probe = from_probe
 
 
 class LocksProbeProgress(Message):
@@ -194,9 +198,11 @@ class LocksPanel(VerticalScroll):
                 report, lambda p: self.post_message(LocksProbeProgress(p)), cancel
             )
         except Exception as err:  # noqa: BLE001
-            self.post_message(LocksFailed(f"lock probe: {type(err).__name__}: {err}"))
+            self.post_message(
+                LocksFailed(f"lock probe: {type(err).__name__}: {err}", from_probe=True)
+            )
             return
-        self.post_message(LocksReady(probed, self.stop))
+        self.post_message(LocksReady(probed, self.stop, from_probe=True))
 
     @work(thread=True, exclusive=True, group="locks-remove")
     def _remove(self, report: LockHealthReport) -> None:
@@ -210,7 +216,8 @@ class LocksPanel(VerticalScroll):
 
     @on(LocksFailed)
     def _failed(self, message: LocksFailed) -> None:
-        self._probe_finished()
+        if message.from_probe or not self.probing:
+            self._probe_finished()
         self.query_one("#locks-status", Static).update(
             Text(f"✗ Could not check the locks: {message.error}", style="bold red")
         )
@@ -229,6 +236,10 @@ class LocksPanel(VerticalScroll):
 
     @on(LocksReady)
     def _ready(self, message: LocksReady) -> None:
+        if self.probing and not message.from_probe:
+            # A report read before p was pressed: showing it would end the probe's
+            # progress while the probe still runs; the probe's own report follows.
+            return
         self._probe_finished()
         self.stop = message.stop
         self._confirming = False
