@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from textual.pilot import Pilot
 
 from omero_tui.core.demo.sandbox import DemoSandbox
 from omero_tui.core.discovery import ServerLocation, discover
+from omero_tui.core.health_source import HealthSource
 from omero_tui.core.layout import LayoutReport, inspect_layout
+from omero_tui.core.perms_source import PermsSource
+from omero_tui.core.relocation.engine import EngineOptions
+from omero_tui.core.usage_service import UsageSource
 from omero_tui.tui.app import OmeroTuiApp
 from omero_tui.tui.sources import ConsoleSources
+from omero_tui.tui.wizard.source import WizardSource
 
 # Like a frozen clock: the filesystem a temp dir lives on differs between machines.
 FROZEN_DEVICE = "/dev/vda on / (ext4)"
@@ -26,6 +32,11 @@ def freeze_devices(report: LayoutReport) -> LayoutReport:
         subdirs=tuple(freeze(e) for e in report.subdirs),
         managed_dir=freeze(report.managed_dir),
     )
+
+
+def state_dir_of(sandbox: DemoSandbox) -> Path:
+    """Never the admin's own state dir: caches, history and journals of tests stay apart."""
+    return sandbox.root.parent / f"{sandbox.root.name}-state"
 
 
 def demo_sources(
@@ -44,11 +55,21 @@ def demo_sources(
         # No process walk for PostgreSQL in tests: this machine's own would leak in.
         return freeze_devices(inspect_layout(location, postgres_dirs=[]))
 
-    return ConsoleSources(locate=locate, inspect_layout=inspect, demo_label=str(sandbox.root))
+    state = state_dir_of(sandbox)
+    return ConsoleSources(
+        locate=locate,
+        inspect_layout=inspect,
+        demo_label=str(sandbox.root),
+        usage=UsageSource(state_dir=state),
+        perms=PermsSource(state_dir=state),
+        health=HealthSource(state_dir=state),
+        wizard=WizardSource(options=EngineOptions(state_dir=state)),
+    )
 
 
-def demo_app(sandbox: DemoSandbox, **kwargs: str) -> OmeroTuiApp:
-    return OmeroTuiApp(demo_sources(sandbox, **kwargs))
+def demo_app(sandbox: DemoSandbox, *, panel: str = "tab-layout", **kwargs: str) -> OmeroTuiApp:
+    """The console on the sandbox, opened on ``panel`` (the Layout panel by default)."""
+    return OmeroTuiApp(demo_sources(sandbox, **kwargs), initial_panel=panel)
 
 
 async def settle(pilot: Pilot) -> None:

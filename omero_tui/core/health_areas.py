@@ -120,8 +120,18 @@ def locks_area(
         report = probe_report(report, progress, cancel)
     fstypes = sorted({d.mount.fstype for d in report.directories if d.mount is not None})
     on = ", ".join(fstypes) or "no filesystem found"
+    remote = any(d.mount is not None and d.fs.kind != "local" for d in report.directories)
     if report.probed:
-        all_well, note = f"Locking works on {on}: flock and fcntl probes passed.", "probed"
+        all_well = f"Locking works on {on}: flock and fcntl probes passed" + (
+            " on this host (one host cannot prove locks between clients of a share)."
+            if remote
+            else "."
+        )
+        note = "probed"
+    elif remote:
+        # Without a probe, a share with no known-bad option is not proof of good locking.
+        all_well = f"{on}: a shared or unknown filesystem; run the lock probe to test locking."
+        note = "lock probe not run"
     else:
         all_well = f"{on}: a local filesystem with trusted locking."
         note = "lock probe not run"

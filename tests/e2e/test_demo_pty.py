@@ -31,13 +31,16 @@ def processes_mentioning(text: str) -> list[psutil.Process]:
     return found
 
 
-def test_demo_opens_shows_layout_and_quits_with_q(tmp_path: Path) -> None:
+def test_demo_visits_every_panel_and_the_wizard_then_quits_with_q(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "TERM": "xterm-256color",
         "TMPDIR": str(tmp_path),
         "COLUMNS": "80",
         "LINES": "24",
+        # The demo's checks and caches must not land in the admin's own state dir.
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
     }
     env.pop("NO_COLOR", None)
     child = pexpect.spawn(
@@ -50,8 +53,21 @@ def test_demo_opens_shows_layout_and_quits_with_q(tmp_path: Path) -> None:
     )
     try:
         child.expect("DEMO")
-        child.expect("Pixels")
-        child.expect("no problems found")
+        child.expect("Health")  # the Overview is the home panel
+        child.expect("Relocation")
+        for key, seen in (
+            ("2", "Pixels"),
+            ("3", "press s to scan"),
+            ("4", "flock"),
+            ("5", "Server user"),
+        ):
+            child.send(key)
+            child.expect(seen)
+        child.send("w")
+        child.expect("Relocation wizard")
+        child.expect("What moves")
+        child.send("\x1b")  # Esc closes the wizard: nothing has changed
+        child.expect("Permissions")
         child.send("q")
         child.expect(pexpect.EOF, timeout=30)
     finally:
@@ -67,4 +83,4 @@ def test_demo_opens_shows_layout_and_quits_with_q(tmp_path: Path) -> None:
     for proc in leftovers:
         proc.kill()
     assert not leftovers, "the demo left its stand-in server running"
-    assert not any(p.name().startswith("omero-tui-demo-") for p in tmp_path.iterdir())
+    assert not any(p.name.startswith("omero-tui-demo-") for p in tmp_path.iterdir())

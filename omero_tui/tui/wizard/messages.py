@@ -1,0 +1,96 @@
+"""Messages from the wizard's thread workers to its screen (post_message is thread-safe)."""
+
+from __future__ import annotations
+
+import threading
+
+from textual.message import Message
+
+from omero_tui.core.discovery import ServerLocation
+from omero_tui.core.relocation.engine import Prepared
+from omero_tui.core.relocation.engine_context import RunResult, StepEvent
+from omero_tui.core.relocation.progress import Progress
+from omero_tui.core.relocation.status import RelocationStatus
+from omero_tui.core.relocation.target_choice import TargetChoice
+
+
+class ChoiceDescribed(Message):
+    def __init__(self, choice: TargetChoice) -> None:
+        super().__init__()
+        self.choice = choice
+
+
+class PlanReady(Message):
+    def __init__(self, prepared: Prepared) -> None:
+        super().__init__()
+        self.prepared = prepared
+
+
+class PrepareFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class EngineProgress(Message):
+    def __init__(self, progress: Progress) -> None:
+        super().__init__()
+        self.progress = progress
+
+
+class EngineStep(Message):
+    def __init__(self, event: StepEvent) -> None:
+        super().__init__()
+        self.event = event
+
+
+class EngineFinished(Message):
+    """The engine returned; ``status`` is the journal's state afterwards (None: no journal)."""
+
+    def __init__(self, result: RunResult, status: RelocationStatus | None) -> None:
+        super().__init__()
+        self.result, self.status = result, status
+
+
+class EngineCrashed(Message):
+    """The engine raised instead of returning a result: a refusal or a bug."""
+
+    def __init__(self, error: str, status: RelocationStatus | None) -> None:
+        super().__init__()
+        self.error, self.status = error, status
+
+
+class LocationFound(Message):
+    def __init__(self, location: ServerLocation) -> None:
+        super().__init__()
+        self.location = location
+
+
+class ConfigRead(Message):
+    """config.xml's bytes just before the relocation, or just after its rewrite."""
+
+    def __init__(self, data: bytes, *, before: bool) -> None:
+        super().__init__()
+        self.data, self.before = data, before
+
+
+class ServerQuestion(Message):
+    """Manual server control: the engine's thread waits until ``answer`` is called."""
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+        self.answered = threading.Event()
+        self.reply = False
+
+    def answer(self, yes: bool) -> None:
+        self.reply = yes
+        self.answered.set()
+
+
+class Notice(Message):
+    """A one-line outcome of a side action (clearing the cache) for a toast."""
+
+    def __init__(self, text: str, *, error: bool = False) -> None:
+        super().__init__()
+        self.text, self.error = text, error

@@ -1,0 +1,133 @@
+"""Step 1: what to move (the whole data dir, or the managed repository only) and where."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Input, RadioButton, RadioSet, Static
+
+from omero_tui.core.config_xml import ConfigError
+from omero_tui.core.discovery import ServerLocation
+from omero_tui.core.relocation.target_choice import TargetChoice
+from omero_tui.core.windows_paths import (
+    cmd_line,
+    config_value,
+    normalise_windows_path,
+    posix_shell_line,
+    powershell_line,
+)
+from omero_tui.tui.wizard.path_suggester import DirectorySuggester
+
+DATA_KEY, MANAGED_KEY = "omero.data.dir", "omero.managed.dir"
+
+
+class ChoosePage(VerticalScroll):
+    class Changed(Message):
+        def __init__(self, what: str, target: str) -> None:
+            super().__init__()
+            self.what, self.target = what, target
+
+    class Submitted(Message):
+        """Enter in the target field: go on to the preflight."""
+
+    def __init__(self, location: ServerLocation, what: str, target: str) -> None:
+        super().__init__(id="page-choose", classes="page")
+        self.location = location
+        self.what = what
+        self.initial_target = target
+
+    def compose(self) -> ComposeResult:
+        yield Static("What moves?", classes="page-heading")
+        with RadioSet(id="choose-what"):
+            yield RadioButton(
+                f"The whole data dir  {self.location.data_dir.value}",
+                value=self.what == "data",
+                id="what-data",
+            )
+            yield RadioButton(
+                f"Only the managed repository  {self.location.managed_dir.value}",
+                value=self.what == "managed",
+                id="what-managed",
+            )
+        yield Static("Where to? (a full path; → completes, ctrl+o browses)", classes="page-heading")
+        yield Input(
+            value=self.initial_target,
+            placeholder="/mnt/new-volume/OMERO",
+            suggester=DirectorySuggester(),
+            id="choose-target",
+        )
+        yield Static(id="choose-info", classes="section")
+        yield Static(id="choose-windows", classes="section")
+
+    def on_mount(self) -> None:
+        self.query_one("#choose-target", Input).focus()
+
+    @property
+    def target(self) -> str:
+        return self.query_one("#choose-target", Input).value
+
+    def set_target(self, path: str) -> None:
+        field = self.query_one("#choose-target", Input)
+        field.value = path
+        field.cursor_position = len(path)
+        field.focus()
+
+    @on(RadioSet.Changed, "#choose-what")
+    def _what(self, event: RadioSet.Changed) -> None:
+        self.what = "managed" if event.pressed.id == "what-managed" else "data"
+        self.post_message(self.Changed(self.what, self.target))
+
+    @on(Input.Changed, "#choose-target")
+    def _typed(self, event: Input.Changed) -> None:
+        self.post_message(self.Changed(self.what, event.value))
+
+    @on(Input.Submitted, "#choose-target")
+    def _submitted(self) -> None:
+        self.post_message(self.Submitted())
+
+    def show_choice(self, choice: TargetChoice | None) -> None:
+        info = self.query_one("#choose-info", Static)
+        if choice is None or not choice.text.strip():
+            info.update(Text("Type the directory the repository should live in.", style="dim"))
+            self.query_one("#choose-windows", Static).update("")
+            return
+        if choice.problem:
+            info.update(Text(f"✗ {choice.problem}", style="red"))
+        else:
+            style = "yellow" if choice.state == "not empty" or choice.fs_kind != "local" else ""
+            text = Text(f"{choice.path}\n", style="bold")
+            text.append(choice.summary(), style=style)
+            if choice.fs_kind and choice.fs_kind != "local":
+                text.append(
+                    f"\n! a {choice.fs_kind} filesystem: OMERO needs proper locking "
+                    "(the preflight probes it)",
+                    style="yellow",
+                )
+            info.update(text)
+        self.query_one("#choose-windows", Static).update(
+            windows_notations(choice.text, DATA_KEY if self.what == "data" else MANAGED_KEY)
+            if choice.windows
+            else ""
+        )
+
+
+def windows_notations(text: str, key: str) -> Text:
+    """The target as config.xml stores it and as each shell must be given it."""
+    try:
+        path = normalise_windows_path(text)
+        rows = [
+            ("config.xml value", config_value(path)),
+            ("cmd.exe", cmd_line(key, path)),
+            ("PowerShell", powershell_line(key, path)),
+            ("POSIX shell", posix_shell_line(key, path)),
+        ]
+    except (ValueError, ConfigError) as err:
+        return Text(f"✗ {err}", style="red")
+    out = Text("For this Windows path, set it on the Windows server (backslashes escaped):\n")
+    for label, value in rows:
+        out.append(f"  {label:<17}", style="dim")
+        out.append(f"{value}\n")
+    return out

@@ -1,0 +1,65 @@
+"""Step 9: what happened, where the old copy is, and how to remove it and the stale cache."""
+
+from __future__ import annotations
+
+import shlex
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from omero_tui.core.findings import Severity
+from omero_tui.core.relocation.stale_cache import stale_memos
+from omero_tui.tui.widgets.presentation import finding_text
+from omero_tui.tui.wizard.run_text import event_log
+from omero_tui.tui.wizard.state import WizardState
+
+
+class DonePage(VerticalScroll):
+    def __init__(self) -> None:
+        super().__init__(id="page-done", classes="page")
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="done-status", classes="page-heading")
+        yield Static(id="done-next", classes="section")
+        yield Static(id="done-notes", classes="section")
+
+    def show(self, state: WizardState) -> None:
+        result = state.result
+        status = self.query_one("#done-status", Static)
+        if result is None:
+            status.update(Text("Finishing…", "cyan"))
+            return
+        ok = result.ok
+        status.update(Text(f"{'✓' if ok else '✗'} {result.message}", "green" if ok else "red"))
+        nxt = Text()
+        plan = state.plan
+        if plan is not None and result.outcome == "complete":
+            if plan.method == "copy":
+                nxt.append("The old copy is kept at ", style="bold")
+                nxt.append(f"{plan.source_real}\n", style="bold")
+                nxt.append("Check the server with `omero fs repos`, then remove it:\n")
+                nxt.append("  x here (re-verifies first), or: omero-tui relocate --remove-source\n")
+            memos = stale_memos(plan)
+            if memos is not None:
+                nxt.append(f"Stale Bio-Formats memo files: {memos.stale_dir}\n", style="bold")
+                nxt.append("  OMERO rebuilds memos under the new path; k clears the old ones,\n")
+                nxt.append(f"  or: rm -r -- {shlex.quote(memos.stale_dir)}\n")
+        if result.outcome == "source removed":
+            nxt.append("The old copy is gone; the repository lives only at the new place.\n")
+        if result.outcome == "rolled back":
+            nxt.append("Everything is as it was before the relocation started.\n")
+        self.query_one("#done-next", Static).update(nxt)
+        notes = Text()
+        for note in result.notes:
+            if note.severity.rank >= Severity.INFO.rank:
+                if notes:
+                    notes.append("\n")
+                notes.append_text(finding_text(note))
+        finish = state.events_of("finish", "rollback", "remove-source")
+        if finish:
+            notes.append("\n\n" if notes else "")
+            notes.append_text(event_log(finish))
+        notes.append("\n\nEsc closes the wizard.", style="dim")
+        self.query_one("#done-notes", Static).update(notes)

@@ -1,0 +1,45 @@
+"""When a step fails or the move is cancelled: what happened, the state now, the choices."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from omero_tui.core.relocation.relocate_dry_runs import describe_remaining, rollback_actions
+from omero_tui.core.relocation.status import RelocationStatus
+
+
+class ProblemPage(VerticalScroll):
+    def __init__(self) -> None:
+        super().__init__(id="page-problem", classes="page")
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="problem-what", classes="page-heading")
+        yield Static(id="problem-state", classes="section")
+        yield Static(id="problem-choices", classes="section")
+
+    def show(self, what: str, status: RelocationStatus | None, *, cancelled: bool) -> None:
+        heading = "The relocation was cancelled" if cancelled else "The relocation stopped"
+        text = Text(f"{heading}\n", style="bold yellow" if cancelled else "bold red")
+        text.append(what)
+        self.query_one("#problem-what", Static).update(text)
+        state = Text("Where things stand now\n", style="bold")
+        choices = Text("What you can do\n", style="bold")
+        if status is None or not status.unfinished:
+            state.append("Nothing was changed: the server, the data and config.xml are as before.")
+            choices.append("  Esc  close the wizard\n")
+        else:
+            state.append(f"{status.describe()}\n")
+            state.append(f"The source {status.source} is untouched.\n", style="green")
+            done = ", ".join(status.steps_done) or "none"
+            state.append(f"Steps done: {done}\n", style="dim")
+            choices.append("  r    resume: ", style="bold")
+            choices.append("; ".join(describe_remaining(status)) + "\n")
+            choices.append("  u    roll back (undo): ", style="bold")
+            choices.append("; ".join(rollback_actions(status)) + "\n")
+            choices.append("  Esc  leave it as it is and close (resume or roll back later here ")
+            choices.append("or with `omero-tui relocate --resume|--rollback`)\n")
+        self.query_one("#problem-state", Static).update(state)
+        self.query_one("#problem-choices", Static).update(choices)
