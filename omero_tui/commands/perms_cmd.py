@@ -152,8 +152,10 @@ def render_report(report: PermsReport) -> str:
         for problem in deep.problems:
             kind = "dir " if problem.is_dir else "file"
             has = _rwx(problem.read, problem.write, problem.traverse)
+            link = f" -> {problem.link_target}" if problem.link_target else ""
             lines.append(
                 f"  {kind} {has} {problem.mode_bits:04o} uid {problem.owner_uid}  {problem.path}"
+                + link
             )
         if deep.problems_total > len(deep.problems):
             lines.append(f"  … and {deep.problems_total - len(deep.problems)} more")

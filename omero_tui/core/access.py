@@ -58,6 +58,10 @@ class AclEntry:
         return f"{kind}:{who}:{perm_text(self.perms)}"
 
 
+CAP_DAC_OVERRIDE = 1  # capability numbers, as bits of /proc/<pid>/status CapEff
+CAP_DAC_READ_SEARCH = 2
+
+
 @dataclass(frozen=True)
 class Identity:
     """Who is asking: the effective uid and every group id the process holds."""
@@ -65,10 +69,21 @@ class Identity:
     uid: int
     gid: int  # primary group
     groups: frozenset[int]  # supplementary groups, the primary included
+    # The effective capabilities of a running process (CapEff); None when not known
+    # (a user from the user database): then root holds them all and nobody else any.
+    # A root server whose unit or container drops CAP_DAC_OVERRIDE is bound by the
+    # mode bits like anyone; a non-root one granted it is not.
+    caps: int | None = None
+
+    def has_cap(self, cap: int) -> bool:
+        if self.caps is None:
+            return self.uid == 0
+        return bool(self.caps >> cap & 1)
 
     @property
     def is_root(self) -> bool:
-        return self.uid == 0
+        """Root with the override that lets it read and write everything."""
+        return self.uid == 0 and self.has_cap(CAP_DAC_OVERRIDE)
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,11 @@ class Access:
     write: bool
     traverse: bool  # search for a directory, execute for a file
     via: str  # which part decided, e.g. "owner", "group omero", "ACL user", "other", "root"
+    # A directory only: write and search granted together, which creating, deleting or
+    # renaming an entry needs. The kernel asks one ACL entry for both at once, so two
+    # matching group entries, one with w and one with x, pass ``test -w`` and ``test -x``
+    # and still refuse every new file.
+    create: bool = False
 
 
 class AclFormatError(ValueError):
@@ -116,10 +136,16 @@ def encode_acl_xattr(entries: tuple[AclEntry, ...] | list[AclEntry]) -> bytes:
     return _HEADER.pack(ACL_XATTR_VERSION) + body
 
 
-def read_acl_bytes(path: str, name: str = ACL_ACCESS_XATTR) -> bytes | None:
-    """The raw ACL xattr, None when the path has none or the filesystem has no ACLs."""
+def read_acl_bytes(
+    path: str, name: str = ACL_ACCESS_XATTR, *, follow_symlinks: bool = True
+) -> bytes | None:
+    """The raw ACL xattr, None when the path has none or the filesystem has no ACLs.
+
+    Follows a symlink by default, as ``os.stat`` does: a symlinked subdirectory is
+    judged by its target's ACL, which is what the kernel checks.
+    """
     try:
-        return os.getxattr(path, name, follow_symlinks=False)
+        return os.getxattr(path, name, follow_symlinks=follow_symlinks)
     except OSError as err:
         if err.errno in (errno.ENODATA, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOENT):
             return None
@@ -128,9 +154,9 @@ def read_acl_bytes(path: str, name: str = ACL_ACCESS_XATTR) -> bytes | None:
         raise
 
 
-def read_acl(path: str) -> tuple[AclEntry, ...] | None:
+def read_acl(path: str, *, follow_symlinks: bool = True) -> tuple[AclEntry, ...] | None:
     """The access ACL when it adds something to the mode bits, else None."""
-    data = read_acl_bytes(path)
+    data = read_acl_bytes(path, follow_symlinks=follow_symlinks)
     if data is None:
         return None
     entries = parse_acl_xattr(data)
@@ -151,17 +177,43 @@ def mode_bits_for(
 ) -> tuple[int, str]:
     """(the rwx bits ``who`` gets, which entry decided), per acl(5) "Access check algorithm".
 
-    Root is not special here; :func:`effective_access` adds its capabilities.
+    Each bit on its own, as ``test -r``, ``-w`` and ``-x`` ask. Root is not special
+    here; :func:`effective_access` adds its capabilities.
+    """
+    candidates, via = class_entries(st_uid, st_gid, mode, acl, who)
+    union = 0
+    for perms in candidates:
+        union |= perms
+    return union, via
+
+
+def class_entries(
+    st_uid: int,
+    st_gid: int,
+    mode: int,
+    acl: tuple[AclEntry, ...] | None,
+    who: Identity,
+) -> tuple[tuple[int, ...], str]:
+    """(the permission sets of the one class that applies to ``who``, its name).
+
+    One set, except in the group class of an ACL: there every matching entry (the
+    owning group and the named groups ``who`` holds) is a candidate, masked, and a
+    request is granted when one candidate holds all of it. A matching group entry that
+    lacks a right does not fall through to "other" (acl(5)).
     """
     if who.uid == st_uid:
         if acl:
-            return _single(acl, AclTag.USER_OBJ), "owner"
-        return (mode >> 6) & 7, "owner"
-    if acl:
+            return (_single(acl, AclTag.USER_OBJ),), "owner"
+        return ((mode >> 6) & 7,), "owner"
+    # Linux consults the ACL only when the group class bits (the mask) are not all
+    # clear (acl_permission_check in fs/namei.c); with an empty mask every named entry
+    # would grant nothing anyway, but the kernel then reads the plain mode bits, so a
+    # user with a named entry falls through to "other" instead of being refused.
+    if acl and mode & 0o070:
         mask = next((e.perms for e in acl if e.tag == AclTag.MASK), 7)
         for entry in acl:
             if entry.tag == AclTag.USER and entry.qualifier == who.uid:
-                return entry.perms & mask, "ACL user entry"
+                return (entry.perms & mask,), "ACL user entry"
         matching = [
             e
             for e in acl
@@ -169,16 +221,26 @@ def mode_bits_for(
             or (e.tag == AclTag.GROUP and e.qualifier in who.groups)
         ]
         if matching:
-            # Each permission is granted if any matching group entry holds it (and the mask).
-            union = 0
-            for entry in matching:
-                union |= entry.perms
             owning = any(e.tag == AclTag.GROUP_OBJ for e in matching)
-            return union & mask, "group" if owning else "ACL group entry"
-        return _single(acl, AclTag.OTHER), "other"
+            perms = tuple(e.perms & mask for e in matching)
+            return perms, "group" if owning else "ACL group entry"
+        return (_single(acl, AclTag.OTHER),), "other"
     if st_gid in who.groups:
-        return (mode >> 3) & 7, "group"
-    return mode & 7, "other"
+        return ((mode >> 3) & 7,), "group"
+    return (mode & 7,), "other"
+
+
+def grants(
+    st_uid: int,
+    st_gid: int,
+    mode: int,
+    acl: tuple[AclEntry, ...] | None,
+    who: Identity,
+    want: int,
+) -> bool:
+    """Whether one access request for all of ``want`` (e.g. ``W | X``) succeeds."""
+    candidates, _ = class_entries(st_uid, st_gid, mode, acl, who)
+    return any(perms & want == want for perms in candidates)
 
 
 def _single(acl: tuple[AclEntry, ...], tag: AclTag) -> int:
@@ -194,15 +256,26 @@ def effective_access(
 ) -> Access:
     """What ``who`` may do with the inode ``st`` describes (not counting the path to it)."""
     is_dir = stat.S_ISDIR(st.st_mode)
-    if who.is_root:
-        # CAP_DAC_OVERRIDE: everything, except executing a file whose mode has no x at all.
+    if who.has_cap(CAP_DAC_OVERRIDE):
+        # Everything, except executing a file whose mode has no x at all.
         any_x = bool(st.st_mode & 0o111)
-        return Access(True, not read_only_fs, is_dir or any_x, "root")
+        writable = not read_only_fs
+        via = "root" if who.uid == 0 else "CAP_DAC_OVERRIDE"
+        return Access(True, writable, is_dir or any_x, via, create=is_dir and writable)
     bits, via = mode_bits_for(st.st_uid, st.st_gid, st.st_mode, acl, who)
+    if who.has_cap(CAP_DAC_READ_SEARCH):
+        # Read any file; read and search any directory. Writing still needs the bits.
+        granted = R | (X if is_dir else 0)
+        if granted & ~bits:
+            via = "CAP_DAC_READ_SEARCH"
+        bits |= granted
     writable = bool(bits & W) and not read_only_fs
     if bits & W and read_only_fs:
         via = "read-only filesystem"
-    return Access(bool(bits & R), writable, bool(bits & X), via)
+    create = (
+        is_dir and not read_only_fs and grants(st.st_uid, st.st_gid, st.st_mode, acl, who, W | X)
+    )
+    return Access(bool(bits & R), writable, bool(bits & X), via, create=create)
 
 
 def is_read_only_fs(path: str) -> bool:

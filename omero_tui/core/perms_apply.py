@@ -224,7 +224,7 @@ def _setfacl_state(step: FixStep, before: EntryState) -> EntryState:
         ]
         entries = _with_user(base, step.acl_uid, perms)
         return dataclasses.replace(before, default_acl=encode_acl_xattr(entries))
-    entries = _with_user(_entries(before.acl, before.mode), step.acl_uid, perms)
+    entries = _with_user(_entries(before.acl, before.mode), step.acl_uid, perms, step.acl_mask)
     mask = next(e.perms for e in entries if e.tag == AclTag.MASK)
     mode = (before.mode & ~0o070) | (mask << 3)
     return dataclasses.replace(before, acl=encode_acl_xattr(entries), mode=mode)
@@ -242,8 +242,11 @@ def _entries(data: bytes | None, mode: int | None) -> list[AclEntry]:
     ]
 
 
-def _with_user(entries: list[AclEntry], uid: int | None, perms: int) -> list[AclEntry]:
-    """Set the named user's entry and recompute the mask as setfacl does."""
+def _with_user(
+    entries: list[AclEntry], uid: int | None, perms: int, mask_to: int | None = None
+) -> list[AclEntry]:
+    """Set the named user's entry; the mask is ``mask_to`` when given (``m::`` in the
+    command), else recomputed as setfacl does."""
     kept = [
         e
         for e in entries
@@ -254,5 +257,5 @@ def _with_user(entries: list[AclEntry], uid: int | None, perms: int) -> list[Acl
     for e in kept:
         if e.tag in (AclTag.GROUP_OBJ, AclTag.USER, AclTag.GROUP):
             mask |= e.perms
-    kept.append(AclEntry(AclTag.MASK, mask))
+    kept.append(AclEntry(AclTag.MASK, mask if mask_to is None else mask_to))
     return kept

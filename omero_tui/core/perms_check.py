@@ -80,6 +80,9 @@ class DirAccess:
     own: str = "---"  # what the directory's own bits and ACL give, as "rwx"; the path aside
     group_writable: bool = False  # the owning group or a named group may write (ACL aware)
     problems: tuple[str, ...] = ()  # finding codes of this row (see perms_findings)
+    # Write and enter granted by one entry together, as creating a file needs (see
+    # ``Access.create``); None where it is not worked out (Windows rows).
+    create: bool | None = None
 
     @property
     def needs_write(self) -> bool:
@@ -116,7 +119,8 @@ def check_permissions(
     user = decision.user
     repo_paths = repository_paths(location)
     rows = [inspect_dir(label, path, "repository", user) for label, path in repo_paths]
-    repo_set = {os.path.normpath(p) for _, p in repo_paths}
+    # Real paths: a symlinked data dir's target is a repository row, not an ancestor.
+    repo_set = {os.path.realpath(p) for _, p in repo_paths}
     ancestors: dict[str, None] = {}
     for _, path in repo_paths:
         for ancestor in ancestors_of(path):
@@ -153,7 +157,7 @@ def _through_the_path(rows: list[DirAccess]) -> list[DirAccess]:
         blocker = next((a for a in ancestors_of(row.path) if not enterable.get(a, True)), None)
         if blocker is not None:
             row = dataclasses.replace(
-                row, read=False, write=False, traverse=False, blocked_by=blocker
+                row, read=False, write=False, traverse=False, create=False, blocked_by=blocker
             )
         result.append(row)
     return result
@@ -233,6 +237,7 @@ def inspect_dir(
         write=access.write,
         traverse=access.traverse,
         via=access.via,
+        create=access.create,
         read_only_fs=read_only,
         error=None if stat.S_ISDIR(st.st_mode) else "not a directory",
         group_writable=_group_writable(st.st_mode, acl),
@@ -278,13 +283,22 @@ def _group_name(gid: int) -> str:
 
 
 def deep_roots(location: ServerLocation) -> list[str]:
-    """Where the deep check walks: the data dir, and the managed dir when it is elsewhere."""
+    """Where the deep check walks: the data dir, the managed dir when it is elsewhere, and
+    the target of every symlinked subdirectory (the walk does not follow links)."""
     data = os.path.normpath(location.data_dir.value or "")
-    managed = os.path.normpath(location.managed_dir.value or data)
-    roots = [data]
-    if not (managed == data or managed.startswith(data.rstrip(os.sep) + os.sep)):
-        roots.append(managed)
-    return [r for r in roots if os.path.isdir(r)]
+    roots: list[str] = []
+    covered: list[str] = []
+    found = [(os.path.realpath(path), path) for _, path in repository_paths(location)]
+    for real, path in sorted(found, key=lambda pair: len(pair[0])):  # outer trees first
+        if not os.path.isdir(real) or any(_contains(top, real) for top in covered):
+            continue
+        roots.append(path if path == data else real)
+        covered.append(real)
+    return roots
+
+
+def _contains(top: str, path: str) -> bool:
+    return path == top or path.startswith(top.rstrip(os.sep) + os.sep)
 
 
 def inspect_permissions(

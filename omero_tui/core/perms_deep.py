@@ -1,10 +1,13 @@
 """The deep check: walk the repository and list what the server user cannot use.
 
-A cancellable long operation. Every entry is looked at with ``lstat`` (symlinks are
-not followed: the walk stays inside the tree it was given) and its ACL; a file must
-be readable, a directory readable, writable and enterable, and nothing below a
-directory the user cannot enter is reachable, so everything below one counts too.
-The first ``limit`` problems are kept with their details, all are counted.
+A cancellable long operation. Every entry is looked at with ``lstat`` and its ACL; a
+file must be readable, a directory readable, enterable and writable (write and search
+granted together, as creating a file needs), and nothing below a directory the user
+cannot enter is reachable, so everything below one counts too. The walk does not
+descend through symlinks (it stays inside the tree it was given, loops cannot trap
+it), but the server reads through them: in-place imports leave links to files
+elsewhere, so each link's target must be readable, the directories on the way to it
+included. The first ``limit`` problems are kept with their details, all are counted.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from omero_tui.core.access import (
     is_read_only_fs,
     parse_acl_xattr,
     path_blocked_at,
+    read_acl,
 )
 
 DEFAULT_LIMIT = 50
@@ -49,6 +53,7 @@ class DeepProblem:
     owner_uid: int
     mode_bits: int  # st_mode & 0o7777
     blocked: bool  # unusable only because a directory above cannot be entered
+    link_target: str | None = None  # a symlink whose target the user cannot read
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,9 @@ class DeepResult:
     console_denied: int  # entries the console itself could not look at
     cancelled: bool
     seconds: float
+    # Symlinks whose target the user cannot read (counted in problems_total, not in
+    # problem_tops: a fix of the repository's own tree does not reach them).
+    link_unreadable_total: int = 0
 
 
 def deep_check(
@@ -89,6 +97,7 @@ def deep_check(
 ) -> DeepResult:
     """Walk every root (the roots themselves are the shallow check's business)."""
     walk = _Walk(who, limit, progress, cancel)
+    walk.real_roots = tuple(os.path.realpath(root) for root in roots)
     started = time.monotonic()
     for root in roots:
         if walk.cancelled():
@@ -107,6 +116,7 @@ def deep_check(
         console_denied=walk.denied,
         cancelled=walk.cancelled(),
         seconds=time.monotonic() - started,
+        link_unreadable_total=walk.links,
     )
 
 
@@ -120,7 +130,9 @@ class _Walk:
     ) -> None:
         self.who, self.limit, self.progress, self.cancel = who, limit, progress, cancel
         self.scanned = self.total = self.unreadable = self.unwritable = 0
-        self.world_writable = self.denied = 0
+        self.world_writable = self.denied = self.links = 0
+        self.blocked_dirs: dict[str, bool] = {}  # real directory: cannot be reached
+        self.real_roots: tuple[str, ...] = ()
         self.kept: list[DeepProblem] = []
         self.tops: dict[str, tuple[int, bool, bool]] = {}
         self.root = ""
@@ -140,7 +152,8 @@ class _Walk:
             return
         if not stat.S_ISDIR(root_st.st_mode):
             return
-        reach = self._access(root, root_st, False)
+        # The root's own ACL, where it really is (a symlinked data dir carries none itself).
+        reach = self._access(os.path.realpath(root), root_st, False)
         # Nothing below a root the user cannot even reach is usable (the kernel agrees).
         enterable = reach.traverse and path_blocked_at(root, self.who) is None
         # (directory, can the user enter it, is its filesystem read-only, its st_dev)
@@ -172,37 +185,88 @@ class _Walk:
             return None
         self.scanned += 1
         if stat.S_ISLNK(st.st_mode):
-            return None  # a link's own mode means nothing; its target is outside the walk
+            self._link(entry.path, st, reachable)  # a link's own mode means nothing
+            return None
         is_dir = stat.S_ISDIR(st.st_mode)
         if is_dir and st.st_dev != parent_dev:
             read_only = is_read_only_fs(entry.path)  # a mount point inside the tree
         access = self._access(entry.path, st, read_only)
         read = reachable and access.read
         traverse = reachable and access.traverse
-        write = reachable and access.write
+        # A directory is writable for the server when it can make files there.
+        write = reachable and access.write and (access.create or not is_dir)
         if st.st_mode & 0o002 and not (is_dir and st.st_mode & 0o1000):
             self.world_writable += 1
+        self._problem(entry.path, st, is_dir, read, write, traverse, blocked=not reachable)
+        return (entry.path, traverse, read_only, st.st_dev) if is_dir else None
+
+    def _problem(
+        self,
+        path: str,
+        st: os.stat_result,
+        is_dir: bool,
+        read: bool,
+        write: bool,
+        traverse: bool,
+        *,
+        blocked: bool,
+    ) -> None:
+        """Count the entry when the user cannot use it, keep its details while room."""
         bad_read = not read or (is_dir and not traverse)
         bad_write = is_dir and not write
-        if bad_read or bad_write:
-            self.total += 1
-            self._count_top(entry.path, st, is_dir)
-            self.unreadable += bad_read
-            self.unwritable += bad_write
-            if len(self.kept) < self.limit:
-                self.kept.append(
-                    DeepProblem(
-                        entry.path,
-                        is_dir,
-                        read,
-                        write,
-                        traverse,
-                        st.st_uid,
-                        stat.S_IMODE(st.st_mode),
-                        blocked=not reachable,
-                    )
+        if not (bad_read or bad_write):
+            return
+        self.total += 1
+        self._count_top(path, st, is_dir)
+        self.unreadable += bad_read
+        self.unwritable += bad_write
+        if len(self.kept) < self.limit:
+            self.kept.append(
+                DeepProblem(
+                    path, is_dir, read, write, traverse, st.st_uid, stat.S_IMODE(st.st_mode),
+                    blocked=blocked,
                 )
-        return (entry.path, traverse, read_only, st.st_dev) if is_dir else None
+            )  # fmt: skip
+
+    def _link(self, path: str, st: os.stat_result, reachable: bool) -> None:
+        try:
+            target = os.stat(path)
+            real = os.path.realpath(path)
+        except OSError:
+            return  # dangling, or a loop: no permission can make it readable
+        if not reachable:
+            # Blocked like everything else below a closed directory, and fixed with it.
+            self._problem(path, st, False, False, False, False, blocked=True)
+            return
+        if any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in self.real_roots):
+            return  # the walk meets the target where it lies, and judges it there
+        is_dir = stat.S_ISDIR(target.st_mode)
+        try:
+            acl = read_acl(real)
+        except (OSError, ValueError):
+            acl = None
+        access = effective_access(target, acl, self.who)
+        parent = os.path.dirname(real)
+        if parent not in self.blocked_dirs:
+            self.blocked_dirs[parent] = path_blocked_at(real, self.who) is not None
+        if access.read and (access.traverse or not is_dir) and not self.blocked_dirs[parent]:
+            return
+        self.total += 1
+        self.links += 1
+        if len(self.kept) < self.limit:
+            self.kept.append(
+                DeepProblem(
+                    path,
+                    is_dir,
+                    access.read,
+                    access.write,
+                    access.traverse,
+                    target.st_uid,
+                    stat.S_IMODE(target.st_mode),
+                    blocked=self.blocked_dirs[parent],
+                    link_target=real,
+                )
+            )
 
     def _count_top(self, path: str, st: os.stat_result, is_dir: bool) -> None:
         relative = os.path.relpath(path, self.root)

@@ -24,6 +24,7 @@ SEVERITY: dict[str, Severity] = {
     "perms.not_traversable": Severity.CRITICAL,
     "perms.not_readable": Severity.CRITICAL,
     "perms.not_writable": Severity.CRITICAL,
+    "perms.cannot_create": Severity.CRITICAL,
     "perms.read_only_filesystem": Severity.CRITICAL,
     "perms.data_dir_missing": Severity.UNKNOWN,
     "perms.cannot_check": Severity.UNKNOWN,
@@ -38,6 +39,7 @@ SHORT: dict[str, str] = {
     "perms.not_traversable": "cannot enter",
     "perms.not_readable": "cannot read",
     "perms.not_writable": "cannot write",
+    "perms.cannot_create": "cannot create",
     "perms.read_only_filesystem": "read-only fs",
     "perms.data_dir_missing": "missing",
     "perms.cannot_check": "unchecked",
@@ -70,6 +72,8 @@ def row_problems(row: DirAccess, user: ServerUser, managed_real: str) -> tuple[s
             codes.append("perms.read_only_filesystem")
         elif not row.write:
             codes.append("perms.not_writable")
+        elif row.traverse and row.create is False:
+            codes.append("perms.cannot_create")
     if row.kind == "repository":
         # A named ACL entry for the server is a deliberate setup, not a stray owner.
         deliberate = row.via in ("ACL user entry", "ACL group entry")
@@ -121,6 +125,12 @@ def _message(code: str, hits: Sequence[DirAccess], user: ServerUser) -> str:
         return (
             f"{who} cannot write to {where}, so the server silently runs the repository"
             " read-only and imports, thumbnails and new pixel data fail."
+        )
+    if code == "perms.cannot_create":
+        return (
+            f"{who} may write to and enter {where}, but no single ACL entry grants both,"
+            " and creating, deleting or renaming a file needs both at once, so every new"
+            " file there fails."
         )
     if code == "perms.read_only_filesystem":
         return (
@@ -211,6 +221,20 @@ def deep_findings(deep: DeepResult, user: ServerUser) -> list[Finding]:
                 "perms.deep_unwritable",
                 f"{user.name} cannot write to {deep.unwritable_dirs_total} directories below"
                 f" {where}, so new files there (pyramids, imports) cannot be created.",
+            )
+        )
+    if deep.link_unreadable_total:
+        first = next((p for p in deep.problems if p.link_target), None)
+        findings.append(
+            Finding(
+                AREA,
+                Severity.CRITICAL,
+                "perms.deep_link_unreadable",
+                f"{user.name} cannot read the targets of {deep.link_unreadable_total} symlinks"
+                f" below {where} (in-place imports link to files elsewhere), so the server"
+                " cannot serve those images; the fix plan does not change files outside the"
+                " repository.",
+                first.path if first else None,
             )
         )
     if deep.world_writable_total:

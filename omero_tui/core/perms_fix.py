@@ -16,6 +16,7 @@ import dataclasses
 import ntpath
 import os
 import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from omero_tui.core.access import X, perm_text
@@ -44,6 +45,7 @@ class FixStep:
     acl_uid: int | None = None  # setfacl -m u:UID:PERMS
     acl_perms: int = 0
     acl_default: bool = False  # also the default ACL of directories (setfacl -d)
+    acl_mask: int | None = None  # the mask to set (m::); None: recalculated, as setfacl does
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def plan_fix(report: PermsReport, *, euid: int | None = None) -> FixPlan:
         steps += _ancestor_steps(report.rows, user)
         steps += _repository_steps(report, user)
     steps += _hygiene_steps(report)
-    manual = _manual(report.rows)
+    manual = _manual(report.rows) + _link_notes(report, user)
     euid = os.geteuid() if euid is None and hasattr(os, "geteuid") else euid
     return FixPlan(user.name, "posix", tuple(steps), manual, cannot_apply(steps, euid))
 
@@ -101,7 +103,13 @@ def _ancestor_steps(rows: tuple[DirAccess, ...], user: ServerUser) -> list[FixSt
             steps.append(_chmod(row.path, "u", X, False, why))
         elif row.acl and row.via != "other":
             perms = _bits(row.own) | X  # keep what the user has, add search
-            steps.append(_setfacl(row.path, user, perms, False, why, text=perm_text(perms)))
+            # setfacl would recalculate the mask from every group-class entry, quietly
+            # giving a named group the write its mask held back on a directory that is
+            # not the server's; widen the mask by only what the server user needs.
+            mask = _acl_mask(row.acl) | perms
+            steps.append(
+                _setfacl(row.path, user, perms, False, why, text=perm_text(perms), mask=mask)
+            )
         elif row.via == "group":
             steps.append(_chmod(row.path, "g", X, False, why))
         else:
@@ -110,10 +118,16 @@ def _ancestor_steps(rows: tuple[DirAccess, ...], user: ServerUser) -> list[FixSt
 
 
 def _repository_steps(report: PermsReport, user: ServerUser) -> list[FixStep]:
-    repo = [r for r in report.rows if r.kind == "repository" and r.present and not r.error]
-    deep = report.deep.problem_tops if report.deep else ()
+    # Everything is compared and acted on where the data really is: a recursive step
+    # does not cross a symlink (nor does ``chown -R``), so a symlinked subdirectory is
+    # a tree of its own, never "below" the data dir it is linked from.
+    repo = _real_rows(r for r in report.rows if r.kind == "repository" and r.present)
+    deep = [
+        dataclasses.replace(top, path=os.path.realpath(top.path))
+        for top in (report.deep.problem_tops if report.deep else ())
+    ]
     targets: list[DirAccess] = []
-    for row in repo:
+    for row in sorted(repo, key=lambda r: len(r.path)):
         if _needs_fix(row, user) and not any(_under(row.path, t.path) for t in targets):
             targets.append(row)
     # What only the deep check saw: fix it from the closest row above it.
@@ -125,11 +139,9 @@ def _repository_steps(report: PermsReport, user: ServerUser) -> list[FixStep]:
             closest = max(holders, key=lambda r: len(r.path))
             targets = [t for t in targets if not _under(t.path, closest.path)] + [closest]
     steps: list[FixStep] = []
-    for found in sorted(targets, key=lambda t: t.path):
-        # A symlinked subdirectory: the commands act on where the data really is.
-        target = dataclasses.replace(found, path=os.path.realpath(found.path))
-        below = [r for r in repo if _under(r.path, found.path) and r.path != found.path]
-        deep_below = [p for p in deep if _under(p.path, found.path)]
+    for target in sorted(targets, key=lambda t: t.path):
+        below = [r for r in repo if _under(r.path, target.path) and r.path != target.path]
+        deep_below = [p for p in deep if _under(p.path, target.path)]
         # Recursive when something below needs it too, or when nothing below is known.
         recursive = bool(deep_below) or any(_needs_fix(r, user) for r in below) or not below
         why = f"{user.name} cannot use {target.path} fully"
@@ -153,10 +165,21 @@ def _repository_steps(report: PermsReport, user: ServerUser) -> list[FixStep]:
     return steps
 
 
+def _real_rows(rows: Iterable[DirAccess]) -> list[DirAccess]:
+    """Rows with their real paths, one per real directory, errors left out."""
+    seen: dict[str, DirAccess] = {}
+    for row in rows:
+        if row.error:
+            continue
+        real = os.path.realpath(row.path)
+        seen.setdefault(real, dataclasses.replace(row, path=real))
+    return list(seen.values())
+
+
 def _needs_fix(row: DirAccess, user: ServerUser) -> bool:
     if row.read_only_fs:
         return False  # no permission change helps; see the manual steps
-    return row.own != "rwx" or "perms.other_owner" in row.problems
+    return row.own != "rwx" or row.create is False or "perms.other_owner" in row.problems
 
 
 def _owner_short(mode_bits: int, is_dir: bool) -> bool:
@@ -182,9 +205,15 @@ def _chown(
 def _hygiene_steps(report: PermsReport) -> list[FixStep]:
     steps = []
     deep_world = bool(report.deep and report.deep.world_writable_total)
-    roots = set(report.deep.roots) if report.deep else set()
+    roots = {os.path.realpath(r) for r in report.deep.roots} if report.deep else set()
+    # The applied step, like chmod on a recursive walk, does not follow a symlink, so
+    # it is given the real directory (a symlinked subdirectory, a symlinked managed dir).
     for row in report.rows:
-        if "perms.world_writable" in row.problems and not deep_world:
+        row = dataclasses.replace(row, path=os.path.realpath(row.path))
+        # A walked root's recursive o-w below covers the row; a row outside it (after a
+        # deep check of one subdirectory) needs its own.
+        covered = deep_world and any(_under(row.path, root) for root in roots)
+        if "perms.world_writable" in row.problems and not covered:
             steps.append(_chmod(row.path, "o", 0o2, False, "anyone can write there", remove=True))
         if "perms.ancestor_world_writable" in row.problems:
             steps.append(
@@ -196,7 +225,8 @@ def _hygiene_steps(report: PermsReport) -> list[FixStep]:
             steps.append(FixStep(command, "chmod", row.path, False, why, add=0o2000, who="g"))
     for root in sorted(roots) if deep_world else ():
         steps.append(_chmod(root, "o", 0o2, True, "anyone can write there", remove=True))
-    return steps
+    # The same directory may be reached twice (a symlinked data dir and its target).
+    return list({step.command: step for step in steps}.values())
 
 
 def _manual(rows: tuple[DirAccess, ...]) -> tuple[str, ...]:
@@ -212,6 +242,21 @@ def _manual(rows: tuple[DirAccess, ...]) -> tuple[str, ...]:
                 " also fix /etc/fstab if it says ro"
             ] = None
     return tuple(notes)
+
+
+def _link_notes(report: PermsReport, user: ServerUser) -> tuple[str, ...]:
+    """Symlink targets outside the repository: the admin decides how to open them."""
+    deep = report.deep
+    if deep is None or not deep.link_unreadable_total:
+        return ()
+    targets = sorted({p.link_target for p in deep.problems if p.link_target})
+    shown = " ".join(shlex.quote(t) for t in targets[:3])
+    more = " …" if deep.link_unreadable_total > len(targets[:3]) else ""
+    return (
+        f"give {user.name} read access to the {deep.link_unreadable_total} symlink targets"
+        f" outside the repository, e.g. setfacl -m u:{user.name}:rX {shown}{more}"
+        " (and search on the directories above them)",
+    )
 
 
 def _windows_steps(report: PermsReport) -> list[FixStep]:
@@ -266,9 +311,11 @@ def _setfacl(
     text: str,
     capital: bool = False,
     dflt: bool = False,
+    mask: int | None = None,
 ) -> FixStep:
     flags = ("-R " if recursive else "") + ("-d " if dflt else "")
-    command = f"setfacl {flags}-m u:{user.name}:{text} {shlex.quote(path)}"
+    entries = f"u:{user.name}:{text}" + (f",m::{perm_text(mask)}" if mask is not None else "")
+    command = f"setfacl {flags}-m {entries} {shlex.quote(path)}"
     return FixStep(
         command,
         "setfacl",
@@ -279,7 +326,13 @@ def _setfacl(
         acl_perms=perms,
         capital_x=capital,
         acl_default=dflt,
+        acl_mask=mask,
     )
+
+
+def _acl_mask(entries: tuple[str, ...]) -> int:
+    """The mask of a row's getfacl-style ACL text (0 when it has none)."""
+    return next((_bits(e.rsplit(":", 1)[1]) for e in entries if e.startswith("mask:")), 0)
 
 
 def _bits(text: str) -> int:

@@ -137,6 +137,7 @@ class UndoRecord:
         self._out: TextIO = open(self.path, "x", encoding="utf-8")  # noqa: SIM115
         self._write({"kind": "header", "format": RECORD_FORMAT, "created": stamp, **header})
         self.commit()
+        _fsync_dir(directory)  # the record's name survives a crash too, not only its bytes
 
     def _write(self, data: dict[str, Any]) -> None:
         self._out.write(json.dumps(data, ensure_ascii=False) + "\n")
@@ -250,6 +251,17 @@ def iter_tree(top: str, recursive: bool) -> Iterator[str]:
             with contextlib.suppress(OSError):
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(entry.path)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return  # Windows cannot open a directory; its rename and create are journaled
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _xattr(path: str, name: str) -> bytes | None:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omero_tui.core.access import Identity
+from omero_tui.core.access import CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, Identity
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding, Severity
 from omero_tui.core.server_processes import ServerProcess, find_server_processes, role_rank
@@ -30,6 +30,7 @@ except ImportError:  # Windows: names only, no uids
     grp = None  # type: ignore[assignment]
     pwd = None  # type: ignore[assignment]
 
+_DAC_CAPS = (("CAP_DAC_OVERRIDE", CAP_DAC_OVERRIDE), ("CAP_DAC_READ_SEARCH", CAP_DAC_READ_SEARCH))
 SOURCES = ("chosen", "settings", "processes", "var owner", "current user")
 
 
@@ -46,10 +47,11 @@ class ServerUser:
     group_names: tuple[str, ...]
     source: str  # one of SOURCES
     how: str  # the reason in words, e.g. "owner of the running Blitz-0, pid 812"
+    caps: int | None = None  # a running process's effective capabilities (CapEff)
 
     @property
     def identity(self) -> Identity:
-        return Identity(self.uid, self.gid, frozenset(self.groups))
+        return Identity(self.uid, self.gid, frozenset(self.groups), self.caps)
 
     @property
     def primary_group(self) -> str:
@@ -96,10 +98,27 @@ def user_of_process(proc: ServerProcess, how: str) -> ServerUser:
         if proc.username is None:
             return _numeric(proc.uid, "processes", how)
         return lookup_user(proc.username, "processes", how)
+    try:
+        caps: int | None = int(status["CapEff"], 16)
+    except (KeyError, ValueError):
+        caps = None
     groups = _ordered(gid, supplementary)
-    return ServerUser(
-        proc.username or f"#{uid}", uid, gid, groups, group_names(groups), "processes", how
-    )
+    name = proc.username or f"#{uid}"
+    how += _caps_note(uid, caps)
+    return ServerUser(name, uid, gid, groups, group_names(groups), "processes", how, caps)
+
+
+def _caps_note(uid: int, caps: int | None) -> str:
+    """Words for capabilities that make the process differ from what its uid suggests."""
+    if caps is None:
+        return ""
+    held = [n for n, bit in _DAC_CAPS if caps >> bit & 1]
+    if uid == 0 and len(held) < len(_DAC_CAPS):
+        missing = [n for n, bit in _DAC_CAPS if not caps >> bit & 1]
+        return f"; it runs without {' and '.join(missing)}, so the permissions bind it"
+    if uid != 0 and held:
+        return f"; it holds {' and '.join(held)}"
+    return ""
 
 
 def determine_server_user(
@@ -124,7 +143,8 @@ def determine_server_user(
         where = f" {settings_path}" if settings_path else ""
         try:
             how = f"server.user in the settings file{where}"
-            return UserDecision(lookup_user(str(settings_user), "settings", how), procs)
+            named = lookup_user(str(settings_user), "settings", how)
+            return UserDecision(named, procs, tuple(_running_as_other(named, procs)))
         except UnknownUserError:
             notes.append(
                 Finding(
@@ -151,6 +171,24 @@ def determine_server_user(
     uid = os.getuid() if hasattr(os, "getuid") else -1
     how = "the user running this console, as no server dir or process was found"
     return UserDecision(_by_uid(uid, "current user", how), procs, tuple(notes))
+
+
+def _running_as_other(named: ServerUser, procs: tuple[ServerProcess, ...]) -> list[Finding]:
+    """The settings name one user, the running server is another: the kernel checks the
+    running one, so the admin must know the check may answer the wrong question."""
+    others = sorted({f"{p.username or p.uid} ({p.role})" for p in procs if p.uid != named.uid})
+    if not others:
+        return []
+    return [
+        Finding(
+            "permissions",
+            Severity.WARNING,
+            "perms.settings_user_not_running",
+            f"The settings file names the server user {named.name}, but the running server"
+            f" runs as {', '.join(others)}; the check judges {named.name}, while the"
+            " kernel checks the running processes' user.",
+        )
+    ]
 
 
 def _from_processes(procs: tuple[ServerProcess, ...], notes: list[Finding]) -> ServerUser:

@@ -16,6 +16,7 @@ from omero_tui.core.access import (
     Identity,
     effective_access,
     encode_acl_xattr,
+    grants,
     mode_bits_for,
     parse_acl_xattr,
     read_acl,
@@ -85,6 +86,35 @@ def test_matching_group_entries_grant_their_union() -> None:
     )
     bits, via = mode_bits_for(0, 1000, 0o770, acl, USER)
     assert (bits, via) == (5, "group")
+
+
+def test_creating_needs_one_group_entry_with_write_and_search() -> None:
+    acl = (
+        AclEntry(AclTag.USER_OBJ, 7),
+        AclEntry(AclTag.GROUP_OBJ, 6),  # rw-, the owning group 1000 is the user's
+        AclEntry(AclTag.GROUP, 5, 50),  # r-x, a supplementary group
+        AclEntry(AclTag.MASK, 7),
+        AclEntry(AclTag.OTHER, 0),
+    )
+    assert mode_bits_for(0, 1000, 0o770, acl, USER) == (7, "group")
+    assert not grants(0, 1000, 0o770, acl, USER, 0o3)
+    access = effective_access(stat_of(0, 1000, 0o770), acl, USER)
+    assert (access.write, access.traverse, access.create) == (True, True, False)
+    one = (*acl[:2], AclEntry(AclTag.GROUP, 7, 50), *acl[3:])
+    assert effective_access(stat_of(0, 1000, 0o770), one, USER).create
+
+
+def test_an_empty_mask_sends_named_entries_to_the_mode_bits() -> None:
+    acl = (
+        AclEntry(AclTag.USER_OBJ, 7),
+        AclEntry(AclTag.USER, 7, 1000),
+        AclEntry(AclTag.GROUP_OBJ, 0),
+        AclEntry(AclTag.MASK, 0),
+        AclEntry(AclTag.OTHER, 5),
+    )
+    assert mode_bits_for(0, 0, 0o705, acl, USER) == (5, "other")
+    with_mask = (*acl[:3], AclEntry(AclTag.MASK, 1), acl[4])
+    assert mode_bits_for(0, 0, 0o715, with_mask, USER) == (1, "ACL user entry")
 
 
 def test_root_reads_and_writes_but_runs_only_files_someone_may_run() -> None:

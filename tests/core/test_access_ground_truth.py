@@ -13,6 +13,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +117,21 @@ def truths(user: str, paths: list[str] | list[Path]) -> dict[str, str]:
     return dict(zip(map(str, paths), answers, strict=True))
 
 
+def can_create(user: str, path: str | Path) -> bool:
+    """The kernel's answer to "may the user make (and remove) an entry in this directory"."""
+    probe = os.path.join(str(path), f".otui-probe-{secrets.token_hex(4)}")
+    result = subprocess.run(
+        ["runuser", "-u", user, "--", "mkdir", probe],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=30,
+        check=False,
+    )
+    if result.returncode == 0:
+        os.rmdir(probe)
+    return result.returncode == 0
+
+
 def has_setfacl() -> bool:
     return shutil.which("setfacl") is not None
 
@@ -180,6 +196,31 @@ def build_acl_cases(s: Scratch, root: Path) -> dict[str, Path]:
     setfacl("-m", f"u:{o}:rwx,m::---", str(cases["acl_owner_ignores_mask"]))
     cases["acl_other_only"] = make(root / "acl_other_only", o, f, 0o705)
     setfacl("-m", f"u:{o}:rwx", str(cases["acl_other_only"]))
+    # The owner entry decides for the owner, even when a group entry of theirs has more.
+    cases["acl_owner_beats_group"] = make(root / "acl_owner_beats_group", u, g, 0o070)
+    setfacl("-m", f"g:{g}:rwx", str(cases["acl_owner_beats_group"]))
+    # A named user entry for the owner's own uid is never consulted.
+    cases["acl_owner_named_entry"] = make(root / "acl_owner_named_entry", u, f, 0o500)
+    setfacl("-m", f"u:{u}:rwx", str(cases["acl_owner_named_entry"]))
+    # A supplementary group's named entry, masked: the mask takes the write away.
+    cases["acl_group_masked"] = make(root / "acl_group_masked", o, f, 0o700)
+    setfacl("-m", f"g:{g}:rwx,m::r-x", str(cases["acl_group_masked"]))
+    # A matching group entry without the right does not fall through to "other".
+    cases["acl_group_no_fallthrough"] = make(root / "acl_group_no_fallthrough", o, f, 0o757)
+    setfacl("-m", f"g:{g}:---", str(cases["acl_group_no_fallthrough"]))
+    # ...unless the mask is empty: then Linux skips the ACL and reads the mode bits, so
+    # a named group or user entry of the user's falls through to "other" after all.
+    cases["acl_empty_mask_group"] = make(root / "acl_empty_mask_group", o, f, 0o707)
+    setfacl("-m", f"g:{g}:---", str(cases["acl_empty_mask_group"]))
+    cases["acl_empty_mask_user"] = make(root / "acl_empty_mask_user", o, f, 0o705)
+    setfacl("-m", f"u:{u}:rwx,m::---", str(cases["acl_empty_mask_user"]))
+    # Two matching group entries, one with w, one with x: test -w and -x pass, but no
+    # single entry grants both, so no file can be made there.
+    cases["acl_two_groups_no_create"] = make(root / "acl_two_groups_no_create", o, f, 0o700)
+    setfacl("-m", f"g:{g}:rw-,g:{u}:r-x", str(cases["acl_two_groups_no_create"]))
+    # The same split in one entry each for owning group and a named group.
+    cases["acl_one_group_creates"] = make(root / "acl_one_group_creates", o, g, 0o750)
+    setfacl("-m", f"g:{u}:rwx", str(cases["acl_one_group_creates"]))
     return cases
 
 
@@ -206,6 +247,13 @@ def test_mode_bit_cases_match_the_kernel(scratch: Scratch) -> None:
         if verdict(path, scratch.user) != kernel[str(path)]
     }
     assert mismatches == {}
+    user = lookup_user(scratch.user)
+    dirs = {n: p for n, p in cases.items() if p.is_dir() and "closed" not in n}
+    creates = {
+        n: (path_access(str(p), user).create, can_create(scratch.user, p)) for n, p in dirs.items()
+    }
+    assert {n: pair for n, pair in creates.items() if pair[0] != pair[1]} == {}
+    assert {pair[1] for pair in creates.values()} == {True, False}
     # The cases really cover different answers (a test that cannot fail proves nothing).
     assert set(kernel.values()) >= {"rwx", "r-x", "---", "rw-"}
     # The batched ground truth is the one-path-at-a-time one.
@@ -225,6 +273,32 @@ def test_acl_cases_match_the_kernel(scratch: Scratch) -> None:
     assert mismatches == {}
     assert truth(scratch.user, cases["acl_user_masked"]) == "r-x"
     assert truth(scratch.user, cases["acl_user_beats_group"]) == "---"
+    assert kernel[str(cases["acl_owner_beats_group"])] == "---"
+    assert kernel[str(cases["acl_two_groups_no_create"])] == "rwx"
+    assert kernel[str(cases["acl_group_no_fallthrough"])] == "---"
+    assert kernel[str(cases["acl_empty_mask_group"])] == "rwx"
+    assert kernel[str(cases["acl_empty_mask_user"])] == "r-x"
+    # Creating an entry: one request for write and search together.
+    user = lookup_user(scratch.user)
+    creates = {
+        name: (path_access(str(path), user).create, can_create(scratch.user, path))
+        for name, path in cases.items()
+    }
+    assert {name: pair for name, pair in creates.items() if pair[0] != pair[1]} == {}
+    assert creates["acl_two_groups_no_create"] == (False, False)
+    assert creates["acl_one_group_creates"] == (True, True)
+
+
+def test_a_symlinked_directory_is_judged_by_its_target_acl(scratch: Scratch) -> None:
+    if not has_setfacl():
+        pytest.skip("setfacl is not installed (apt-get install acl): ACL cases not checked")
+    root = make(scratch.base / "symlinked", scratch.user, scratch.user, 0o755)
+    target = make(root / "target", scratch.other, scratch.group, 0o770)
+    setfacl("-m", f"u:{scratch.user}:---", str(target))  # the group bits alone say rwx
+    link = root / "Pixels"
+    link.symlink_to(target)
+    assert truth(scratch.user, link) == "---"
+    assert verdict(link, scratch.user) == "---"
 
 
 def test_read_only_mount_denies_writing_to_everyone(scratch: Scratch) -> None:
@@ -256,3 +330,85 @@ def test_root_can_do_everything_but_run_unrunnable_files(scratch: Scratch) -> No
             for c, m in (("r", os.R_OK), ("w", os.W_OK), ("x", os.X_OK))
         )
         assert verdict(path, "root") == expected, path
+
+
+# (setpriv arguments, what the process is): a process whose capabilities differ from
+# what its uid suggests, as a systemd unit or a container sets them.
+CAPABILITY_CASES = {
+    "root without DAC override": [
+        "--bounding-set=-dac_override,-dac_read_search",
+        "--inh-caps=-dac_override,-dac_read_search",
+    ],
+    "user with CAP_DAC_READ_SEARCH": [
+        "--init-groups",
+        "--inh-caps=+dac_read_search",
+        "--ambient-caps=+dac_read_search",
+    ],
+}
+# access(2), so `test -r`, drops a non-root caller's capabilities; the server opens
+# files, which honours them. So here the ground truth is the operations themselves:
+# read = open a file or list a directory, enter = cd, and for a directory "w" = make
+# an entry (write and search together), for a file "w" = open it for appending. A
+# file's execute is not tried (the server runs none), shown as "?". Each path comes
+# as "d:PATH" or "f:PATH": the process itself may not even be able to tell.
+_OPS = (
+    'for a do k=${a%%:*}; p=${a#?:}; r=-; w=-; x=-; if [ "$k" = d ]; then'
+    ' ls -f -- "$p" >/dev/null 2>&1 && r=r; (cd -- "$p") 2>/dev/null && x=x;'
+    ' mkdir -- "$p/.otui-probe" 2>/dev/null && rmdir -- "$p/.otui-probe" && w=w;'
+    ' else head -c 0 -- "$p" >/dev/null 2>&1 && r=r; (: >> "$p") 2>/dev/null && w=w; x="?";'
+    ' fi; printf "%s%s%s\\n" "$r" "$w" "$x"; done'
+)
+
+
+@pytest.mark.parametrize("case", sorted(CAPABILITY_CASES))
+def test_a_running_process_is_judged_by_its_capabilities(scratch: Scratch, case: str) -> None:
+    """The server user of a running server carries its CapEff, as the kernel does."""
+    if shutil.which("setpriv") is None:
+        pytest.skip("needs setpriv (util-linux) to start a process with other capabilities")
+    from omero_tui.core.server_processes import ServerProcess
+    from omero_tui.core.server_user import user_of_process
+
+    args = list(CAPABILITY_CASES[case])
+    if case.startswith("user"):
+        args = [f"--reuid={scratch.user}", f"--regid={scratch.user}", *args]
+    cases = build_cases(scratch, scratch.base / f"caps-{case.split()[0]}")
+    paths = [str(p) for p in cases.values()]
+    # What the console says for the process's real credentials, read from /proc.
+    proc = subprocess.Popen(
+        ["setpriv", *args, "--", "sleep", "60"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):  # setpriv execs sleep once the credentials are set
+            if Path(f"/proc/{proc.pid}/comm").read_text().strip() == "sleep":
+                break
+            time.sleep(0.05)
+        uid = os.stat(f"/proc/{proc.pid}").st_uid
+        user = user_of_process(ServerProcess(proc.pid, "sleep", "Blitz-0", None, uid, ()), "")
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    assert user.caps is not None
+    said = {}
+    for path in paths:
+        access = path_access(path, user)
+        is_dir = os.path.isdir(path)
+        write = access.create if is_dir else access.write
+        x = ("x" if access.traverse else "-") if is_dir else "?"
+        said[path] = ("r" if access.read else "-") + ("w" if write else "-") + x
+    result = subprocess.run(
+        ["setpriv", *args, "--", "sh", "-c", _OPS, "sh"]
+        + [("d:" if os.path.isdir(p) else "f:") + p for p in paths],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=True,
+    )
+    kernel = dict(zip(paths, result.stdout.splitlines(), strict=True))
+    assert {p: (said[p], kernel[p]) for p in paths if said[p] != kernel[p]} == {}
+    assert len(set(kernel.values())) > 2  # the cases still differ under these capabilities
+    if case.startswith("root"):
+        assert not user.identity.is_root  # no override: the verdict is not "root can do all"

@@ -12,7 +12,14 @@ import pytest
 from omero_tui.core import perms_deep
 from omero_tui.core.perms_deep import deep_check
 from omero_tui.core.server_user import lookup_user
-from tests.core.test_access_ground_truth import Scratch, make, scratch_users, truths
+from tests.core.test_access_ground_truth import (
+    Scratch,
+    has_setfacl,
+    make,
+    scratch_users,
+    setfacl,
+    truths,
+)
 from tests.core.test_perms_fix import repo_tree
 
 
@@ -83,3 +90,42 @@ def test_cancel_stops_the_walk_and_says_so(
     assert result.cancelled
     assert 10 <= result.scanned < 40
     assert reports[-1].scanned == result.scanned
+
+
+def test_symlink_targets_outside_the_tree_must_be_readable(scratch: Scratch) -> None:
+    """In-place imports link to the users' own files: the server reads through the link."""
+    data = repo_tree(scratch.base / "links", scratch.user, scratch.user)
+    outside = make(scratch.base / "user-data", scratch.other, scratch.foreign, 0o755)
+    readable = make(outside / "ok.tif", scratch.other, scratch.foreign, 0o644, is_dir=False)
+    private = make(outside / "private.tif", scratch.other, scratch.foreign, 0o600, is_dir=False)
+    closed = make(outside / "closed", scratch.other, scratch.foreign, 0o700)
+    hidden = make(closed / "hidden.tif", scratch.other, scratch.foreign, 0o644, is_dir=False)
+    fileset = data / "ManagedRepository" / "user-3_3"
+    for target in (readable, private, hidden):
+        (fileset / target.name).symlink_to(target)
+    (fileset / "inside").symlink_to(data / "Pixels" / "0")  # judged where it lies
+    (fileset / "dangling").symlink_to(outside / "gone.tif")
+    kernel = truths(scratch.user, [fileset / n for n in ("ok.tif", "private.tif", "hidden.tif")])
+    assert [t[0] for t in kernel.values()] == ["r", "-", "-"]
+    result = deep_check([str(data)], lookup_user(scratch.user).identity)
+    links = {p.path: p.link_target for p in result.problems if p.link_target}
+    assert links == {
+        str(fileset / "private.tif"): str(private),
+        str(fileset / "hidden.tif"): str(hidden),
+    }
+    assert result.link_unreadable_total == 2 and result.problems_total == 2
+    assert result.problem_tops == ()  # nothing inside the repository to change
+
+
+def test_a_directory_without_one_entry_for_write_and_search_is_a_problem(
+    scratch: Scratch,
+) -> None:
+    if not has_setfacl():
+        pytest.skip("setfacl is not installed (apt-get install acl): ACL cases not checked")
+    data = repo_tree(scratch.base / "split", scratch.user, scratch.user)
+    split = make(data / "Pixels" / "split", scratch.other, scratch.foreign, 0o700)
+    setfacl("-m", f"g:{scratch.group}:rw-,g:{scratch.user}:r-x", str(split))
+    assert truths(scratch.user, [split])[str(split)] == "rwx"  # test -w and -x pass
+    result = deep_check([str(data)], lookup_user(scratch.user).identity)
+    assert [(p.path, p.write) for p in result.problems] == [(str(split), False)]
+    assert result.unwritable_dirs_total == 1

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import grp
 import os
+import shlex
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,6 +96,7 @@ def fix_and_recheck(data: Path, user: str, state: Path) -> tuple[PermsReport, Pe
     before = check(data, user)
     plan = plan_fix(before)
     assert plan.cannot_apply is None
+    assert_never_world_writable(plan.commands)
     result = apply_fix(plan, state_dir=state)
     assert (result.failed_total, result.cancelled) == (0, False)
     return before, check(data, user)
@@ -240,3 +243,125 @@ def test_a_root_server_needs_no_plan(scratch: Scratch) -> None:
     assert worst(report.findings) is Severity.OK
     assert "root, which can read and write everything" in report.verdict
     assert plan_fix(report).steps == ()
+
+
+def test_a_symlinked_subdirectory_gets_its_own_steps_and_undo(
+    scratch: Scratch, tmp_path: Path
+) -> None:
+    """``chown -R`` and the applied walk do not cross a symlink: the target needs a step."""
+    data = repo_tree(scratch.base / "sym-data", "root", "root")
+    elsewhere = make(scratch.base / "sym-volume", "root", "root", 0o755)
+    pixels = repo_tree(elsewhere / "Pixels", "root", "root", 0o750, 0o640)
+    for entry in (data / "Pixels").iterdir():
+        entry.unlink()
+    (data / "Pixels").rmdir()
+    (data / "Pixels").symlink_to(pixels)
+    original = {**snapshot(data), **snapshot(elsewhere)}
+    before = check(data, scratch.user)
+    assert str(pixels) in before.deep.roots  # the walk covers the linked tree too
+    plan = plan_fix(before)
+    assert set(plan.commands) == {
+        f"chown -R {scratch.user}:{scratch.user} {data}",
+        f"chown -R {scratch.user}:{scratch.user} {pixels}",
+    }
+    assert apply_fix(plan, state_dir=tmp_path).failed_total == 0
+    after = check(data, scratch.user)
+    assert worst(after.findings) is Severity.OK, after.findings
+    assert every_entry_usable(pixels, scratch.user) == []
+    assert undo_last(tmp_path).failed_total == 0
+    assert {**snapshot(data), **snapshot(elsewhere)} == original
+
+
+def test_two_group_entries_that_cannot_create_are_fixed(scratch: Scratch, tmp_path: Path) -> None:
+    if not has_setfacl():
+        pytest.skip("setfacl is not installed (apt-get install acl): ACL fix not checked")
+    data = repo_tree(scratch.base / "split-groups", scratch.user, scratch.user)
+    thumbs = make(data / "Thumbnails", scratch.other, scratch.foreign, 0o700)
+    # w from one of the user's groups, x from another: test -w and -x both pass.
+    setfacl("-m", f"g:{scratch.group}:rw-,g:{scratch.user}:r-x", str(thumbs))
+    original = snapshot(data)
+    report = check(data, scratch.user, deep=False)
+    row = next(r for r in report.rows if r.path == str(thumbs))
+    assert (row.write, row.traverse, row.create) == (True, True, False)
+    assert truth(scratch.user, thumbs) == "rwx"
+    assert "perms.cannot_create" in row.problems
+    plan = plan_fix(report)
+    assert plan.commands == (
+        f"setfacl -R -m u:{scratch.user}:rwX {thumbs}",
+        f"setfacl -R -d -m u:{scratch.user}:rwX {thumbs}",
+    )
+    assert apply_fix(plan, state_dir=tmp_path).failed_total == 0
+    probe = thumbs / "new"
+    subprocess.run(["runuser", "-u", scratch.user, "--", "mkdir", str(probe)], check=True)
+    probe.rmdir()
+    assert worst(check(data, scratch.user).findings) is Severity.OK
+    undo_last(tmp_path)
+    assert snapshot(data) == original
+
+
+def test_an_acl_ancestor_gets_search_without_widening_its_mask(
+    scratch: Scratch, tmp_path: Path
+) -> None:
+    """The applied change is the shown command's, and gives others nothing the mask held."""
+    if not has_setfacl():
+        pytest.skip("setfacl is not installed (apt-get install acl): ACL fix not checked")
+    twins = []
+    for name in ("applied", "typed"):
+        above = make(scratch.base / f"acl-above-{name}", "root", "root", 0o750)
+        # The user's group may only list; a foreign group's rwx is held to r-- by the mask.
+        setfacl("-m", f"g:{scratch.group}:r--,g:{scratch.foreign}:rwx,m::r--", str(above))
+        repo_tree(above / "OMERO", scratch.user, scratch.user)
+        twins.append(above)
+    applied, typed = twins
+    report = check(applied / "OMERO", scratch.user, deep=False)
+    plan = plan_fix(report)
+    command = f"setfacl -m u:{scratch.user}:r-x,m::r-x {applied}"
+    assert plan.commands == (command,)
+    assert apply_fix(plan, state_dir=tmp_path).failed_total == 0
+    subprocess.run(
+        [*shlex.split(command)[:-1], str(typed)], check=True, capture_output=True, timeout=30
+    )
+    assert os.getxattr(applied, ACL_ACCESS_XATTR) == os.getxattr(typed, ACL_ACCESS_XATTR)
+    assert os.stat(applied).st_mode == os.stat(typed).st_mode
+    assert truth(scratch.user, applied / "OMERO") == "rwx"
+    assert worst(check(applied / "OMERO", scratch.user).findings) is Severity.OK
+    getfacl = subprocess.run(
+        ["getfacl", "-cp", str(applied)], capture_output=True, text=True, check=True
+    ).stdout
+    assert f"group:{scratch.foreign}:rwx\t#effective:r-x" in getfacl  # still no write
+
+
+def relative_snapshot(root: Path) -> dict[str, tuple]:
+    return {os.path.relpath(p, root): state for p, state in snapshot(root).items()}
+
+
+@pytest.mark.parametrize("kind", ["acl", "modes", "owners"])
+def test_the_applied_fix_is_exactly_what_the_shown_commands_do(
+    scratch: Scratch, tmp_path: Path, kind: str
+) -> None:
+    """Run the plan's commands by hand on a twin tree: both trees end the same."""
+    if kind == "acl" and not has_setfacl():
+        pytest.skip("setfacl is not installed (apt-get install acl): ACL fix not checked")
+    twins = []
+    for name in ("applied", "typed"):
+        if kind == "owners":
+            data = repo_tree(scratch.base / f"twin-{kind}-{name}", "root", "root", 0o750, 0o640)
+        elif kind == "modes":
+            data = repo_tree(scratch.base / f"twin-{kind}-{name}", scratch.user, scratch.user)
+            os.chmod(data / "Pixels", 0o555)
+            os.chmod(data / "Pixels" / "1", 0o454)  # someone may run it: rwX gives u+x
+            os.chmod(data / "Files", 0o000)
+        else:
+            data = repo_tree(scratch.base / f"twin-{kind}-{name}", scratch.other, scratch.foreign)
+            os.chmod(data / "Pixels" / "1", 0o750)
+            setfacl("-R", "-m", f"g:{scratch.foreign}:r-X", str(data))
+        twins.append(data)
+    applied, typed = twins
+    plan = plan_fix(check(applied, scratch.user))
+    assert plan.steps
+    assert apply_fix(plan, state_dir=tmp_path).failed_total == 0
+    for command in plan.commands:
+        argv = [a.replace(str(applied), str(typed), 1) for a in shlex.split(command)]
+        assert argv != shlex.split(command), command
+        subprocess.run(argv, check=True, capture_output=True, timeout=60)
+    assert relative_snapshot(applied) == relative_snapshot(typed)

@@ -132,3 +132,17 @@ def test_an_admin_choice_beats_everything(scratch: Scratch, server_dir: Path) ->
     with pytest.raises(UnknownUserError):
         lookup_user("otui-nobody-here")
     assert lookup_user(str(os.getuid())).uid == os.getuid()
+
+
+def test_a_settings_user_other_than_the_running_one_is_flagged(
+    scratch: Scratch, server_dir: Path, node_as
+) -> None:  # noqa: ANN001
+    node_as(scratch.other)
+    decision = determine_server_user(location(server_dir), settings_user=scratch.user)
+    assert decision.user.name == scratch.user  # the documented order stands...
+    assert [f.code for f in decision.findings] == ["perms.settings_user_not_running"]
+    assert scratch.other in decision.findings[0].message  # ...but the admin is told
+    node_as(scratch.user)
+    again = determine_server_user(location(server_dir), settings_user=scratch.other)
+    assert [f.code for f in again.findings] == ["perms.settings_user_not_running"]
+    assert determine_server_user(location(None), settings_user=scratch.user).findings == ()

@@ -23,8 +23,15 @@ from omero_tui.tui.app import WIDGET_STYLES
 from omero_tui.tui.screens.perms_confirm import PermsConfirm
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.widgets.perms_panel import PermsPanel
-from tests.cli.test_perms_cli import fill
-from tests.core.test_access_ground_truth import Scratch, make, scratch_users, truth, truths
+from tests.cli.test_perms_cli import ACL_SPECS, acl_repos, fill
+from tests.core.test_access_ground_truth import (
+    Scratch,
+    has_setfacl,
+    make,
+    scratch_users,
+    truth,
+    truths,
+)
 from tests.core.test_perms_fix import repo_tree, snapshot
 
 
@@ -137,6 +144,22 @@ async def test_the_panel_agrees_with_the_kernel_for_a_picked_user(scratch: Scrat
         kernel = truths(scratch.user, list(shown))
         assert {p: t for p, t in shown.items() if t != kernel[p]} == {}
         assert "CRITICAL" in text_of(app, "#perms-status")
+
+
+async def test_the_panel_agrees_with_the_kernel_on_the_acl_cases(scratch: Scratch) -> None:
+    if not has_setfacl():
+        pytest.skip("setfacl is not installed (apt-get install acl): ACL cases not checked")
+    seen = 0
+    for data in acl_repos(scratch, scratch.base / "panel-acl"):
+        app = PermsApp(sources_for(data_dir=data))
+        async with app.run_test(size=(120, 36)) as pilot:
+            await settle(pilot)
+            await pick_user(pilot, scratch.user)
+            shown = ticks_by_path(app)
+            kernel = truths(scratch.user, list(shown))
+            assert {p: t for p, t in shown.items() if t != kernel[p]} == {}
+            seen += len(shown)
+    assert seen >= len(ACL_SPECS)
 
 
 async def test_fix_after_confirm_then_undo_restores_the_tree(

@@ -100,7 +100,8 @@ def deep_text(report: PermsReport) -> Text:
             for c, ok in zip("rwx", (problem.read, problem.write, problem.traverse), strict=True)
         )
         kind = "dir " if problem.is_dir else "file"
-        text.append(f"\n  {kind} {has} {problem.mode_bits:04o}  {problem.path}")
+        link = f" -> {problem.link_target}" if problem.link_target else ""
+        text.append(f"\n  {kind} {has} {problem.mode_bits:04o}  {problem.path}{link}")
     if deep.problems_total > DEEP_SHOWN:
         text.append(f"\n  … and {deep.problems_total - DEEP_SHOWN} more", style="dim")
     return text
