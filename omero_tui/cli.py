@@ -192,8 +192,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands monitoring runs: a refusal or a bad option means "could not check" (UNKNOWN,
+# 3), never WARNING (1) or, as argparse would have it, CRITICAL (2).
+MONITORING_COMMANDS = ("check", "layout", "usage", "locks", "perms")
+UNKNOWN_EXIT = 3
+
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    monitoring = _command_word(words) in MONITORING_COMMANDS
+    try:
+        args = build_parser().parse_args(words)
+    except SystemExit as err:
+        if monitoring and err.code == 2:
+            return UNKNOWN_EXIT
+        raise
     try:
         if args.command == "config":
             from omero_tui.commands.config_cmd import run_config
@@ -234,6 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_tui(args)
     except CliError as err:
         print(f"omero-tui: {err}", file=sys.stderr)
-        return 1
+        acting = getattr(args, "fix", False) or getattr(args, "undo", False)
+        return UNKNOWN_EXIT if monitoring and not acting else 1
     except KeyboardInterrupt:
         return 130

@@ -25,6 +25,7 @@ from omero_tui.core.relocation.status import find_unfinished_relocation, latest_
 from omero_tui.core.server_processes import find_server_processes
 from omero_tui.core.settings import Settings
 from omero_tui.core.usage_format import human_bytes, stamp
+from omero_tui.core.usage_plan import UsageError
 from omero_tui.core.usage_report import UsageReport
 from omero_tui.core.usage_service import UsageService
 
@@ -63,7 +64,13 @@ def usage_area(
         if report is None:
             return headroom_without_scan(location, service.thresholds()), {}
     else:
-        report = service.scan(location, quick=mode == "quick", progress=progress, cancel=cancel)
+        try:
+            report = service.scan(location, quick=mode == "quick", progress=progress, cancel=cancel)
+        except UsageError as err:
+            finding = Finding(
+                "usage", Severity.UNKNOWN, "usage.cannot_scan", f"Cannot measure: {err}."
+            )
+            return summarise("usage", [finding], finding.message, measured_at=time.time()), {}
     kind = "quick rescan" if report.scan.quick else "full scan"
     area = summarise(
         "usage",
@@ -119,6 +126,15 @@ def locks_area(
     if probe:
         report = probe_report(report, progress, cancel)
     fstypes = sorted({d.mount.fstype for d in report.directories if d.mount is not None})
+    if not fstypes:
+        finding = Finding(
+            "locks",
+            Severity.UNKNOWN,
+            "locks.nothing_to_check",
+            "No repository directory exists, so locking could not be judged.",
+            location.data_dir.value,
+        )
+        return summarise("locks", [*report.findings, finding], finding.message), {}
     on = ", ".join(fstypes) or "no filesystem found"
     remote = any(d.mount is not None and d.fs.kind != "local" for d in report.directories)
     if report.probed:
@@ -155,9 +171,18 @@ def perms_area(location: ServerLocation, settings: Settings | None) -> AreaResul
 def server_area(location: ServerLocation) -> AreaResult:
     server_dir = location.server_dir.value
     now = time.time()
-    if not server_dir or not os.path.isdir(server_dir):
+    if not server_dir:
         words = "No server dir known (repository given with --data-dir): server not checked."
         return AreaHealth("server", Severity.OK, words, (), now, "not checked"), {}
+    if not os.path.isdir(server_dir):
+        finding = Finding(
+            "server",
+            Severity.UNKNOWN,
+            "server.dir_missing",
+            f"The server dir {server_dir} does not exist, so the server cannot be checked.",
+            server_dir,
+        )
+        return summarise("server", [finding], finding.message, measured_at=now), {}
     processes = find_server_processes(server_dir)
     if not processes:
         finding = Finding(
