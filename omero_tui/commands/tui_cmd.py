@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omero_tui.cli import CliError
 from omero_tui.commands.context import locate
-from omero_tui.core.discovery import discover
+from omero_tui.core.discovery import ServerLocation, discover
+
+if TYPE_CHECKING:
+    from omero_tui.tui.sources import ConsoleSources
 
 HEADLESS_HINT = (
     "the console needs an interactive terminal; use the headless commands instead, "
@@ -22,12 +27,44 @@ def _require_terminal() -> None:
         raise CliError(HEADLESS_HINT)
 
 
+def console_sources(
+    locate_server: Callable[[], ServerLocation],
+    *,
+    settings_path: Path | None,
+    state_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    demo_label: str | None = None,
+) -> ConsoleSources:
+    """Every panel reads the same settings file and keeps state in the same place."""
+    from omero_tui.core.health_source import HealthSource
+    from omero_tui.core.perms_source import PermsSource
+    from omero_tui.core.relocation.engine import EngineOptions
+    from omero_tui.core.usage_service import UsageSource
+    from omero_tui.tui.sources import ConsoleSources
+    from omero_tui.tui.wizard.source import WizardSource
+
+    return ConsoleSources(
+        locate=locate_server,
+        demo_label=demo_label,
+        settings_path=settings_path,
+        usage=UsageSource(state_dir=state_dir),
+        perms=PermsSource(settings_path=settings_path, state_dir=state_dir),
+        health=HealthSource(state_dir=state_dir, settings_path=settings_path),
+        wizard=WizardSource(
+            options=EngineOptions(state_dir=state_dir, env=env), settings_path=settings_path
+        ),
+    )
+
+
 def run_tui(args: argparse.Namespace) -> int:
     _require_terminal()
     from omero_tui.tui.app import OmeroTuiApp
-    from omero_tui.tui.sources import ConsoleSources
 
-    OmeroTuiApp(ConsoleSources(locate=lambda: locate(args))).run()
+    settings = getattr(args, "settings", None)
+    sources = console_sources(
+        lambda: locate(args), settings_path=Path(settings) if settings else None
+    )
+    OmeroTuiApp(sources).run()
     return 0
 
 
@@ -45,14 +82,19 @@ def run_demo(args: argparse.Namespace, keep_dir: Path | None) -> int:
         return 0
     _require_terminal()
     from omero_tui.tui.app import OmeroTuiApp
-    from omero_tui.tui.sources import ConsoleSources
 
     root = keep_dir.resolve() if keep_dir is not None else None
     with DemoSession(root=root) as session:
-        server_dir = str(session.sandbox.server_dir)
-        sources = ConsoleSources(
-            locate=lambda: discover(server_dir_arg=server_dir, demo=True, env={}),
-            demo_label=str(session.sandbox.root),
+        box = session.sandbox
+        server_dir = str(box.server_dir)
+        # The demo keeps its settings, history, caches and journals inside its sandbox:
+        # it never reads the admin's real settings nor writes to the real state dir.
+        sources = console_sources(
+            lambda: discover(server_dir_arg=server_dir, demo=True, env={}),
+            settings_path=box.root / "omero-tui-settings.toml",
+            state_dir=box.root / "omero-tui-state",
+            env=session.env,
+            demo_label=str(box.root),
         )
         OmeroTuiApp(sources).run()
     return 0

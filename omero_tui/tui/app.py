@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from omero_tui import __version__
 from omero_tui.core.relocation.status import RelocationStatus
+from omero_tui.tui.palette import console_commands
 from omero_tui.tui.screens.confirm_modal import ConfirmModal
+from omero_tui.tui.screens.help_screen import HelpScreen
 from omero_tui.tui.screens.resume_prompt import ResumePrompt
 from omero_tui.tui.sources import ConsoleSources
+from omero_tui.tui.theme_choice import THEMES, save_theme, saved_theme
 from omero_tui.tui.widgets.layout_panel import LayoutPanel
 from omero_tui.tui.widgets.locks_panel import LocksPanel
 from omero_tui.tui.widgets.overview_panel import OverviewPanel
@@ -63,6 +68,8 @@ class OmeroTuiApp(App[None]):
         Binding("q", "quit", "Quit"),
         Binding("r", "refresh", "Refresh"),
         Binding("w", "relocate", "Relocate…"),
+        Binding("question_mark", "help", "Help"),
+        Binding("f1", "help", "Help", show=False),
         *(Binding(key, f"show_panel('{tab}')", title, show=False) for tab, title, key in PANELS),
     ]
 
@@ -91,6 +98,7 @@ class OmeroTuiApp(App[None]):
     async def on_mount(self) -> None:
         if self.sources.demo_label:
             self.add_class("demo")
+        self.theme = THEMES[saved_theme(self.sources.settings_path)]
         await self.action_show_panel(self.initial_panel)
         self._look_for_unfinished()
 
@@ -122,6 +130,34 @@ class OmeroTuiApp(App[None]):
                 start_with=start_with,
             )
         )
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield from console_commands(self)
+
+    async def run_panel_action(self, tab: str, action: str | None) -> None:
+        if isinstance(self.screen, RelocationWizard):
+            self.notify("Close the wizard first (Esc).")
+            return
+        await self.action_show_panel(tab)
+        panel = self.visible_panel()
+        if action is not None and panel is not None:
+            await panel.run_action(action)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        where = "wizard" if isinstance(self.screen, RelocationWizard) else None
+        if where is None:
+            where = self.screen.query_one(TabbedContent).active
+        self.push_screen(HelpScreen(where))
+
+    def action_toggle_theme(self) -> None:
+        choice = "light" if self.theme == THEMES["dark"] else "dark"
+        self.theme = THEMES[choice]
+        problem = save_theme(self.sources.settings_path, choice)
+        if problem:
+            self.notify(f"Theme not saved: {problem}", severity="warning")
 
     def action_relocate(self) -> None:
         status = self.sources.wizard.unfinished()

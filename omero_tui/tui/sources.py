@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.health_source import HealthSource
@@ -19,6 +20,7 @@ class ConsoleSources:
     locate: Callable[[], ServerLocation]
     inspect_layout: Callable[[ServerLocation], LayoutReport] = inspect_layout
     demo_label: str | None = None  # "DEMO sandbox at ..." when running the demo
+    settings_path: Path | None = None  # --settings FILE; None: the default settings file
     locks: LockHealthSource = LockHealthSource()  # the Lock health panel's report and probe
     perms: PermsSource = PermsSource()  # the Permissions panel's check, fix and undo
     usage: UsageSource = UsageSource()  # the Disk usage panel's scans, history and volumes

@@ -172,5 +172,5 @@ def test_quick_and_cached_together_are_refused(demo, tmp_path: Path) -> None:  #
         "--quick", "--cached", "--server-dir", str(demo.server_dir), state=tmp_path / "state"
     )
     assert result.returncode != 0
-    assert result.returncode == 2  # argparse's usage error
+    assert result.returncode == 3  # a bad option is UNKNOWN to monitoring, not CRITICAL
     assert "--cached: not allowed with argument --quick" in result.stderr.splitlines()[-1]

@@ -18,6 +18,8 @@ from textual.widgets import Button, Input, Static
 class ConfirmModal(ModalScreen[bool]):
     """Dismissed with True only when the admin presses the action button."""
 
+    AUTO_FOCUS = "#confirm-word, #confirm-no"  # never the action: a stray Enter cancels
+
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(

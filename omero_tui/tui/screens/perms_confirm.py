@@ -18,6 +18,8 @@ from textual.widgets import Button, Static
 class PermsConfirm(ModalScreen[bool]):
     """Dismissed with True only when the admin presses Apply."""
 
+    AUTO_FOCUS = "#perms-confirm-cancel"  # a stray Enter changes nothing
+
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(

@@ -10,12 +10,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from omero_tui.core.relocation.relocate_dry_runs import describe_remaining, rollback_actions
 from omero_tui.core.relocation.status import RelocationStatus
+from omero_tui.tui.wizard.choices_text import resume_summary, rollback_summary
 
 
 class ResumePrompt(ModalScreen[str | None]):
     """Dismissed with "resume", "rollback", "look", or None (decide later)."""
+
+    AUTO_FOCUS = "#prompt-look"  # a stray Enter only looks
 
     BINDINGS = [
         Binding("r", "choose('resume')", "Resume"),
@@ -30,12 +32,16 @@ class ResumePrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         status = self.status
-        body = Text(f"{status.describe()}\n\n")
-        body.append(f"The source {status.source} is untouched.\n", style="green")
-        body.append("Resume would: ", style="bold")
-        body.append("; ".join(describe_remaining(status)) + "\n")
-        body.append("Roll back would: ", style="bold")
-        body.append("; ".join(rollback_actions(status)))
+        step = status.current_step or "between steps"
+        why = f" ({status.failure})" if status.failure else ""
+        body = Text(f"{status.source} → {status.target}\n", style="bold")
+        body.append(f"Relocation {status.id} stopped at '{step}'{why}.\n")
+        body.append("The source is untouched.\n\n", style="green")
+        body.append("Resume: ", style="bold")
+        body.append(resume_summary(status) + "\n")
+        body.append("Roll back: ", style="bold")
+        body.append(rollback_summary(status) + "\n")
+        body.append("Look: open the wizard on it and decide there.", style="dim")
         with Vertical(classes="confirm-box"):
             yield Static("An unfinished relocation was found", classes="confirm-title")
             yield Static(body, classes="confirm-body")

@@ -37,3 +37,11 @@ class UsageFilesListed(Message):
     def __init__(self, level: Level, listing: FileListing) -> None:
         super().__init__()
         self.level, self.listing = level, listing
+
+
+class UsageExported(Message):
+    """The ncdu export of a full scan was written to ``path``."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path

@@ -9,6 +9,8 @@ console stays responsive. Enter opens a directory (ncdu style), Backspace goes b
 from __future__ import annotations
 
 import threading
+import time
+from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
@@ -26,6 +28,7 @@ from omero_tui.core.usage_report import UsageReport
 from omero_tui.core.usage_service import UsageService
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.widgets.usage_messages import (
+    UsageExported,
     UsageFailed,
     UsageFilesListed,
     UsageLoaded,
@@ -70,6 +73,7 @@ class UsagePanel(Vertical):
         Binding("u", "quick", "Quick rescan"),
         Binding("c", "cancel_scan", "Cancel scan"),
         Binding("o", "sort", "Sort"),
+        Binding("e", "export", "Export (ncdu)", show=False),
         Binding("backspace", "up", "Up"),
         Binding("escape", "up", "Up", show=False),
     ]
@@ -125,6 +129,11 @@ class UsagePanel(Vertical):
     def action_quick(self) -> None:
         self._start(quick=True)
 
+    def action_export(self) -> None:
+        """A full scan that also writes ncdu's JSON export into the state dir."""
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(self.sources.usage.now()))
+        self._start(quick=False, export=self.service.state_dir / "exports" / f"ncdu-{stamp}.json")
+
     def action_cancel_scan(self) -> None:
         if self._cancel is not None:
             self._cancel.set()
@@ -144,13 +153,13 @@ class UsagePanel(Vertical):
         self._open(came_from)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("scan", "quick"):
+        if action in ("scan", "quick", "export"):
             return not self.scanning and self.location is not None
         if action == "cancel_scan":
             return self.scanning
         return True
 
-    def _start(self, quick: bool) -> None:
+    def _start(self, quick: bool, export: Path | None = None) -> None:
         if self.scanning or self.location is None:
             return
         self.scanning = True
@@ -159,9 +168,11 @@ class UsagePanel(Vertical):
         bar_widget.update(total=None, progress=0)
         bar_widget.display = True
         what = "quick rescan" if quick else "full scan"
+        if export is not None:
+            what += f" with an ncdu export to {export}"
         self.query_one("#usage-scan", Static).update(f"Starting a {what}…")
         self.refresh_bindings()
-        self._scan(self.location, quick, self._cancel)
+        self._scan(self.location, quick, self._cancel, export)
 
     # ------------------------------------------------------------------ workers
 
@@ -176,11 +187,20 @@ class UsagePanel(Vertical):
         self.post_message(UsageLoaded(report, location))
 
     @work(thread=True, exclusive=True, group="usage-scan", exit_on_error=False)
-    def _scan(self, location: ServerLocation, quick: bool, cancel: threading.Event) -> None:
+    def _scan(
+        self,
+        location: ServerLocation,
+        quick: bool,
+        cancel: threading.Event,
+        export: Path | None = None,
+    ) -> None:
         try:
+            if export is not None:
+                export.parent.mkdir(parents=True, exist_ok=True)
             report = self.service.scan(
                 location,
                 quick=quick,
+                export=export,
                 progress=lambda p: self.post_message(UsageScanProgress(p)),
                 cancel=cancel,
             )
@@ -193,6 +213,8 @@ class UsagePanel(Vertical):
         except Exception as err:  # noqa: BLE001
             self.post_message(UsageFailed(f"scan: {type(err).__name__}: {err}"))
             return
+        if export is not None:
+            self.post_message(UsageExported(str(export)))
         self.post_message(UsageLoaded(report, location))
 
     @work(thread=True, exclusive=True, group="usage-files", exit_on_error=False)
@@ -204,6 +226,10 @@ class UsagePanel(Vertical):
         self.post_message(UsageFilesListed(level, listing))
 
     # ------------------------------------------------------------------ handlers
+
+    @on(UsageExported)
+    def _exported(self, message: UsageExported) -> None:
+        self.notify(f"ncdu export written: {message.path} (open it with ncdu -f)")
 
     @on(UsageLoaded)
     def _loaded(self, message: UsageLoaded) -> None:

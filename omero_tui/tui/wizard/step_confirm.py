@@ -37,7 +37,8 @@ class ConfirmPage(VerticalScroll):
             return
         plan = state.prepared.plan
         self.target = plan.target
-        text = Text("This will:\n", style="bold")
+        text = Text()
+        text.append("This will:\n", style="bold")
         text.append(f"  1. stop the server ({plan.controller or 'as configured'})\n")
         verb = "rename" if plan.method == "rename" else "copy and verify"
         text.append(f"  2. {verb} {plan.source_real}\n     to {plan.target}\n")

@@ -7,8 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from omero_tui.core.relocation.relocate_dry_runs import describe_remaining, rollback_actions
 from omero_tui.core.relocation.status import RelocationStatus
+from omero_tui.tui.wizard.choices_text import resume_summary, rollback_summary
 
 
 class ProblemPage(VerticalScroll):
@@ -31,15 +31,17 @@ class ProblemPage(VerticalScroll):
             state.append("Nothing was changed: the server, the data and config.xml are as before.")
             choices.append("  Esc  close the wizard\n")
         else:
-            state.append(f"{status.describe()}\n")
+            step = status.current_step or "between steps"
+            why = f" ({status.failure})" if status.failure else ""
+            state.append(f"Relocation {status.id} stopped at '{step}'{why}.\n")
             state.append(f"The source {status.source} is untouched.\n", style="green")
             done = ", ".join(status.steps_done) or "none"
             state.append(f"Steps done: {done}\n", style="dim")
             choices.append("  r    resume: ", style="bold")
-            choices.append("; ".join(describe_remaining(status)) + "\n")
-            choices.append("  u    roll back (undo): ", style="bold")
-            choices.append("; ".join(rollback_actions(status)) + "\n")
-            choices.append("  Esc  leave it as it is and close (resume or roll back later here ")
-            choices.append("or with `omero-tui relocate --resume|--rollback`)\n")
+            choices.append(resume_summary(status) + "\n")
+            choices.append("  u    roll back: ", style="bold")
+            choices.append(rollback_summary(status) + "\n")
+            choices.append("  Esc  leave it as it is; resume or roll back later, here or with ")
+            choices.append("omero-tui relocate --resume | --rollback\n")
         self.query_one("#problem-state", Static).update(state)
         self.query_one("#problem-choices", Static).update(choices)

@@ -96,6 +96,11 @@ class RelocationWizard(WizardWorkers, Screen[None]):
         self._show_steps()
         self.find_location()
 
+    def on_unmount(self) -> None:
+        # Gone while the engine works (the app closed): stop at the next safe point
+        # rather than leave a copy running with nobody to watch it.
+        self.cancel_event.set()
+
     @on(LocationFound)
     async def _location(self, message: LocationFound) -> None:
         self.location = message.location
@@ -310,7 +315,7 @@ class RelocationWizard(WizardWorkers, Screen[None]):
 
     @on(EngineFinished)
     def _finished(self, message: EngineFinished) -> None:
-        kind, self.state.running = self.state.running, None
+        self.state.running = None
         result = message.result
         self.state.result = result
         self.cancel_event = threading.Event()
@@ -319,8 +324,6 @@ class RelocationWizard(WizardWorkers, Screen[None]):
         else:
             self.show_problem(result.message, message.status, result.outcome == "cancelled")
         self.refresh_bindings()
-        if kind is not None:
-            self.notify(result.message, severity="information" if result.ok else "warning")
 
     @on(EngineCrashed)
     def _crashed(self, message: EngineCrashed) -> None:
