@@ -30,6 +30,7 @@ from omero_tui.core.relocation.engine import (
     run_relocation,
 )
 from omero_tui.core.relocation.engine_context import RunResult, StepEvent
+from omero_tui.core.relocation.journal import JournalError, read_records
 from omero_tui.core.relocation.plan import RelocationRefused
 from omero_tui.core.relocation.progress import Progress
 from omero_tui.core.relocation.relocate_dry_runs import (
@@ -37,12 +38,14 @@ from omero_tui.core.relocation.relocate_dry_runs import (
     rollback_actions,
 )
 from omero_tui.core.relocation.remove_source import remove_source
-from omero_tui.core.relocation.rollback import rollback_relocation
+from omero_tui.core.relocation.rollback import check_rollback_allowed, rollback_relocation
 from omero_tui.core.relocation.status import (
     RelocationStatus,
     adopt_target_journal,
     find_unfinished_relocation,
     latest_relocation,
+    status_of,
+    target_journal,
 )
 from omero_tui.core.usage_format import human_bytes
 
@@ -144,6 +147,7 @@ def _rollback(
         latest = latest_relocation()
         why = f"the last relocation is {latest.state}" if latest else "there is no relocation"
         raise RelocationRefused("relocation.nothing_to_roll_back", f"nothing to roll back: {why}")
+    check_rollback_allowed(status)
     out.status(status.describe(), rollback_actions(status))
     if args.dry_run:
         out.line("Dry run: nothing was changed.")
@@ -198,7 +202,14 @@ def engine_options() -> EngineOptions:
 def _adopted(args: argparse.Namespace) -> RelocationStatus | None:
     if not args.to:
         return None
-    status = adopt_target_journal(args.to)
+    try:
+        if args.dry_run:  # only look: adopting writes the journal into the state dir
+            path = target_journal(args.to)
+            status = status_of(read_records(path), str(path)) if path else None
+        else:
+            status = adopt_target_journal(args.to)
+    except (JournalError, OSError) as err:
+        raise RelocationRefused("relocation.journal", str(err)) from None
     return status if status is not None and status.unfinished else None
 
 

@@ -58,6 +58,14 @@ def test_bad_input_is_one_line_and_changes_nothing(
         (("--resume",), "no interrupted relocation"),
         (("--rollback",), "nothing to roll back"),
         (("--remove-source",), "there is no relocation"),
+        (("--to", "~/OMERO", "--yes"), "not expanded here"),
+        (("--to", "'/data/OMERO'", "--yes"), "quote characters"),
+        (("--to", '"/data/OMERO"', "--yes"), "quote characters"),
+        (("--to", "/data/../OMERO", "--yes"), ". or .. components"),
+        (("--to", "/data/$(touch /tmp/pwned)", "--yes"), "shell characters"),
+        (("--to", "/data/OMERO;reboot", "--yes"), "shell characters"),
+        (("--to", "/data/OMERO\nreboot", "--yes"), "control characters"),
+        (("--to", "/data/OM\x00ERO", "--yes"), "control characters"),
     ]:
         assert main(["relocate", *args]) == 1, args  # the rest in-process: quicker
         assert words in one_line_error(capsys.readouterr().err), args

@@ -10,8 +10,9 @@ Blitz-0.log. It writes ``var/master/master.pid`` once all of that is held (the
 "ready" signal), exits cleanly on SIGTERM/SIGINT, and exits by itself when its server
 dir disappears, so a deleted sandbox never leaves an orphan. POSIX only.
 
-It only ever touches repositories inside its own sandbox: a demo must never write
-lock or identity files into a real repository, whatever its config.xml says.
+It only ever touches repositories inside its own sandbox, or the sandbox's own
+repository moved to another disk (it carries the sandbox's identity): a demo must never
+write lock or identity files into a real repository, whatever its config.xml says.
 """
 
 from __future__ import annotations
@@ -97,7 +98,9 @@ def repository_dirs(server_dir: Path, env: Mapping[str, str]) -> tuple[Path, Pat
     data_dir, managed_dir = Path(data), Path(managed)
     root = server_dir.parent
     for what, path in (("omero.data.dir", data_dir), ("omero.managed.dir", managed_dir)):
-        if not is_demo_root(root) or not _inside(path, root):
+        if not is_demo_root(root) or not (
+            _inside(path, root) or _holds_own_identity(path, server_dir)
+        ):
             raise StandinError(
                 f"demo stand-in: {what} {path} is outside the demo sandbox "
                 f"{root}; the stand-in only runs on its own sandbox"
@@ -112,6 +115,19 @@ def repository_dirs(server_dir: Path, env: Mapping[str, str]) -> tuple[Path, Pat
 def _inside(path: Path, root: Path) -> bool:
     real, top = os.path.realpath(path), os.path.realpath(root)
     return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _holds_own_identity(path: Path, server_dir: Path) -> bool:
+    """A repository outside the sandbox that is this sandbox's, moved there (a practice
+    relocation onto another disk): it holds the identity of the sandbox's own random
+    "database", which no real repository has. Anything else stays refused."""
+    try:
+        db_uuid = (Path(server_dir) / DB_UUID_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return False
+    if not db_uuid or "/" in db_uuid or db_uuid.startswith("."):
+        return False
+    return (Path(path) / ".omero" / "repository" / db_uuid / "repo_uuid").is_file()
 
 
 def is_standin(proc: psutil.Process, server_dir: Path) -> bool:

@@ -12,6 +12,7 @@ exactly the path given.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
@@ -150,3 +151,33 @@ def restore_config(
             f"{lock} is held by {who}; gave up after {lock_timeout:g} s, config.xml not restored",
             err.holder,
         ) from None
+
+
+def config_dir_names(config_path: str) -> list[str]:
+    """The names in config.xml's directory, recorded before the rewrite."""
+    return sorted(os.listdir(os.path.dirname(config_path)))
+
+
+def writer_leftovers(config_path: str, names_before: list[str], original: bytes) -> list[str]:
+    """Files a config writer killed half way leaves next to config.xml and that were not
+    there before the relocation: its temporary backup (``.config.xml.bak-*``), its
+    ``config.xml.temp``, and finished backups that hold exactly the original bytes.
+    Anything else in the directory is not ours and is never listed."""
+    folder, name = os.path.split(config_path)
+    temp_backup = re.compile(re.escape(f".{name}.bak-") + r".+")
+    backup = re.compile(re.escape(f"{name}.bak-") + r"\d{8}T\d{6}Z(?:-\d+)?")
+    found = []
+    before = set(names_before)
+    for entry in sorted(set(os.listdir(folder)) - before):
+        path = os.path.join(folder, entry)
+        if not os.path.isfile(path) or os.path.islink(path):
+            continue
+        if temp_backup.fullmatch(entry) or entry == f"{name}.temp":
+            found.append(path)
+        elif backup.fullmatch(entry):
+            try:
+                if Path(path).read_bytes() == original:
+                    found.append(path)
+            except OSError:
+                continue
+    return found

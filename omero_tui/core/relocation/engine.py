@@ -37,6 +37,7 @@ from omero_tui.core.relocation.engine_context import (
     StepEvent,
     StepFailed,
 )
+from omero_tui.core.relocation.guards import target_mount
 from omero_tui.core.relocation.journal import (
     JOURNAL_VERSION,
     Journal,
@@ -197,14 +198,7 @@ def run_relocation(
                 cancel or threading.Event(),
                 ask,
             )
-            ctx.fact("server_was_running", is_running(ctx))
-            ctx.fact("identity", identity_of(plan.source_real))
-            if plan.config_path:
-                original = Path(plan.config_path).read_bytes()
-                ctx.fact(
-                    "config_before",
-                    {"b64": encode_bytes(original), "sha256": hashlib.sha256(original).hexdigest()},
-                )
+            record_start_facts(ctx)
             return forward(ctx)
     except JournalError as err:
         raise RelocationRefused("relocation.journal", str(err)) from None
@@ -238,6 +232,7 @@ def resume_relocation(
                 )
             ctx = reopen(status, settings, options, controller, progress, on_step, cancel, ask)
             ctx.journal.append({"type": "resume", "pid": os.getpid()})
+            record_start_facts(ctx)
             return forward(ctx)
     except JournalError as err:
         raise RelocationRefused("relocation.journal", str(err)) from None
@@ -270,6 +265,30 @@ def reopen(
     )
 
 
+def record_start_facts(ctx: Context) -> None:
+    """What resume and rollback need of the starting state, each recorded once.
+
+    Also called by a resume: a run killed right after its "begin" record left some of
+    them unwritten, and as the stop step had not started, the state is still the
+    starting one.
+    """
+    if ctx.status().started("stop"):
+        return
+    plan, facts = ctx.plan, ctx.facts()
+    if "target_mount" not in facts:  # what the preflight judged; a resume checks it again
+        ctx.fact("target_mount", target_mount(plan.target))
+    if "server_was_running" not in facts:
+        ctx.fact("server_was_running", is_running(ctx))
+    if "identity" not in facts:
+        ctx.fact("identity", identity_of(plan.source_real))
+    if plan.config_path and "config_before" not in facts:
+        original = Path(plan.config_path).read_bytes()
+        ctx.fact(
+            "config_before",
+            {"b64": encode_bytes(original), "sha256": hashlib.sha256(original).hexdigest()},
+        )
+
+
 def identity_of(repo_dir: str) -> list[list[str | None]]:
     return [[e.db_uuid, e.repo_uuid] for e in read_identity(repo_dir, "repository").entries]
 
@@ -279,6 +298,10 @@ def forward(ctx: Context) -> RunResult:
     try:
         return steps_forward.run_steps(ctx)
     except Cancelled:
+        if steps_forward.nothing_changed(ctx):
+            steps_forward.restart_if_needed(ctx)
+            ctx.end("aborted")
+            return ctx.result("cancelled", "cancelled before anything was moved")
         return ctx.result(
             "cancelled",
             "cancelled at a safe point; run `omero-tui relocate --resume` to continue "

@@ -82,11 +82,12 @@ def check_target_text(target: str) -> str:
     """The target as an absolute, normalised path, or RelocationRefused (one line)."""
     if not target or not target.strip():
         raise RelocationRefused("relocation.target_empty", "no target directory was given")
-    if any(ord(ch) < 0x20 for ch in target):
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
         raise RelocationRefused(
             "relocation.target_malformed",
             "the target path contains control characters (a pasted newline?); type it again",
         )
+    _refuse_pasted_text(target)
     if looks_like_windows_path(target):
         problems = [p for p in validate_windows_path(target) if p.severity == "error"]
         if problems:
@@ -118,6 +119,44 @@ def check_target_text(target: str) -> str:
             f"{target} contains . or .. components; write the directory's plain full path",
         )
     return os.path.normpath(target).replace("//", "/")
+
+
+# No repository path needs these, and each one is a sign of text pasted from a shell
+# (quotes, ``$(...)``, ``;``): taken literally they would make a directory of that name.
+# ``$`` also starts an Ice variable (``${...}``) in config.xml. Windows-looking paths
+# keep backslashes and ``$`` (an admin share ``D$``) and are judged by Windows rules.
+_QUOTES = "'\"`\u2018\u2019\u201c\u201d"
+_SHELL_CHARACTERS = "$;&|<>*?\\!"
+
+
+def _refuse_pasted_text(target: str) -> None:
+    if target != target.strip():
+        raise RelocationRefused(
+            "relocation.target_malformed",
+            f"the target {target!r} starts or ends with a space; give the path without it",
+        )
+    if target.startswith("~"):
+        raise RelocationRefused(
+            "relocation.target_relative",
+            f"{target} starts with ~, which is not expanded here; give the full path, "
+            "starting with /",
+        )
+    quotes = sorted({ch for ch in target if ch in _QUOTES})
+    if quotes:
+        raise RelocationRefused(
+            "relocation.target_malformed",
+            f"the target {target!r} contains quote characters ({' '.join(quotes)}); "
+            "give the plain path, without quotes",
+        )
+    if looks_like_windows_path(target):
+        return
+    special = sorted({ch for ch in target if ch in _SHELL_CHARACTERS})
+    if special:
+        raise RelocationRefused(
+            "relocation.target_malformed",
+            f"the target {target!r} contains shell characters ({' '.join(special)}) that "
+            "no repository path needs (pasted from a command?); give the plain path",
+        )
 
 
 def choose_method(source_real: str, target: str, table: MountTable) -> tuple[str, str]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import psutil
 
+from omero_tui.core.config_lock import lock_holder
 from omero_tui.core.config_xml import ConfigError, read_config
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.relocation.checks import Check, fail, passed, warn
@@ -49,6 +50,17 @@ def config_checks(
                 "relocation.config_read_only",
                 f"{path} or its directory is not writable, so the new location "
                 "could not be recorded",
+                path,
+            )
+        )
+    holder = lock_holder(Path(path + ".lock"))
+    if holder:
+        checks.append(
+            fail(
+                "relocation.config_locked",
+                f"config.xml is being changed right now ({holder} holds config.xml.lock; "
+                "`omero admin start` holds it until the server is up): try again when it "
+                "is done",
                 path,
             )
         )

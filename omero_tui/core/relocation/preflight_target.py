@@ -31,6 +31,17 @@ IGNORED_IN_EMPTY_TARGET = ("lost+found",)  # a fresh ext2/3/4 filesystem has it
 
 def target_checks(plan: RelocationPlan) -> list[Check]:
     target = plan.target
+    if os.path.islink(target):
+        # Followed by the copy but not by a rename or by a rollback's own bookkeeping
+        # (the link's mode is not the directory's): the real directory must be named.
+        return [
+            fail(
+                "relocation.target_symlink",
+                f"{target} is a symbolic link; give the directory it points to "
+                f"({os.path.realpath(target)}) instead",
+                target,
+            )
+        ]
     if os.path.lexists(target) and not os.path.isdir(target):
         return [
             fail(

@@ -174,6 +174,13 @@ def _check_server(ctx: Context) -> None:
             "relocation.remove_config",
             f"config.xml points at {now}, not {plan.target}; nothing was deleted",
         )
+    managed = os.path.realpath(location.managed_dir.value or "")
+    source = plan.source_real.rstrip("/") + "/"
+    if plan.what == "data" and (managed + "/").startswith(source):
+        raise RelocationRefused(
+            "relocation.remove_config",
+            f"omero.managed.dir ({managed}) points into {plan.source} again; nothing was deleted",
+        )
     if not is_running(ctx):
         raise RelocationRefused(
             "relocation.remove_not_running",

@@ -7,9 +7,12 @@ its owner, mode and times back, and the parent directories the engine made are
 removed. A rename is undone by renaming back. The server is stopped first when it may
 be running on the new location, and started again if it was running before.
 
-Refused once a relocation is complete: the server has run on the new location since, and
-whatever it wrote there exists nowhere else. Re-runnable: a rollback killed half way is
-finished by running it again.
+Refused once the server has started on the new location (the start step done, or the
+relocation complete): whatever it wrote there exists nowhere else. Before that, an
+entry of the target that is no longer the engine's copy (a failed start may have let a
+server write) is kept and reported. The parents of the target (and, for a rename, of the
+source) get their times back. Re-runnable: a rollback killed half way is finished by
+running it again.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 
 from omero_tui.core.config_xml import ConfigError
 from omero_tui.core.findings import Severity
-from omero_tui.core.relocation.config_rewrite import restore_config
+from omero_tui.core.relocation.config_rewrite import restore_config, writer_leftovers
 from omero_tui.core.relocation.engine import reopen
 from omero_tui.core.relocation.engine_context import (
     Ask,
@@ -39,7 +42,7 @@ from omero_tui.core.relocation.progress import Progress
 from omero_tui.core.relocation.server_control import ServerController
 from omero_tui.core.relocation.server_steps import ensure_stopped, is_running
 from omero_tui.core.relocation.status import RelocationStatus, find_unfinished_relocation
-from omero_tui.core.relocation.target_state import remove_copy, restore_root
+from omero_tui.core.relocation.target_state import remove_copy, restore_parent, restore_root
 from omero_tui.core.settings import Settings
 
 
@@ -61,16 +64,7 @@ def rollback_relocation(
                 raise RelocationRefused(
                     "relocation.nothing_to_roll_back", "no unfinished relocation to roll back"
                 )
-            if status.state in ("complete", "source removed"):
-                raise RelocationRefused(
-                    "relocation.rollback_complete",
-                    f"relocation {status.id} is {status.state} and the server has run on "
-                    f"{status.target} since; rolling back would lose what it wrote there",
-                )
-            if status.state in ("rolled back", "aborted"):
-                raise RelocationRefused(
-                    "relocation.rollback_nothing", f"relocation {status.id} is {status.state}"
-                )
+            check_rollback_allowed(status)
             ctx = reopen(status, settings, options, controller, progress, on_step, cancel, ask)
             try:
                 with ctx.step("rollback", f"rolling back relocation {status.id}"):
@@ -85,10 +79,35 @@ def rollback_relocation(
             ctx.end("rolled back")
             message = f"rolled back: config.xml restored and {status.target} removed"
             if left:
-                message += f"; kept {len(left)} entries the relocation did not create"
+                message = (
+                    f"rolled back: config.xml restored; kept {len(left)} entries in "
+                    f"{status.target} that the relocation did not create or that changed "
+                    "after the copy"
+                )
             return ctx.result("rolled back", message)
     except JournalError as err:
         raise RelocationRefused("relocation.journal", str(err)) from None
+
+
+def check_rollback_allowed(status: RelocationStatus) -> None:
+    """RelocationRefused (one line) when this relocation must not be rolled back."""
+    if status.state in ("complete", "source removed"):
+        raise RelocationRefused(
+            "relocation.rollback_complete",
+            f"relocation {status.id} is {status.state} and the server has run on "
+            f"{status.target} since; rolling back would lose what it wrote there",
+        )
+    if status.done("start") and status.facts.get("server_was_running"):
+        raise RelocationRefused(
+            "relocation.rollback_started_there",
+            f"the server has already run on {status.target} in relocation "
+            f"{status.id}; rolling back could lose what it wrote there: run "
+            "`omero-tui relocate --resume` to finish",
+        )
+    if status.state in ("rolled back", "aborted"):
+        raise RelocationRefused(
+            "relocation.rollback_nothing", f"relocation {status.id} is {status.state}"
+        )
 
 
 def _rollback(ctx: Context, status: RelocationStatus) -> tuple[str, ...]:
@@ -116,7 +135,8 @@ def _rollback(ctx: Context, status: RelocationStatus) -> tuple[str, ...]:
             ctx.note(
                 Severity.WARNING,
                 "relocation.rollback_left",
-                "left in place: the relocation did not create it",
+                "left in place: the relocation did not create it, or it changed after "
+                "the copy (a server started there may have written it)",
                 os.path.join(plan.target, rel),
             )
     before = facts.get("target_before") or {}
@@ -128,9 +148,17 @@ def _rollback(ctx: Context, status: RelocationStatus) -> tuple[str, ...]:
         with contextlib.suppress(FileNotFoundError, OSError):
             if os.path.isdir(directory) and not os.listdir(directory):
                 os.rmdir(directory)
+    for parent in facts.get("parents_before") or []:
+        restore_parent(parent)  # only when its listing is again what it was
     if facts.get("server_was_running") and not is_running(ctx):
         result = ctx.controller.start()
-        if not result.ok and not ctx.controller.manual:
+        if ctx.controller.manual:
+            ctx.note(
+                Severity.WARNING,
+                "relocation.rollback_start",
+                f"start the server again by hand: it uses {plan.source} as before",
+            )
+        elif not result.ok:
             ctx.note(
                 Severity.WARNING,
                 "relocation.rollback_start",
@@ -151,3 +179,8 @@ def _restore_config(ctx: Context, facts: dict) -> None:
         with contextlib.suppress(OSError):
             if Path(backup).read_bytes() == original:
                 os.unlink(backup)
+    names_before = facts.get("config_dir_before")
+    if names_before is not None:  # a write killed half way: its temporary files, its backup
+        for leftover in writer_leftovers(plan.config_path, names_before, original):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(leftover)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from omero_tui.core.findings import Severity
 from omero_tui.core.relocation.engine_context import Context, StepFailed
+from omero_tui.core.relocation.progress import check_cancel
 from omero_tui.core.relocation.server_state import (
     StopProof,
     find_moved_line,
@@ -53,6 +54,7 @@ def ensure_stopped(ctx: Context, directories: Sequence[str]) -> StopProof:
         controller, server_dir, directories, ctx.options.stop_timeout_s, ctx.cancel
     )
     if not proof.stopped:
+        check_cancel(ctx.cancel)  # the wait ended early because the admin cancelled
         raise StepFailed(f"the server is not proven stopped: {proof.reason}; nothing was moved")
     return proof
 
@@ -77,6 +79,7 @@ def start_and_check(ctx: Context, data_dir: str, managed_dir: str, old_dirs: Seq
     if not wait_until_running(
         ctx.controller, ctx.plan.server_dir, ctx.options.start_timeout_s, ctx.cancel
     ):
+        check_cancel(ctx.cancel)  # "cancelled", not "did not start"
         raise StepFailed(
             f"the server is not running {ctx.options.start_timeout_s:g} s after the start"
         )

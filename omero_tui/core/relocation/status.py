@@ -116,6 +116,10 @@ def status_of(
         elif kind == "reopen":
             outcome = None  # a rollback of a finished relocation, or a retried step
     state = outcome if outcome is not None else "running" if running else "interrupted"
+    if not plan and outcome is None and not running:
+        # Killed between creating the journal and writing its first record (or that
+        # record was torn): nothing was done yet, and there is no plan to act on.
+        state = "aborted"
     return RelocationStatus(
         id=rid or Path(journal_path).stem,
         journal_path=journal_path,

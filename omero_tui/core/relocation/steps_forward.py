@@ -12,19 +12,33 @@ from pathlib import Path
 from omero_tui.core.config_xml import ConfigError, parse_config
 from omero_tui.core.discovery import discover
 from omero_tui.core.findings import Severity
-from omero_tui.core.relocation.config_rewrite import apply_changes
+from omero_tui.core.relocation.config_rewrite import (
+    apply_changes,
+    config_dir_names,
+    writer_leftovers,
+)
 from omero_tui.core.relocation.copy_tree import copy_entries, finish_directories, make_directories
 from omero_tui.core.relocation.engine_context import Context, RunResult, StepFailed
+from omero_tui.core.relocation.guards import (
+    same_target_mount,
+    source_unchanged,
+    still_usable,
+    target_identity_ok,
+)
 from omero_tui.core.relocation.journal import TARGET_JOURNAL_NAME, decode_bytes
 from omero_tui.core.relocation.metadata import MetadataCopier
 from omero_tui.core.relocation.move import RenameRefused, rename_into_place
+from omero_tui.core.relocation.progress import check_cancel
 from omero_tui.core.relocation.server_state import running_on
 from omero_tui.core.relocation.server_steps import ensure_stopped, is_running, start_and_check
 from omero_tui.core.relocation.sync import syncfs
-from omero_tui.core.relocation.target_state import describe_target, directories_to_create
+from omero_tui.core.relocation.target_state import (
+    describe_parent,
+    describe_target,
+    directories_to_create,
+)
 from omero_tui.core.relocation.tree_scan import scan_tree
 from omero_tui.core.relocation.verify_tree import compare_trees
-from omero_tui.core.repo_identity import read_identity
 from omero_tui.core.usage_format import human_bytes
 
 CHANGING_STEPS = ("prepare", "copy", "rename", "verify", "config", "start")
@@ -44,16 +58,27 @@ def restart_if_needed(ctx: Context) -> None:
 def run_steps(ctx: Context) -> RunResult:
     plan = ctx.plan
     status = ctx.status()
+    if not status.started("prepare"):
+        still_usable(ctx)  # before the server is stopped: the preflight may be minutes old
+    same_target_mount(ctx)
     if not status.done("config"):
         # Also on every resume: someone may have started the server in between.
         with ctx.step("stop", f"stopping the server ({ctx.controller.describe()})"):
             proof = ensure_stopped(ctx, [plan.source_real])
             ctx.event("stop", "info", proof.reason)
+        if plan.method == "copy" and status.done("copy"):
+            source_unchanged(ctx)  # a resume: nothing may have been written there since
+    # Cancel is honoured between steps up to the config rewrite; once config.xml names
+    # the new location, starting the server there is the quickest way to a whole state.
+    check_cancel(ctx.cancel)
     if not status.done("prepare"):
+        if not status.started("prepare"):
+            still_usable(ctx)  # again: the stop took a while, someone may have written there
         with ctx.step("prepare", f"preparing {plan.target}"):
             prepare(ctx)
     if plan.method == "copy" and os.path.isdir(plan.target) and not status.done("finish"):
         ctx.journal.attach_target(plan.target)
+    check_cancel(ctx.cancel)
     if plan.method == "rename":
         if not status.done("rename"):
             with ctx.step("rename", f"renaming {plan.source_real} to {plan.target}"):
@@ -61,10 +86,12 @@ def run_steps(ctx: Context) -> RunResult:
     elif not status.done("copy"):
         with ctx.step("copy", f"copying {plan.source_real} to {plan.target}"):
             copy(ctx)
+    check_cancel(ctx.cancel)
     if not ctx.status().done("verify"):
         with ctx.step("verify", f"comparing {plan.target} with the source"):
             verify(ctx)
     if not ctx.status().done("config"):
+        check_cancel(ctx.cancel)
         with ctx.step("config", f"updating {plan.config_path}"):
             rewrite_config(ctx)
     if not ctx.status().done("start"):
@@ -90,6 +117,14 @@ def prepare(ctx: Context) -> None:
     if "target_before" not in facts:
         ctx.fact("target_before", describe_target(plan.target))
     missing = directories_to_create(plan.target, include_target=plan.method == "copy")
+    if "parents_before" not in facts:
+        # The directories whose listing the move changes (the new name appears in one;
+        # a rename also takes one away from the source's parent): a rollback gives them
+        # their times back once their listing is again what it was.
+        parents = {os.path.dirname(missing[0] if missing else plan.target)}
+        if plan.method == "rename":
+            parents.add(os.path.dirname(plan.source_real))
+        ctx.fact("parents_before", [describe_parent(p) for p in sorted(parents)])
     if missing:
         # Recorded before they exist: a rollback removes exactly these, if still empty.
         ctx.fact("created_dirs", [*facts.get("created_dirs", []), *missing])
@@ -178,12 +213,7 @@ def copy(ctx: Context) -> None:
 
 def verify(ctx: Context) -> None:
     plan = ctx.plan
-    identity = ctx.facts().get("identity") or []
-    found = [[e.db_uuid, e.repo_uuid] for e in read_identity(plan.target, "target").entries]
-    if found != identity:
-        raise StepFailed(
-            f"the repository identity in {plan.target} ({found}) is not the source's ({identity})"
-        )
+    target_identity_ok(ctx)
     if plan.method == "rename":
         if os.path.lexists(plan.source_real):
             raise StepFailed(f"{plan.source_real} still exists after the rename")
@@ -203,10 +233,19 @@ def rewrite_config(ctx: Context) -> None:
     plan = ctx.plan
     if not plan.config_path:
         raise StepFailed("there is no config.xml to update")
-    before = decode_bytes(ctx.facts()["config_before"]["b64"])
+    facts = ctx.facts()
+    before = decode_bytes(facts["config_before"]["b64"])
+    if "config_dir_before" not in facts:  # so a rollback can clear what a killed write left
+        ctx.fact("config_dir_before", config_dir_names(plan.config_path))
+    else:  # a resume: the temporary files of a killed write go, its backup stays
+        kept = os.path.basename(plan.config_path) + ".bak-"
+        for leftover in writer_leftovers(plan.config_path, facts["config_dir_before"], before):
+            if not os.path.basename(leftover).startswith(kept):
+                os.unlink(leftover)
     current = Path(plan.config_path).read_bytes()
     if _applied(current, ctx):
         return  # written before a crash that came before the journal record
+    target_identity_ok(ctx)  # a resume comes here long after the verify, maybe
     if current != before:
         raise StepFailed(
             f"{plan.config_path} was changed by someone else during the relocation; nothing written"
@@ -241,6 +280,7 @@ def start(ctx: Context) -> str:
     location = discover(server_dir_arg=plan.server_dir, env=env, candidates=[])
     data_dir = location.data_dir.value or ""
     managed_dir = location.managed_dir.value or ""
+    target_identity_ok(ctx)
     tried_before = ctx.status().steps_started.count("start") > 1
     if tried_before and is_running(ctx):  # a resume after a start that went through
         on_new = running_on(plan.target, data_dir, managed_dir, [plan.source_real])

@@ -1,15 +1,17 @@
 """The target before the relocation touched it, and how to give exactly that back.
 
-Rollback removes only what the engine created: entries whose names exist in the
-source (the target was empty, so those are the copy), the copy's temporary names and
-its journal, the ``.omero/repository/*/.lock`` files of a server the relocation
-started there, and the parent directories the engine made (recorded before making
-them). Anything else found there is left alone and reported.
+Rollback removes only what the engine created: entries that are still the copy of
+the source entry of the same name (the target was empty before; an entry changed since,
+say by a server started there, is kept), the copy's temporary names and its journal,
+the ``.omero/repository/*/.lock`` files of a server the relocation started there, and
+the parent directories the engine made (recorded before making them). Anything else
+found there is left alone and reported.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import stat
@@ -36,6 +38,42 @@ def describe_target(target: str) -> dict[str, Any]:
         "mtime_ns": st.st_mtime_ns,
         "names": sorted(os.listdir(target)) if stat.S_ISDIR(st.st_mode) else [],
     }
+
+
+def _names_digest(directory: str) -> str:
+    names = "\0".join(sorted(os.listdir(directory)))
+    return hashlib.sha256(names.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def describe_parent(directory: str) -> dict[str, Any]:
+    """A directory the move adds a name to (or takes one from): its times and listing."""
+    try:
+        st = os.stat(directory)
+        return {
+            "path": directory,
+            "atime_ns": st.st_atime_ns,
+            "mtime_ns": st.st_mtime_ns,
+            "names_sha256": _names_digest(directory),
+        }
+    except OSError:
+        return {"path": directory}
+
+
+def restore_parent(before: dict[str, Any]) -> bool:
+    """Give a parent back its times when its listing is again what it was; True if so.
+
+    Only then: a name someone else added meanwhile keeps the time that shows it.
+    """
+    path = before.get("path")
+    if not path or "mtime_ns" not in before:
+        return False
+    try:
+        if _names_digest(path) != before.get("names_sha256"):
+            return False
+        os.utime(path, ns=(before["atime_ns"], before["mtime_ns"]))
+    except OSError:
+        return False
+    return True
 
 
 def directories_to_create(target: str, *, include_target: bool) -> list[str]:
@@ -84,7 +122,7 @@ def remove_copy(
             *[d for d in dirnames if os.path.islink(os.path.join(dirpath, d))],
         ]:
             rel = os.path.join(rel_dir, name)
-            if _made_by_copy(rel, name, source, keep):
+            if _made_by_copy(rel, name, target, source, keep):
                 os.unlink(os.path.join(dirpath, name))
                 removed += 1
             else:
@@ -108,11 +146,29 @@ def _top(rel: str) -> str:
     return rel.split(os.sep, 1)[0]
 
 
-def _made_by_copy(rel: str, name: str, source: str, keep: tuple[str, ...]) -> bool:
+def _made_by_copy(rel: str, name: str, target: str, source: str, keep: tuple[str, ...]) -> bool:
     if _top(rel) in keep:
         return False
     if name.startswith(TEMP_PREFIX) or rel in (TARGET_JOURNAL_NAME, TARGET_JOURNAL_NAME + ".temp"):
         return True
     if name == ".lock" and _SERVER_LOCK.search(rel):
         return True  # left by the server the relocation started there (a crash keeps it)
-    return os.path.lexists(os.path.join(source, rel))
+    return _still_the_copy(os.path.join(target, rel), os.path.join(source, rel))
+
+
+def _still_the_copy(copied: str, original: str) -> bool:
+    """The entry is what the copy made of its source: same kind, size and modification
+    time (the copy sets the source's), or the same symlink text. Anything else may hold
+    what a server started on the new location wrote there: it is kept, and reported."""
+    try:
+        got, want = os.lstat(copied), os.lstat(original)
+    except FileNotFoundError:
+        return False
+    if stat.S_IFMT(got.st_mode) != stat.S_IFMT(want.st_mode):
+        return False
+    if stat.S_ISLNK(got.st_mode):
+        return os.readlink(copied) == os.readlink(original)
+    return stat.S_ISREG(got.st_mode) and (got.st_size, got.st_mtime_ns) == (
+        want.st_size,
+        want.st_mtime_ns,
+    )

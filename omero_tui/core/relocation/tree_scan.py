@@ -129,9 +129,13 @@ def scan_tree(
     root: str,
     progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
+    *,
+    step: str = "scan",
 ) -> TreeScan:
-    """Walk ``root`` (a real directory path, not followed further) without following links."""
-    report = Reporter(progress, "scan")
+    """Walk ``root`` (a real directory path, not followed further) without following links.
+
+    ``step`` names the progress reports (the verify step scans the copy too)."""
+    report = Reporter(progress, step)
     root_st = os.lstat(root)
     if not stat.S_ISDIR(root_st.st_mode):
         raise NotADirectoryError(f"{root} is not a directory")

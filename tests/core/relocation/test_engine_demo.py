@@ -215,9 +215,14 @@ def test_a_failed_start_is_resumed(session: DemoSession, state_dir: Path) -> Non
 
 
 def test_config_lock_held_by_another_process(stopped_session: DemoSession, state_dir: Path) -> None:
+    """Taken after the preflight (which refuses while it is held, see test_preflight)."""
     session = stopped_session
     box = session.sandbox
     config = box.config_path.read_bytes()
+    opts = options(session, state_dir, lock_timeout_s=0.5)
+    location = discover(server_dir_arg=str(box.server_dir), env=session.env, candidates=[])
+    prepared = prepare_relocation(location, str(box.second_volume / "OMERO"), options=opts)
+    assert prepared.preflight.ok, prepared.preflight.failures
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -235,8 +240,7 @@ def test_config_lock_held_by_another_process(stopped_session: DemoSession, state
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        opts = options(session, state_dir, lock_timeout_s=0.5)
-        result, _ = relocate(session, box.second_volume / "OMERO", opts)
+        result = run_relocation(prepared, options=opts)
         assert result.outcome == "failed"
         assert f"held by pid {holder.pid}" in result.message
         assert box.config_path.read_bytes() == config

@@ -17,6 +17,8 @@ from omero_tui.core.relocation.journal import (
     read_records,
     relocation_lock,
 )
+from omero_tui.core.relocation.plan import RelocationRefused
+from omero_tui.core.relocation.rollback import check_rollback_allowed
 from omero_tui.core.relocation.status import find_unfinished_relocation, latest_relocation
 
 
@@ -92,3 +94,33 @@ def test_only_one_relocation_at_a_time(tmp_path: Path) -> None:
         except RelocationBusy:
             assert time.monotonic() < deadline
             time.sleep(0.05)
+
+
+def test_a_journal_killed_before_its_first_record_blocks_nothing(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    journal = Journal.create(state, "20260101T000000Z-cccccc")  # and killed right here
+    assert journal.state_path.exists()
+    latest = latest_relocation(state)
+    assert latest is not None and latest.state == "aborted"
+    assert find_unfinished_relocation(state) is None
+    with open(journal.state_path, "ab") as out:
+        out.write(b'{"type": "begin", "id": "x", "pl')  # or torn half way through it
+    assert find_unfinished_relocation(state) is None
+
+
+def test_no_rollback_once_the_server_ran_on_the_new_location(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    journal = Journal.create(state, "20260101T000000Z-dddddd")
+    journal.append({"type": "begin", "id": "D", "plan": {"source": "/s", "target": "/t"}})
+    journal.append({"type": "fact", "name": "server_was_running", "value": True})
+    for step in ("stop", "prepare", "copy", "verify", "config", "start"):
+        journal.append({"type": "step", "step": step, "state": "started"})
+        status = find_unfinished_relocation(state)
+        assert status is not None
+        check_rollback_allowed(status)  # killed during any of these: a rollback is allowed
+        journal.append({"type": "step", "step": step, "state": "done"})
+    status = find_unfinished_relocation(state)
+    assert status is not None and status.state == "interrupted"
+    with pytest.raises(RelocationRefused, match="--resume") as refused:
+        check_rollback_allowed(status)  # killed after the start: the server wrote there
+    assert refused.value.code == "relocation.rollback_started_there"

@@ -133,6 +133,9 @@ def test_sigkill_then_resume_ends_identical_and_verified(
     if name == LOSE_STATE:  # the copy of the journal kept in the target is found there
         shutil.rmtree(Path(env["XDG_STATE_HOME"]))
         extra = ("--to", str(target))
+        dry = cli("relocate", "--resume", "--dry-run", *extra, env=env)
+        assert dry.returncode == 0 and "copy: continue after" in dry.stdout, dry.stderr
+        assert not Path(env["XDG_STATE_HOME"]).exists()  # a dry run adopts nothing
     resumed = cli("relocate", "--resume", "--yes", *extra, env=env)
     assert resumed.returncode == 0, resumed.stderr
     assert "COMPLETE" in resumed.stdout
@@ -156,6 +159,7 @@ def test_sigkill_then_rollback_gives_back_the_starting_state(
     before = repository(box.data_dir)
     config = box.config_path.read_bytes()
     grid = sorted(p.name for p in box.config_path.parent.iterdir())
+    disk_mtime = disk.stat().st_mtime_ns
     kill_when(session, disk / "OMERO", env, lambda r: batches(r) >= 2, batch_files=100, pause_s=0.2)
     assert os.listdir(disk) == ["OMERO"]
     dry = cli("relocate", "--rollback", "--dry-run", env=env)
@@ -167,6 +171,7 @@ def test_sigkill_then_rollback_gives_back_the_starting_state(
     assert rolled.returncode == 0, rolled.stderr
     assert "ROLLED BACK" in rolled.stdout
     assert os.listdir(disk) == []
+    assert disk.stat().st_mtime_ns == disk_mtime  # the parent of the target, too
     assert box.config_path.read_bytes() == config
     assert sorted(p.name for p in box.config_path.parent.iterdir()) == grid
     assert running_pid(box.server_dir) is not None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,14 +80,32 @@ def test_refuses_nesting_and_unusable_targets(sandbox: DemoSandbox, state_dir: P
         ("", "relocation.target_empty"),
         ("D:\\OMERO", "relocation.windows_target"),
         ("D:\\OMERO\\con", "windows_path.reserved_name"),
+        ("~/OMERO", "relocation.target_relative"),
+        ("~omero/OMERO", "relocation.target_relative"),
+        ("'/data/OMERO'", "relocation.target_malformed"),
+        ('"/data/OMERO"', "relocation.target_malformed"),
+        ("/data/\u2018OMERO\u2019", "relocation.target_malformed"),
+        ("/data/`id`", "relocation.target_malformed"),
+        ("/data/$(touch /tmp/x)", "relocation.target_malformed"),
+        ("/data/${omero.data.dir}", "relocation.target_malformed"),
+        ("/data/OMERO; rm -rf /", "relocation.target_malformed"),
+        ("/data/OMERO && echo", "relocation.target_malformed"),
+        ("/data/OMERO | tee", "relocation.target_malformed"),
+        ("/data/OMERO*", "relocation.target_malformed"),
+        ("/data\\OMERO", "relocation.target_malformed"),
+        ("/data/OMERO ", "relocation.target_malformed"),
+        (" /data/OMERO", "relocation.target_malformed"),
+        ("/data/OM\x00ERO", "relocation.target_malformed"),
+        ("/data/OM\x7fERO", "relocation.target_malformed"),
+        ("\\\\filer\\D$\\OMERO", "relocation.windows_target"),  # $ is fine there
     ],
 )
 def test_refuses_relative_malformed_and_windows_paths_here(target: str, code: str) -> None:
     with pytest.raises(RelocationRefused) as caught:
         check_target_text(target)
     assert caught.value.code == code
-    assert "\n" not in str(caught.value)
-    if code == "relocation.windows_target":
+    assert "\n" not in str(caught.value) and "\x00" not in str(caught.value)
+    if target == "D:\\OMERO":
         assert "bin\\omero config set omero.data.dir D:\\\\OMERO" in str(caught.value)
 
 
@@ -250,3 +270,42 @@ def test_same_filesystem_is_a_rename_and_a_mount_point_source_a_copy(
     finally:
         unmount(tmp_path / "mounted")
     assert plan.method == "copy" and "mount point" in plan.method_why
+
+
+def test_refuses_a_target_that_is_a_symlink(sandbox: DemoSandbox, tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    report = check(sandbox, tmp_path / "link", state=tmp_path / "state")
+    refused = next(c for c in report.checks if c.code == "relocation.target_symlink")
+    assert refused.status == "fail" and str(real) in refused.reason
+
+
+def test_refuses_while_another_process_holds_the_config_lock(
+    sandbox: DemoSandbox, tmp_path: Path
+) -> None:
+    """Checked before anything is stopped: `omero admin start` holds it up to 300 s."""
+    lock = sandbox.config_path.with_name("config.xml.lock")
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path;"
+            "from omero_tui.core.config_lock import exclusive_lock\n"
+            "with exclusive_lock(Path(sys.argv[1]), 5):\n"
+            "    print('held', flush=True); sys.stdin.readline()",
+            str(lock),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        report = check(sandbox, sandbox.second_volume / "OMERO", state=tmp_path / "state")
+    finally:
+        holder.communicate("\n", timeout=10)
+    refused = next(c for c in report.checks if c.code == "relocation.config_locked")
+    assert refused.status == "fail" and f"pid {holder.pid}" in refused.reason
+    assert check(sandbox, sandbox.second_volume / "OMERO", state=tmp_path / "state").ok
