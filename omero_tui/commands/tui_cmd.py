@@ -35,24 +35,35 @@ def console_sources(
     env: Mapping[str, str] | None = None,
     demo_label: str | None = None,
 ) -> ConsoleSources:
-    """Every panel reads the same settings file and keeps state in the same place."""
+    """Every panel reads the same settings file and keeps state in the same place.
+
+    Built lazily: the panels' cores are imported when first used, not before the
+    console's first frame.
+    """
     from omero_tui.core.health_source import HealthSource
-    from omero_tui.core.perms_source import PermsSource
-    from omero_tui.core.relocation.engine import EngineOptions
-    from omero_tui.core.usage_service import UsageSource
+    from omero_tui.tui.lazy import Lazy, lazy
     from omero_tui.tui.sources import ConsoleSources
-    from omero_tui.tui.wizard.source import WizardSource
+
+    def wizard() -> object:
+        from omero_tui.core.relocation.engine import EngineOptions
+        from omero_tui.tui.wizard.source import WizardSource
+
+        options = EngineOptions(state_dir=state_dir, env=env)
+        return WizardSource(options=options, settings_path=settings_path)
 
     return ConsoleSources(
         locate=locate_server,
         demo_label=demo_label,
         settings_path=settings_path,
-        usage=UsageSource(state_dir=state_dir),
-        perms=PermsSource(settings_path=settings_path, state_dir=state_dir),
-        health=HealthSource(state_dir=state_dir, settings_path=settings_path),
-        wizard=WizardSource(
-            options=EngineOptions(state_dir=state_dir, env=env), settings_path=settings_path
+        usage=lazy("omero_tui.core.usage_service", "UsageSource", state_dir=state_dir),
+        perms=lazy(
+            "omero_tui.core.perms_source",
+            "PermsSource",
+            settings_path=settings_path,
+            state_dir=state_dir,
         ),
+        health=HealthSource(state_dir=state_dir, settings_path=settings_path),
+        wizard=Lazy(wizard),
     )
 
 

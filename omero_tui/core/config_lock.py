@@ -19,10 +19,13 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-import portalocker
-import psutil
+if TYPE_CHECKING:
+    import psutil
+
+# portalocker and psutil are imported where used: reading config.xml (what discovery
+# does on the console's way to its first frame) never needs them.
 
 _RETRY_SLEEP = 0.05
 _MAX_COMMAND = 80
@@ -55,6 +58,8 @@ def exclusive_lock(lock_path: Path, timeout: float) -> Iterator[None]:
 
 
 def _acquire(lock_path: Path, deadline: float) -> TextIO:
+    import portalocker
+
     while True:
         handle = open(lock_path, "a+")  # noqa: SIM115 - kept open while the lock is held
         try:
@@ -119,6 +124,8 @@ def _flock_owner(proc_locks: str, dev: int, ino: int) -> int | None:
 
 def describe_process(pid: int) -> str:
     """``pid 4242 omero admin start (user omero)``, with whatever psutil may see."""
+    import psutil
+
     try:
         proc = psutil.Process(pid)
         with proc.oneshot():
@@ -131,6 +138,8 @@ def describe_process(pid: int) -> str:
 
 
 def _command(proc: psutil.Process) -> str:
+    import psutil
+
     try:
         return short_command(proc.cmdline()) or proc.name()
     except psutil.AccessDenied:
@@ -140,6 +149,8 @@ def _command(proc: psutil.Process) -> str:
 
 
 def _username(proc: psutil.Process) -> str | None:
+    import psutil
+
     try:
         return proc.username()
     except (psutil.Error, KeyError):  # KeyError: uid without a passwd entry

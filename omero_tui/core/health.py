@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from omero_tui.core.discovery import ServerLocation
@@ -25,23 +24,12 @@ from omero_tui.core.health_areas import (
     server_area,
     usage_area,
 )
-from omero_tui.core.health_model import AREAS, HealthReport
+from omero_tui.core.health_model import AREAS, HealthCancelled, HealthProgress, HealthReport
 from omero_tui.core.settings import Settings
 from omero_tui.core.usage_service import UsageService
 
 USAGE_MODES = ("full", "quick", "cached")
-
-
-class HealthCancelled(Exception):
-    """The check was cancelled between two areas or inside a scan or probe."""
-
-
-@dataclass(frozen=True)
-class HealthProgress:
-    area: str  # the area being checked now
-    done: int  # areas finished
-    total: int
-    detail: str = ""  # e.g. a scan's or probe's own progress line
+__all__ = ["HealthCancelled", "HealthProgress", "run_health_check"]
 
 
 def run_health_check(

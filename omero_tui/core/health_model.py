@@ -23,6 +23,18 @@ AREAS: tuple[tuple[str, str], ...] = (
 AREA_TITLES = dict(AREAS)
 
 
+class HealthCancelled(Exception):
+    """The check was cancelled between two areas or inside a scan or probe."""
+
+
+@dataclass(frozen=True)
+class HealthProgress:
+    area: str  # the area being checked now
+    done: int  # areas finished
+    total: int
+    detail: str = ""  # e.g. a scan's or probe's own progress line
+
+
 @dataclass(frozen=True)
 class AreaHealth:
     area: str

@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from omero_tui.core.discovery import ServerLocation
-from omero_tui.core.health import HealthProgress, run_health_check
 from omero_tui.core.health_cache import load_health, save_health
-from omero_tui.core.health_model import HealthReport
+from omero_tui.core.health_model import HealthProgress, HealthReport
 from omero_tui.core.settings import Settings, SettingsError, default_state_dir
-from omero_tui.core.usage_service import UsageService, settings_thresholds
 
 
 @dataclass(frozen=True)
@@ -27,7 +25,10 @@ class HealthSource:
     state_dir: Path | None = None  # None: default_state_dir()
     settings_path: Path | None = None  # None: the default settings file
     now: Callable[[], float] = time.time
-    run: Callable[..., HealthReport] = run_health_check
+    run: Callable[..., HealthReport] | None = None  # None: run_health_check
+
+    # The checks import every area's core: only when a check runs, never on the way to
+    # the console's first frame (which shows the cached report).
 
     @property
     def state(self) -> Path:
@@ -43,6 +44,9 @@ class HealthSource:
         progress: Callable[[HealthProgress], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> HealthReport:
+        from omero_tui.core.health import run_health_check
+        from omero_tui.core.usage_service import UsageService, settings_thresholds
+
         try:
             settings: Settings | None = Settings.load(self.settings_path)
         except SettingsError:
@@ -51,7 +55,7 @@ class HealthSource:
             self.state, now=self.now, thresholds=lambda: settings_thresholds(settings)
         )
         with usage:
-            report = self.run(
+            report = (self.run or run_health_check)(
                 location,
                 settings=settings,
                 usage=usage,

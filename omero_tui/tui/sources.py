@@ -1,18 +1,32 @@
-"""What the app reads its data from, injected so tests can hand in fixed reports."""
+"""What the app reads its data from, injected so tests can hand in fixed reports.
+
+Defaults are built lazily (see ``lazy.py``): importing this module, or making a
+``ConsoleSources``, costs nothing on the way to the console's first frame.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.health_source import HealthSource
-from omero_tui.core.layout import LayoutReport, inspect_layout
-from omero_tui.core.lock_health import LockHealthSource
-from omero_tui.core.perms_source import PermsSource
-from omero_tui.core.usage_service import UsageSource
-from omero_tui.tui.wizard.source import WizardSource
+from omero_tui.tui.lazy import lazy
+
+if TYPE_CHECKING:
+    from omero_tui.core.layout import LayoutReport
+    from omero_tui.core.lock_health import LockHealthSource
+    from omero_tui.core.perms_source import PermsSource
+    from omero_tui.core.usage_service import UsageSource
+    from omero_tui.tui.wizard.source import WizardSource
+
+
+def inspect_layout(location: ServerLocation) -> LayoutReport:
+    from omero_tui.core.layout import inspect_layout as inspect
+
+    return inspect(location)
 
 
 @dataclass(frozen=True)
@@ -21,8 +35,20 @@ class ConsoleSources:
     inspect_layout: Callable[[ServerLocation], LayoutReport] = inspect_layout
     demo_label: str | None = None  # "DEMO sandbox at ..." when running the demo
     settings_path: Path | None = None  # --settings FILE; None: the default settings file
-    locks: LockHealthSource = LockHealthSource()  # the Lock health panel's report and probe
-    perms: PermsSource = PermsSource()  # the Permissions panel's check, fix and undo
-    usage: UsageSource = UsageSource()  # the Disk usage panel's scans, history and volumes
+    # the Lock health panel's report and probe
+    locks: LockHealthSource = field(
+        default_factory=lambda: lazy("omero_tui.core.lock_health", "LockHealthSource")
+    )
+    # the Permissions panel's check, fix and undo
+    perms: PermsSource = field(
+        default_factory=lambda: lazy("omero_tui.core.perms_source", "PermsSource")
+    )
+    # the Disk usage panel's scans, history and volumes
+    usage: UsageSource = field(
+        default_factory=lambda: lazy("omero_tui.core.usage_service", "UsageSource")
+    )
     health: HealthSource = HealthSource()  # the Overview's cached and refreshed report
-    wizard: WizardSource = WizardSource()  # the relocation engine, as the wizard calls it
+    # the relocation engine, as the wizard calls it
+    wizard: WizardSource = field(
+        default_factory=lambda: lazy("omero_tui.tui.wizard.source", "WizardSource")
+    )

@@ -16,6 +16,7 @@ raises ``Cancelled``: the journal then says exactly where to resume.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import threading
@@ -242,6 +243,12 @@ def _copy_one(
                 raise
             _remove_leftover(temp, dst_dir)
     os.replace(temp, name, src_dir_fd=dst_dir, dst_dir_fd=dst_dir)
+    if entry.kind == "hardlink":
+        # rename() onto another name of the same inode does nothing and keeps the temp
+        # name (POSIX). A resume re-links names the killed run had linked after its last
+        # recorded batch: without this, .omero-tui-part-N stayed and the verify failed.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp, dir_fd=dst_dir)
 
 
 def _copy_file(

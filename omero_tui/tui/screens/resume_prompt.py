@@ -11,7 +11,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from omero_tui.core.relocation.status import RelocationStatus
-from omero_tui.tui.wizard.choices_text import resume_summary, rollback_summary
+from omero_tui.tui.wizard.choices_text import (
+    resume_summary,
+    rollback_refusal,
+    rollback_summary,
+)
 
 
 class ResumePrompt(ModalScreen[str | None]):
@@ -29,6 +33,7 @@ class ResumePrompt(ModalScreen[str | None]):
     def __init__(self, status: RelocationStatus) -> None:
         super().__init__()
         self.status = status
+        self.refusal = rollback_refusal(status)  # the server ran on the target: resume only
 
     def compose(self) -> ComposeResult:
         status = self.status
@@ -47,7 +52,8 @@ class ResumePrompt(ModalScreen[str | None]):
             yield Static(body, classes="confirm-body")
             with Horizontal(classes="confirm-buttons"):
                 yield Button("r Resume", id="prompt-resume", variant="primary")
-                yield Button("u Roll back…", id="prompt-rollback", variant="warning")
+                if self.refusal is None:
+                    yield Button("u Roll back…", id="prompt-rollback", variant="warning")
                 yield Button("l Look", id="prompt-look")
                 yield Button("Later", id="prompt-later")
 
@@ -58,6 +64,11 @@ class ResumePrompt(ModalScreen[str | None]):
     def _pressed(self, event: Button.Pressed) -> None:
         choice = (event.button.id or "").removeprefix("prompt-")
         self.action_choose("" if choice == "later" else choice)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "choose" and parameters == ("rollback",):
+            return self.refusal is None
+        return True
 
     def action_choose(self, choice: str) -> None:
         self.dismiss(choice or None)

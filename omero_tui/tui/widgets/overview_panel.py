@@ -17,8 +17,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from omero_tui.core.findings import Severity
-from omero_tui.core.health import HealthCancelled, HealthProgress
-from omero_tui.core.health_model import AreaHealth, HealthReport
+from omero_tui.core.health_model import AreaHealth, HealthCancelled, HealthProgress, HealthReport
 from omero_tui.core.usage_format import human_age
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.widgets.presentation import finding_text, severity_text

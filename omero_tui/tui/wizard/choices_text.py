@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from omero_tui.core.relocation.plan import RelocationRefused
 from omero_tui.core.relocation.relocate_dry_runs import describe_remaining, rollback_actions
+from omero_tui.core.relocation.rollback import check_rollback_allowed
 from omero_tui.core.relocation.status import RelocationStatus
 from omero_tui.core.usage_format import human_bytes
 
@@ -21,5 +23,17 @@ def resume_summary(status: RelocationStatus) -> str:
     return " → ".join(steps) or "nothing left to do"
 
 
+def rollback_refusal(status: RelocationStatus) -> str | None:
+    """Why this relocation must not be rolled back (the server ran on the target), or None."""
+    try:
+        check_rollback_allowed(status)
+    except RelocationRefused as err:
+        return str(err)
+    return None
+
+
 def rollback_summary(status: RelocationStatus) -> str:
+    refusal = rollback_refusal(status)
+    if refusal:
+        return f"not possible: {refusal}"
     return "; ".join(rollback_actions(status))

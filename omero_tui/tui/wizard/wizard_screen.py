@@ -21,6 +21,7 @@ from textual.widgets import ContentSwitcher, Footer, Static
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.relocation.status import RelocationStatus
 from omero_tui.tui.screens.confirm_modal import ConfirmModal
+from omero_tui.tui.wizard.choices_text import rollback_refusal
 from omero_tui.tui.wizard.dir_picker import DirectoryPicker
 from omero_tui.tui.wizard.messages import (
     ChoiceDescribed,
@@ -177,8 +178,15 @@ class RelocationWizard(WizardWorkers, Screen[None]):
             return page == "choose"
         if action == "cancel_run":
             return self.state.running in ("run", "resume") and page in ("stop", "move")
-        if action in ("resume", "rollback"):
+        if action == "resume":
             return not running and page == "problem" and self._unfinished()
+        if action == "rollback":
+            return (
+                not running
+                and page == "problem"
+                and self._unfinished()
+                and rollback_refusal(self.problem[1]) is None
+            )
         if action == "remove_source":
             return not running and page == "done" and self._copy_complete()
         if action == "clear_cache":

@@ -20,6 +20,7 @@ from omero_tui.core.relocation.relocate_dry_runs import rollback_actions
 from omero_tui.core.relocation.stale_cache import StaleMemos, clear_stale_memos, stale_memos
 from omero_tui.core.relocation.status import RelocationStatus
 from omero_tui.tui.screens.confirm_modal import ConfirmModal
+from omero_tui.tui.wizard.choices_text import rollback_refusal
 from omero_tui.tui.wizard.messages import (
     ChoiceDescribed,
     ConfigRead,
@@ -149,6 +150,10 @@ class WizardWorkers:
     def action_rollback(self: RelocationWizard) -> None:
         status = self.state.resumed
         if self.state.running is not None or status is None:
+            return
+        refusal = rollback_refusal(status)
+        if refusal:
+            self.notify(f"Cannot roll back: {refusal}", severity="warning")
             return
 
         def answered(yes: bool | None) -> None:

@@ -1,0 +1,101 @@
+"""The app's side of the relocation wizard: open it, offer resume at start-up, and never
+quit in the middle of a move without asking.
+
+The wizard's modules import the relocation engine; they are imported when first
+needed, never on the way to the console's first frame.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.screen import Screen
+
+if TYPE_CHECKING:
+    from omero_tui.core.relocation.status import RelocationStatus
+    from omero_tui.tui.app import OmeroTuiApp
+
+WIZARD_MODULE = "omero_tui.tui.wizard.wizard_screen"
+
+
+def is_wizard(screen: Screen[Any]) -> bool:
+    # Not imported yet means no wizard was ever opened, so this screen is not one.
+    module = sys.modules.get(WIZARD_MODULE)
+    return module is not None and isinstance(screen, module.RelocationWizard)
+
+
+class RelocationHooks:
+    """Mixed into the app (``self`` is the OmeroTuiApp)."""
+
+    @work(thread=True, exclusive=True, group="unfinished", exit_on_error=False)
+    def look_for_unfinished(self: OmeroTuiApp) -> None:
+        # After the first frame, in a thread: the engine's import and the journal read
+        # never delay the console's start.
+        status = self.sources.wizard.unfinished()
+        if status is not None:
+            self.call_from_thread(self.offer_resume, status)
+
+    def offer_resume(self: OmeroTuiApp, status: RelocationStatus) -> None:
+        from omero_tui.tui.screens.resume_prompt import ResumePrompt
+
+        def chosen(choice: str | None) -> None:
+            if choice:
+                self.open_wizard(resume=status, start_with=None if choice == "look" else choice)
+
+        self.push_screen(ResumePrompt(status), chosen)
+
+    def open_wizard(
+        self: OmeroTuiApp,
+        *,
+        resume: RelocationStatus | None = None,
+        start_with: str | None = None,
+    ) -> None:
+        if is_wizard(self.screen):
+            return
+        from omero_tui.tui.wizard.wizard_screen import RelocationWizard
+
+        self.push_screen(
+            RelocationWizard(
+                self.sources.locate,
+                self.sources.wizard,
+                demo_label=self.sources.demo_label,
+                resume=resume,
+                start_with=start_with,
+            )
+        )
+
+    def action_relocate(self: OmeroTuiApp) -> None:
+        self.open_wizard(resume=self.sources.wizard.unfinished())
+
+    async def action_quit(self: OmeroTuiApp) -> None:
+        screen = self.screen
+        if is_wizard(screen) and screen.state.running is not None:
+            from omero_tui.tui.screens.confirm_modal import ConfirmModal
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    screen.cancel_event.set()
+                    self.quit_when_idle(screen)
+
+            self.push_screen(
+                ConfirmModal(
+                    "A relocation is running",
+                    [
+                        "Quitting stops it at the next safe point; resume or roll it back",
+                        "later (the console offers that when it starts again).",
+                    ],
+                    action="Stop safely and quit",
+                    cancel="Keep going",
+                ),
+                answered,
+            )
+            return
+        self.exit()
+
+    def quit_when_idle(self: OmeroTuiApp, screen: Any) -> None:
+        if screen.state.running is None:
+            self.exit()
+        else:
+            self.set_timer(0.2, lambda: self.quit_when_idle(screen))
