@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 from pathlib import Path
 
+from rich.console import Console
+from textual.app import App
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from omero_tui.core.demo.sandbox import DemoSandbox
 from omero_tui.core.discovery import ServerLocation, discover
@@ -70,6 +74,13 @@ def demo_sources(
 def demo_app(sandbox: DemoSandbox, *, panel: str = "tab-layout", **kwargs: str) -> OmeroTuiApp:
     """The console on the sandbox, opened on ``panel`` (the Layout panel by default)."""
     return OmeroTuiApp(demo_sources(sandbox, **kwargs), initial_panel=panel)
+
+
+def text_of(app: App, selector: str) -> str:
+    """The plain text a Static on the active screen shows, whatever Rich renderable it holds."""
+    console = Console(width=300, record=True, file=io.StringIO())
+    console.print(app.screen.query_one(selector, Static).content)
+    return console.export_text()
 
 
 async def settle(pilot: Pilot) -> None:

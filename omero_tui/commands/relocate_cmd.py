@@ -123,20 +123,12 @@ def _resume(
         raise RelocationRefused(
             "relocation.nothing_to_resume", "no interrupted relocation to resume"
         )
-    out.status(status.describe(), describe_remaining(status))
-    if args.dry_run:
-        out.line("Dry run: nothing was changed.")
-        return None
-    _confirm(args, f"Resume relocation {status.id}?")
-    return resume_relocation(
-        status,
-        options=engine_options(),
-        settings=settings,
-        progress=out.progress,
-        on_step=out.step,
-        cancel=cancel,
-        ask=_asker(args),
-    )
+    return _act_on_journal(
+        args, out, settings, cancel, status,
+        actions=describe_remaining(status),
+        question=f"Resume relocation {status.id}?",
+        engine_call=resume_relocation,
+    )  # fmt: skip
 
 
 def _rollback(
@@ -148,12 +140,32 @@ def _rollback(
         why = f"the last relocation is {latest.state}" if latest else "there is no relocation"
         raise RelocationRefused("relocation.nothing_to_roll_back", f"nothing to roll back: {why}")
     check_rollback_allowed(status)
-    out.status(status.describe(), rollback_actions(status))
+    return _act_on_journal(
+        args, out, settings, cancel, status,
+        actions=rollback_actions(status),
+        question=f"Roll back relocation {status.id}?",
+        engine_call=rollback_relocation,
+    )  # fmt: skip
+
+
+def _act_on_journal(
+    args: argparse.Namespace,
+    out: Output,
+    settings: Any,
+    cancel: threading.Event,
+    status: RelocationStatus,
+    *,
+    actions: list[str],
+    question: str,
+    engine_call: Callable[..., RunResult],
+) -> RunResult | None:
+    """Say what will be done to this journal's relocation, ask, then let the engine do it."""
+    out.status(status.describe(), actions)
     if args.dry_run:
         out.line("Dry run: nothing was changed.")
         return None
-    _confirm(args, f"Roll back relocation {status.id}?")
-    return rollback_relocation(
+    _confirm(args, question)
+    return engine_call(
         status,
         options=engine_options(),
         settings=settings,

@@ -30,6 +30,7 @@ from omero_tui.core.usage_service import UsageService, UsageSource
 from omero_tui.core.usage_volumes import Volume
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.widgets.usage_panel import UsagePanel
+from tests.appkit import settle
 
 pytestmark = pytest.mark.xdist_group("snapshots")
 
@@ -167,12 +168,6 @@ def frozen_app(snapshot_sandbox, frozen_state):  # noqa: ANN001, ANN201
         return UsageApp(ConsoleSources(locate=locate, usage=source))
 
     return make
-
-
-async def settle(pilot: Pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 @pytest.mark.parametrize("size", SIZES, ids=IDS)

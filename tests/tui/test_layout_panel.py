@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import shutil
 
-from rich.console import Console
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from omero_tui.core.layout import STANDARD_SUBDIRS
 from omero_tui.tui.widgets.layout_panel import LayoutPanel
-from tests.appkit import demo_app, settle
+from tests.appkit import demo_app, settle, text_of
 
 
 def cell_texts(table: DataTable, column: int) -> list[str]:
     return [str(table.get_row_at(i)[column]) for i in range(table.row_count)]
-
-
-def static_text(app, selector: str) -> str:  # noqa: ANN001
-    """The plain text a Static shows, whatever Rich renderable it holds."""
-    console = Console(width=300, record=True, file=io.StringIO())
-    console.print(app.screen.query_one(selector, Static).content)
-    return console.export_text()
 
 
 async def test_demo_layout_lists_everything_without_alarms(demo_sandbox) -> None:  # noqa: ANN001
@@ -35,12 +26,12 @@ async def test_demo_layout_lists_everything_without_alarms(demo_sandbox) -> None
         for name, _ in STANDARD_SUBDIRS:
             assert name in names
         assert set(cell_texts(table, 1)) == {"present"}
-        findings = static_text(app, "#layout-findings")
+        findings = text_of(app, "#layout-findings")
         assert "No problems found" in findings
-        identity = static_text(app, "#layout-where")
+        identity = text_of(app, "#layout-where")
         for ident in panel.report.identities:
             assert ident.entries and ident.entries[0].repo_uuid in identity
-        assert "DEMO" in static_text(app, "#title-bar")
+        assert "DEMO" in text_of(app, "#title-bar")
 
 
 async def test_cursor_shows_the_full_path_of_the_row(demo_sandbox) -> None:  # noqa: ANN001
@@ -49,7 +40,7 @@ async def test_cursor_shows_the_full_path_of_the_row(demo_sandbox) -> None:  # n
         await settle(pilot)
         app.screen.query_one("#layout-entries", DataTable).focus()
         await pilot.press("down")
-        assert str(demo_sandbox.data_dir / "Pixels") in static_text(app, "#layout-detail")
+        assert str(demo_sandbox.data_dir / "Pixels") in text_of(app, "#layout-detail")
 
 
 async def test_refresh_sees_a_removed_subdirectory(demo_sandbox) -> None:  # noqa: ANN001
@@ -64,8 +55,8 @@ async def test_refresh_sees_a_removed_subdirectory(demo_sandbox) -> None:  # noq
             zip([n.strip() for n in cell_texts(table, 0)], cell_texts(table, 1), strict=True)
         )
         assert states["Thumbnails"] == "missing"
-        assert "Thumbnails" in static_text(app, "#layout-findings")
-        assert "WARNING" in static_text(app, "#layout-status")
+        assert "Thumbnails" in text_of(app, "#layout-findings")
+        assert "WARNING" in text_of(app, "#layout-status")
 
 
 async def test_data_dir_inside_server_dir_raises_nesting(demo_sandbox) -> None:  # noqa: ANN001
@@ -77,8 +68,8 @@ async def test_data_dir_inside_server_dir_raises_nesting(demo_sandbox) -> None: 
         panel = app.screen.query_one(LayoutPanel)
         codes = {f.code for f in panel.report.findings}
         assert "layout.nested_server_dir" in codes
-        assert "CRITICAL" in static_text(app, "#layout-status")
-        assert "from --data-dir" in static_text(app, "#layout-where")
+        assert "CRITICAL" in text_of(app, "#layout-status")
+        assert "from --data-dir" in text_of(app, "#layout-where")
 
 
 async def test_q_quits(demo_sandbox) -> None:  # noqa: ANN001

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from textual.app import App, ComposeResult
-from textual.pilot import Pilot
-from textual.widgets import DataTable, Footer, ProgressBar, Static
+from textual.widgets import DataTable, Footer, ProgressBar
 
 from omero_tui.core.declared_mounts import DeclaredMounts
 from omero_tui.core.demo.sandbox import DemoSandbox, build_demo
@@ -29,6 +26,7 @@ from omero_tui.core.lock_probe import ProbeProgress
 from omero_tui.tui.app import WIDGET_STYLES
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.widgets.locks_panel import LocksPanel
+from tests.appkit import settle, text_of
 from tests.core.test_lock_probe import simulated_child
 
 NOTHING_DECLARED = DeclaredMounts((), (), ())
@@ -68,18 +66,6 @@ def sources_for(
             or (lambda report, progress, cancel: probe_report(report, progress, cancel)),
         ),
     )
-
-
-async def settle(pilot: Pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-def text_of(app: App, selector: str) -> str:
-    console = Console(width=300, record=True, file=io.StringIO())
-    console.print(app.screen.query_one(selector, Static).content)
-    return console.export_text()
 
 
 def column(app: App, index: int) -> list[str]:

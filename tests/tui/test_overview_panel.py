@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 import os
 
-from rich.console import Console
-from textual.widgets import DataTable, Static, TabbedContent
+from textual.widgets import DataTable, TabbedContent
 
 from omero_tui.core.health_cache import save_health
 from omero_tui.tui.screens.help_screen import HelpScreen
 from omero_tui.tui.widgets.overview_panel import OverviewPanel
-from tests.appkit import demo_app, settle, state_dir_of
+from tests.appkit import demo_app, settle, state_dir_of, text_of
 from tests.overviewkit import NOW, frozen_health, frozen_report
-
-
-def text_of(app, selector: str) -> str:  # noqa: ANN001
-    console = Console(width=300, record=True, file=io.StringIO())
-    console.print(app.screen.query_one(selector, Static).content)
-    return console.export_text()
 
 
 def overview_app(sandbox, report=None):  # noqa: ANN001, ANN201

@@ -6,15 +6,13 @@ users, and its fix and undo against the tree on disk.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Footer
 
 from omero_tui.core.demo.session import DemoSession
 from omero_tui.core.discovery import ServerLocation, discover
@@ -23,6 +21,7 @@ from omero_tui.tui.app import WIDGET_STYLES
 from omero_tui.tui.screens.perms_confirm import PermsConfirm
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.widgets.perms_panel import PermsPanel
+from tests.appkit import settle, text_of
 from tests.cli.test_perms_cli import ACL_SPECS, acl_repos, fill
 from tests.core.test_access_ground_truth import (
     Scratch,
@@ -62,18 +61,6 @@ def sources_for(
     # A settings file that does not exist: the admin's own must not leak into tests.
     perms = PermsSource(settings_path=Path("/nonexistent/settings.toml"), state_dir=state)
     return ConsoleSources(locate=locate, perms=perms)
-
-
-async def settle(pilot: Pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-def text_of(app: App, selector: str) -> str:
-    console = Console(width=300, record=True, file=io.StringIO())
-    console.print(app.screen.query_one(selector, Static).content)
-    return console.export_text()
 
 
 def ticks_by_path(app: App) -> dict[str, str]:

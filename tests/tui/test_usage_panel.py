@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from textual.app import App, ComposeResult
-from textual.pilot import Pilot
-from textual.widgets import DataTable, Footer, Sparkline, Static
+from textual.widgets import DataTable, Footer, Sparkline
 
 from omero_tui.core.demo.sandbox import build_demo
 from omero_tui.core.discovery import discover
@@ -19,6 +16,7 @@ from omero_tui.core.usage_model import ScanCancelled, UsageProgress
 from omero_tui.core.usage_service import UsageService, UsageSource
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.widgets.usage_panel import UsagePanel
+from tests.appkit import settle, text_of
 from tests.bench.usage_tree import gnu_du
 
 
@@ -51,18 +49,6 @@ def sources_for(sandbox, state: Path, **usage) -> ConsoleSources:  # noqa: ANN00
         locate=lambda: discover(server_dir_arg=server_dir, env={}, candidates=[], demo=True),
         usage=UsageSource(state_dir=state, **usage),
     )
-
-
-async def settle(pilot: Pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-def text_of(app: App, selector: str) -> str:
-    console = Console(width=300, record=True, file=io.StringIO())
-    console.print(app.screen.query_one(selector, Static).content)
-    return console.export_text()
 
 
 def table_rows(app: App) -> list[list[str]]:

@@ -181,3 +181,23 @@ def writer_leftovers(config_path: str, names_before: list[str], original: bytes)
             except OSError:
                 continue
     return found
+
+
+def remove_stale_lock(config_path: str, names_before: list[str] | None) -> bool:
+    """Delete a ``config.xml.lock`` that was not there before the relocation and that
+    nobody holds; True if one was removed.
+
+    OMERO deletes the file when it lets go of the lock. An ``omero admin start`` the
+    engine ran and that was killed with it (found by tests/faults: SIGKILL of the
+    engine's process group during the start) leaves it behind, and a resume that finds
+    the server already up never runs a command that would tidy it.
+    """
+    lock = Path(config_path + ".lock")
+    if names_before is None or lock.name in names_before or not lock.exists():
+        return False
+    try:
+        with exclusive_lock(lock, 0.0):  # deletes it on the way out, as OMERO does
+            pass
+    except (LockTimeout, OSError):
+        return False  # held: someone is using it right now
+    return True

@@ -224,6 +224,33 @@ def _copy_one(
     copier: Copier,
     meta: MetadataCopier,
 ) -> None:
+    try:
+        _copy_named(dirs, src_dir, dst_dir, name, index, entry, copier, meta)
+    except OSError as err:
+        raise _located(err, dirs, entry, name) from None
+
+
+def _located(err: OSError, dirs: _DirPair, entry: Entry, name: str) -> OSError:
+    """The error with the file's full path. Calls relative to a directory descriptor name
+    only the file, or nothing (ENOSPC from copy_file_range): the admin was told
+    "Permission denied (00001.czi)" and could not tell which file, or on which disk
+    (found by tests/faults)."""
+    if err.filename is not None and os.path.isabs(os.fsdecode(err.filename)):
+        return err
+    side = dirs.source if err.filename == name else dirs.target  # reading it, or its copy
+    return OSError(err.errno, err.strerror, f"{side}/{entry.rel}")
+
+
+def _copy_named(
+    dirs: _DirPair,
+    src_dir: int,
+    dst_dir: int,
+    name: str,
+    index: int,
+    entry: Entry,
+    copier: Copier,
+    meta: MetadataCopier,
+) -> None:
     temp = f"{TEMP_PREFIX}{index}"
     for attempt in (1, 2):
         try:

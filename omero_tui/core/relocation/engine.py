@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import omero_tui
-from omero_tui.core.config_xml import ConfigDocument, ConfigError
+from omero_tui.core.config_xml import ConfigDocument, ConfigError, read_config
 from omero_tui.core.discovery import ServerLocation, discover
 from omero_tui.core.findings import Severity
 from omero_tui.core.relocation import steps_forward
@@ -135,6 +135,16 @@ def prepare_relocation(
         except ControlError as err:
             raise RelocationRefused("relocation.controller", str(err)) from None
     plan, doc = build_plan(location, target, what, controller=controller.describe(), env=env)
+    if plan.config_path and doc is None:
+        # Said first: with config.xml unreadable the data dir is only OMERO's default
+        # (/OMERO), and the admin was told "/OMERO cannot be read" (found by tests/faults).
+        try:
+            read_config(Path(plan.config_path))
+        except ConfigError as err:
+            raise RelocationRefused(
+                "relocation.config_unreadable",
+                f"config.xml cannot be used: {err}; nothing was changed",
+            ) from None
     try:
         scan = scan_tree(plan.source_real, progress, cancel)
     except OSError as err:

@@ -17,6 +17,7 @@ from omero_tui.core.config_xml import ConfigDocument, ConfigError, read_config
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.mounts import MountTable
 from omero_tui.core.relocation.config_rewrite import ConfigChange, main_key, planned_changes
+from omero_tui.core.relocation.target_text import length_problem, lookalike_problem
 from omero_tui.core.relocation.tree_scan import TreeScan
 from omero_tui.core.usage_format import human_bytes
 from omero_tui.core.windows_paths import (
@@ -88,6 +89,9 @@ def check_target_text(target: str) -> str:
             "the target path contains control characters (a pasted newline?); type it again",
         )
     _refuse_pasted_text(target)
+    lookalike = lookalike_problem(target)
+    if lookalike:
+        raise RelocationRefused("relocation.target_lookalike", lookalike)
     if looks_like_windows_path(target):
         problems = [p for p in validate_windows_path(target) if p.severity == "error"]
         if problems:
@@ -118,6 +122,9 @@ def check_target_text(target: str) -> str:
             "relocation.target_malformed",
             f"{target} contains . or .. components; write the directory's plain full path",
         )
+    too_long = length_problem(target)
+    if too_long:
+        raise RelocationRefused("relocation.target_too_long", too_long)
     return os.path.normpath(target).replace("//", "/")
 
 

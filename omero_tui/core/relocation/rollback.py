@@ -18,12 +18,19 @@ running it again.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from omero_tui.core.config_xml import ConfigError
+from omero_tui.core.config_xml import (
+    ConfigDocument,
+    ConfigError,
+    parse_config,
+    with_changes,
+    write_config,
+)
 from omero_tui.core.findings import Severity
 from omero_tui.core.relocation.config_rewrite import restore_config, writer_leftovers
 from omero_tui.core.relocation.engine import reopen
@@ -173,7 +180,32 @@ def _restore_config(ctx: Context, facts: dict) -> None:
     if not before or not plan.config_path:
         return
     original = decode_bytes(before["b64"])
-    restore_config(plan.config_path, original, lock_timeout=ctx.options.lock_timeout_s)
+    whose = _whose_config(ctx, facts, original)
+    if whose == "ours":
+        restore_config(plan.config_path, original, lock_timeout=ctx.options.lock_timeout_s)
+    elif whose == "mixed":
+        # Written by the relocation, then changed by someone else: only its keys get
+        # their old values back, so their change stays and nothing names the copy.
+        write_config(
+            Path(plan.config_path),
+            {c.key: c.old for c in plan.config_changes},
+            env=ctx.options.env,
+            lock_timeout=ctx.options.lock_timeout_s,
+        )
+        ctx.note(
+            Severity.WARNING,
+            "relocation.rollback_config_merged",
+            "config.xml was changed by someone else after the relocation wrote it: only "
+            f"{', '.join(c.key for c in plan.config_changes)} were set back",
+            plan.config_path,
+        )
+    else:
+        ctx.note(
+            Severity.WARNING,
+            "relocation.rollback_config_kept",
+            "config.xml was changed by someone else and never by this relocation: left as it is",
+            plan.config_path,
+        )
     backup = (facts.get("config_after") or {}).get("backup")
     if backup:
         with contextlib.suppress(OSError):
@@ -184,3 +216,36 @@ def _restore_config(ctx: Context, facts: dict) -> None:
         for leftover in writer_leftovers(plan.config_path, names_before, original):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(leftover)
+
+
+def _whose_config(ctx: Context, facts: dict, original: bytes) -> str:
+    """ "ours" (the original or what the relocation wrote: put the original bytes back),
+    "mixed" (ours, then changed by someone else) or "theirs" (never written by us).
+
+    Restoring the original bytes unconditionally undid another admin's `omero config set`
+    made during the copy, which the rewrite had refused to overwrite (found by
+    tests/faults/test_config_faults.py)."""
+    plan = ctx.plan
+    try:
+        current = Path(plan.config_path or "").read_bytes()
+    except FileNotFoundError:
+        return "ours"  # gone: the original goes back
+    written = (facts.get("config_after") or {}).get("sha256")
+    if current == original or written == hashlib.sha256(current).hexdigest():
+        return "ours"
+    try:
+        now, then = parse_config(current), parse_config(original)
+    except ConfigError:
+        return "ours"  # unusable either way: the original is the one that worked
+    profile = plan.profile or then.stored_profile
+    ours = with_changes(then, profile, {c.key: c.new for c in plan.config_changes})
+    if _all_properties(now) == _all_properties(ours):
+        return "ours"  # written by us just before a kill, before its journal record
+    props = now.properties(profile)
+    if any(props.get(c.key) == c.new for c in plan.config_changes):
+        return "mixed"
+    return "theirs"
+
+
+def _all_properties(doc: ConfigDocument) -> dict[str, dict[str, str]]:
+    return {name: doc.properties(name) for name in doc.profile_names()}

@@ -15,6 +15,7 @@ from omero_tui.core.findings import Severity
 from omero_tui.core.relocation.config_rewrite import (
     apply_changes,
     config_dir_names,
+    remove_stale_lock,
     writer_leftovers,
 )
 from omero_tui.core.relocation.copy_tree import copy_entries, finish_directories, make_directories
@@ -291,6 +292,8 @@ def start(ctx: Context) -> str:
 
 def finish(ctx: Context) -> None:
     plan = ctx.plan
+    if plan.config_path:
+        remove_stale_lock(plan.config_path, ctx.facts().get("config_dir_before"))
     if plan.method != "copy":
         return
     ctx.journal.detach_target()
