@@ -50,6 +50,9 @@ class OmeroTuiApp(RelocationHooks, App[None]):
         super().__init__()
         self.sources = sources
         self.initial_panel = initial_panel
+        # No sliding tab underlines or pulsing bars: over a slow SSH link every
+        # animation frame is bytes the admin waits behind.
+        self.animation_level = "none"
 
     def compose(self) -> ComposeResult:
         yield Static(self._title_text(), id="title-bar")

@@ -56,6 +56,10 @@ class RelocationHooks:
             return
         from omero_tui.tui.wizard.wizard_screen import RelocationWizard
 
+        def closed(_result: object) -> None:
+            # The repository may live elsewhere now: what the panel shows is re-read.
+            self.action_refresh()
+
         self.push_screen(
             RelocationWizard(
                 self.sources.locate,
@@ -63,7 +67,8 @@ class RelocationHooks:
                 demo_label=self.sources.demo_label,
                 resume=resume,
                 start_with=start_with,
-            )
+            ),
+            closed,
         )
 
     def action_relocate(self: OmeroTuiApp) -> None:

@@ -134,3 +134,19 @@ async def test_no_color_is_honoured(demo_sandbox, monkeypatch) -> None:  # noqa:
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         assert app.no_color
+
+
+async def test_an_indeterminate_bar_sends_no_frames_over_a_slow_link(demo_sandbox) -> None:  # noqa: ANN001
+    """Two screenshots a second apart with a progress bar that has no total on screen
+    (a scan or a preflight without an estimate): nothing moves, so nothing is sent."""
+    from textual.widgets import ProgressBar
+
+    app = overview_app(demo_sandbox)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        bar = ProgressBar(total=None, id="probe-bar")
+        await app.screen.mount(bar)
+        await pilot.pause(0.2)
+        first = app.export_screenshot()
+        await pilot.pause(1.0)
+        assert app.export_screenshot() == first
