@@ -9,6 +9,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from omero_tui import __version__
 
@@ -17,8 +18,15 @@ class CliError(Exception):
     """A refusal: printed as one line on stderr, exit code 1."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Bad options get one line, not a usage block: the same as every other refusal."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = OneLineParser(add_help=False)
     # SUPPRESS keeps a subcommand's absent option from hiding one given before it.
     common.add_argument(
         "--server-dir",
@@ -39,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="settings file (default: $XDG_CONFIG_HOME/omero-tui/settings.toml)",
     )
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="omero-tui",
         description="Console for the OMERO.server binary repository. "
         "Without a command it opens the interactive console.",
@@ -49,12 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--demo", action="store_true", help="open the console on a throw-away demo sandbox"
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
 
     config = sub.add_parser(
         "config", help="read or change etc/grid/config.xml like `omero config`", parents=[common]
     )
-    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    config_sub = config.add_subparsers(
+        dest="config_command", metavar="ACTION", required=True, parser_class=OneLineParser
+    )
     get = config_sub.add_parser(
         "get", help="print key=value lines (one KEY: its value only)", parents=[common]
     )
