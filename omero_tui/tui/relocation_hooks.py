@@ -33,9 +33,22 @@ class RelocationHooks:
     def look_for_unfinished(self: OmeroTuiApp) -> None:
         # After the first frame, in a thread: the engine's import and the journal read
         # never delay the console's start.
-        status = self.sources.wizard.unfinished()
+        status = self.unfinished_relocation()
         if status is not None:
             self.call_from_thread(self.offer_resume, status)
+
+    def unfinished_relocation(self: OmeroTuiApp) -> RelocationStatus | None:
+        """The journal to resume, if any; a journal that cannot be read is said, not fatal."""
+        try:
+            return self.sources.wizard.unfinished()
+        except Exception as err:  # noqa: BLE001 - the console must open whatever the journal
+            self.notify(
+                f"Cannot read the relocation journals: {err}. "
+                "Look with `omero-tui relocate --resume --dry-run`.",
+                severity="error",
+                timeout=30,
+            )
+            return None
 
     def offer_resume(self: OmeroTuiApp, status: RelocationStatus) -> None:
         from omero_tui.tui.screens.resume_prompt import ResumePrompt
@@ -72,7 +85,7 @@ class RelocationHooks:
         )
 
     def action_relocate(self: OmeroTuiApp) -> None:
-        self.open_wizard(resume=self.sources.wizard.unfinished())
+        self.open_wizard(resume=self.unfinished_relocation())
 
     async def action_quit(self: OmeroTuiApp) -> None:
         screen = self.screen

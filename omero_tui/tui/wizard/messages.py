@@ -55,9 +55,10 @@ class EngineFinished(Message):
 class EngineCrashed(Message):
     """The engine raised instead of returning a result: a refusal or a bug."""
 
-    def __init__(self, error: str, status: RelocationStatus | None) -> None:
+    def __init__(self, error: str, status: RelocationStatus | None, *, refused: bool) -> None:
         super().__init__()
         self.error, self.status = error, status
+        self.refused = refused  # refused before acting: nothing was changed
 
 
 class LocationFound(Message):

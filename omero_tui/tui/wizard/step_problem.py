@@ -20,16 +20,28 @@ class ProblemPage(VerticalScroll):
         yield Static(id="problem-state", classes="section")
         yield Static(id="problem-choices", classes="section")
 
-    def show(self, what: str, status: RelocationStatus | None, *, cancelled: bool) -> None:
+    def show(
+        self, what: str, status: RelocationStatus | None, *, cancelled: bool, unchanged: bool
+    ) -> None:
         heading = "The relocation was cancelled" if cancelled else "The relocation stopped"
         text = Text(f"{heading}\n", style="bold yellow" if cancelled else "bold red")
         text.append(what)
         self.query_one("#problem-what", Static).update(text)
         state = Text("Where things stand now\n", style="bold")
         choices = Text("What you can do\n", style="bold")
-        if status is None or not status.unfinished:
+        if (status is None or not status.unfinished) and unchanged:
             state.append("Nothing was changed: the server, the data and config.xml are as before.")
             choices.append("  Esc  close the wizard\n")
+        elif status is None or not status.unfinished:
+            # Never claim "nothing changed" without knowing it.
+            state.append(
+                "The relocation journal does not say what was done, so this console will not "
+                "guess.",
+                style="bold yellow",
+            )
+            choices.append("  Esc  close, then look before anything else:\n")
+            choices.append("       omero-tui relocate --resume --dry-run\n")
+            choices.append("       omero-tui relocate --rollback --dry-run\n")
         else:
             step = status.current_step or "between steps"
             why = f" ({status.failure})" if status.failure else ""

@@ -78,6 +78,7 @@ class RelocationWizard(WizardWorkers, Screen[None]):
         self.start_with = start_with
         self.cancel_event = threading.Event()
         self.problem: tuple[str, RelocationStatus | None, bool] | None = None
+        self.problem_unchanged = False  # known for certain that nothing was changed
         self._choice_timer = None
 
     # ------------------------------------------------------------------ layout
@@ -136,12 +137,22 @@ class RelocationWizard(WizardWorkers, Screen[None]):
     def refresh_page(self) -> None:
         if self.page == "problem" and self.problem is not None:
             what, status, cancelled = self.problem
-            self.query_one("#page-problem").show(what, status, cancelled=cancelled)
+            self.query_one("#page-problem").show(
+                what, status, cancelled=cancelled, unchanged=self.problem_unchanged
+            )
         elif self.page in RUN_PAGES:
             self.query_one(f"#page-{self.page}").show(self.state)
 
-    def show_problem(self, what: str, status: RelocationStatus | None, cancelled: bool) -> None:
+    def show_problem(
+        self,
+        what: str,
+        status: RelocationStatus | None,
+        cancelled: bool,
+        *,
+        unchanged: bool = False,
+    ) -> None:
         self.problem = (what, status, cancelled)
+        self.problem_unchanged = unchanged
         if status is not None and status.unfinished:
             self.state.resumed = status
         self.go("problem")
@@ -330,14 +341,23 @@ class RelocationWizard(WizardWorkers, Screen[None]):
         if result.ok:
             self.go("done")
         else:
-            self.show_problem(result.message, message.status, result.outcome == "cancelled")
+            self.show_problem(
+                result.message,
+                message.status,
+                result.outcome == "cancelled",
+                unchanged=result.outcome == "aborted",  # stopped before anything changed
+            )
         self.refresh_bindings()
 
     @on(EngineCrashed)
     def _crashed(self, message: EngineCrashed) -> None:
+        if self.location is None:  # before the pages exist: the server was not found
+            loading = self.query_one("#wizard-loading", Static)
+            loading.update(Text(f"✗ {message.error}. Esc closes the wizard.", "bold red"))
+            return
         self.state.running = None
         self.cancel_event = threading.Event()
-        self.show_problem(message.error, message.status, False)
+        self.show_problem(message.error, message.status, False, unchanged=message.refused)
 
     @on(ServerQuestion)
     def _question(self, message: ServerQuestion) -> None:

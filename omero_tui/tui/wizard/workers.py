@@ -49,7 +49,7 @@ class WizardWorkers:
         try:
             location = self.locate()
         except Exception as err:  # noqa: BLE001 - shown, never a crash
-            self.post_message(EngineCrashed(f"cannot find the server: {err}", None))
+            self.post_message(EngineCrashed(f"cannot find the server: {err}", None, refused=True))
             return
         self.post_message(LocationFound(location))
 
@@ -126,10 +126,11 @@ class WizardWorkers:
                 status = self.state.resumed if kind != "remove" else source.latest()
                 result = call(status, settings=source.settings(), **common)
         except RelocationRefused as err:
-            self.post_message(EngineCrashed(str(err), self._journal_status()))
+            self.post_message(EngineCrashed(str(err), self._journal_status(), refused=True))
             return
         except Exception as err:  # noqa: BLE001 - the journal still tells what happened
-            self.post_message(EngineCrashed(f"{type(err).__name__}: {err}", self._journal_status()))
+            crash = f"{type(err).__name__}: {err}"
+            self.post_message(EngineCrashed(crash, self._journal_status(), refused=False))
             return
         self.post_message(EngineFinished(result, self._journal_status()))
 
