@@ -24,7 +24,11 @@ def demo_sandbox(tmp_path: Path) -> DemoSandbox:
 @pytest.fixture(scope="session")
 def snapshot_sandbox() -> Iterator[DemoSandbox]:
     """A sandbox at a fixed path, for snapshots and screenshots; never changed."""
-    shutil.rmtree(SNAPSHOT_ROOT, ignore_errors=True)
+    # The console keeps the sandbox's caches beside it (tests.appkit.state_dir_of).
+    state = SNAPSHOT_ROOT.parent / f"{SNAPSHOT_ROOT.name}-state"
+    for path in (SNAPSHOT_ROOT, state):
+        shutil.rmtree(path, ignore_errors=True)
     sandbox = build_demo(SNAPSHOT_ROOT)
     yield sandbox
-    shutil.rmtree(SNAPSHOT_ROOT, ignore_errors=True)
+    for path in (SNAPSHOT_ROOT, state):
+        shutil.rmtree(path, ignore_errors=True)
