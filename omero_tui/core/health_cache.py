@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
+from omero_tui.core.atomic_write import write_atomic
 from omero_tui.core.health_model import HealthReport
 
 CACHE_VERSION = 1
@@ -27,14 +27,7 @@ def save_health(report: HealthReport, state_dir: Path) -> None:
     path = cache_path(state_dir, report.data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = json.dumps({"version": CACHE_VERSION, "report": report.to_json()})
-    fd, temp = tempfile.mkstemp(prefix=".health.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(payload)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, payload.encode("utf-8"))
 
 
 def load_health(state_dir: Path, data_dir: str) -> HealthReport | None:

@@ -15,8 +15,7 @@ from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding, Severity
 from omero_tui.core.health_model import AreaHealth, summarise
 from omero_tui.core.mounts import MountTable
-from omero_tui.core.usage_headroom import WINDOW_DAYS, Projection
-from omero_tui.core.usage_headroom import _judge as judge_volume
+from omero_tui.core.usage_headroom import WINDOW_DAYS, Projection, free_words, judge_volume
 from omero_tui.core.usage_volumes import measure
 
 
@@ -42,7 +41,7 @@ def headroom_without_scan(location: ServerLocation, thresholds: Mapping[str, flo
         "one runs (Disk usage panel, or `omero-tui usage`).",
         data_dir,
     )
-    words = f"{headroom.words.split(',')[0]}; no scan on record yet, days-to-full unknown."
+    words = f"{free_words(volume)}; no scan on record yet, days-to-full unknown."
     return summarise(
         "usage",
         (*headroom.findings, note),

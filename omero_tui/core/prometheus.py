@@ -9,10 +9,9 @@ names that do not end in ``.prom``).
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
+from omero_tui.core.atomic_write import write_atomic
 from omero_tui.core.findings import Severity
 from omero_tui.core.health_model import HealthReport
 
@@ -113,14 +112,5 @@ def write_textfile(report: HealthReport, path: Path) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise OSError(f"{directory} is not a directory")
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(render(report))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, 0o644)  # the exporter often runs as another user
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    # 0644: the exporter often runs as another user.
+    write_atomic(path, render(report).encode("utf-8"), mode=0o644)

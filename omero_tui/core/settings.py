@@ -7,7 +7,6 @@ value, so a hand-annotated settings file survives the tool.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,8 @@ from typing import Any
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.toml_document import TOMLDocument
+
+from omero_tui.core.atomic_write import write_atomic
 
 CONTROL_METHODS = ("omero", "systemd", "custom", "manual")
 
@@ -123,16 +124,9 @@ class Settings:
         """Write atomically (temp file + rename) so a crash never leaves half a file."""
         text = tomlkit.dumps(self.document)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".toml", dir=self.path.parent)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            if self.path.exists():
-                os.chmod(tmp, self.path.stat().st_mode & 0o7777)
-            os.replace(tmp, self.path)
+            mode = self.path.stat().st_mode & 0o7777 if self.path.exists() else None
+            write_atomic(self.path, text.encode("utf-8"), mode=mode)
         except OSError as err:
-            Path(tmp).unlink(missing_ok=True)
             raise SettingsError(f"cannot write settings {self.path}: {err.strerror}") from err
         self.exists = True

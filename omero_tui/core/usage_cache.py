@@ -13,9 +13,9 @@ import hashlib
 import marshal
 import os
 import sys
-import tempfile
 from pathlib import Path
 
+from omero_tui.core.atomic_write import write_atomic
 from omero_tui.core.usage_assemble import WalkResult, assemble
 from omero_tui.core.usage_model import ScanRoot, UsageScan
 from omero_tui.core.usage_plan import ScanPlan, UnitSpec
@@ -55,16 +55,7 @@ def save_scan(scan: UsageScan, state_dir: Path) -> Path:
     }
     path = cache_path(state_dir, plan.data_dir)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=".scan-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            marshal.dump(payload, out)
-            out.flush()
-            os.fsync(out.fileno())  # on disk before the rename: a power cut leaves one whole
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, marshal.dumps(payload))  # a power cut leaves one whole
     return path
 
 

@@ -58,7 +58,9 @@ def assess(
     thresholds: Mapping[str, float] | None = None,
 ) -> tuple[Headroom, ...]:
     limits = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
-    return tuple(_judge(volume, project(scan, volume, history, now), limits) for volume in volumes)
+    return tuple(
+        judge_volume(volume, project(scan, volume, history, now), limits) for volume in volumes
+    )
 
 
 def project(
@@ -118,7 +120,8 @@ def _rows_on(scan: UsageScan, volume: Volume) -> set[str]:
     return rows
 
 
-def _judge(volume: Volume, projection: Projection, limits: Mapping[str, float]) -> Headroom:
+def judge_volume(volume: Volume, projection: Projection, limits: Mapping[str, float]) -> Headroom:
+    """One volume's verdict against the thresholds; a projection may say growth unknown."""
     where = volume.device or volume.mount_point
     if volume.error is not None or volume.free_percent is None:
         finding = Finding(
@@ -179,9 +182,7 @@ def _judge(volume: Volume, projection: Projection, limits: Mapping[str, float]) 
             )
         )
     severity = worst(findings)
-    words = (
-        f"{human_bytes(volume.free_bytes or 0)} free ({free_pct:.0f}%), {_days_words(projection)}"
-    )
+    words = f"{free_words(volume)}, {_days_words(projection)}"
     return Headroom(volume, projection, severity, words, tuple(findings))
 
 
@@ -191,6 +192,13 @@ def _level(value: float, warn: float, critical: float) -> Severity | None:
     if value < warn:
         return Severity.WARNING
     return None
+
+
+def free_words(volume: Volume) -> str:
+    """``"79.6 GiB free (32%)"``."""
+    if volume.free_percent is None:
+        return "free space unknown"
+    return f"{human_bytes(volume.free_bytes or 0)} free ({volume.free_percent:.0f}%)"
 
 
 def _days_words(projection: Projection) -> str:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from omero_tui.core.atomic_write import write_atomic
 from omero_tui.core.usage_model import UsageScan
 
 HISTORY_FILE = "usage-history.jsonl"
@@ -128,14 +128,6 @@ def _trim(path: Path) -> None:
     """
     try:
         lines = path.read_bytes().splitlines(keepends=True)[-MAX_LINES:]
-        fd, tmp = tempfile.mkstemp(prefix=".history-", dir=path.parent)
+        write_atomic(path, b"".join(lines))
     except OSError:
-        return  # a history too long is no reason to fail a scan
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.writelines(lines)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
+        pass  # a history too long is no reason to fail a scan

@@ -84,8 +84,11 @@ class RelocationHooks:
             closed,
         )
 
+    @work(thread=True, exclusive=True, group="relocate", exit_on_error=False)
     def action_relocate(self: OmeroTuiApp) -> None:
-        self.open_wizard(resume=self.unfinished_relocation())
+        # In a thread: the first press imports the engine and reads the journals.
+        status = self.unfinished_relocation()
+        self.call_from_thread(lambda: self.open_wizard(resume=status))
 
     async def action_quit(self: OmeroTuiApp) -> None:
         screen = self.screen

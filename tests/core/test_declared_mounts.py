@@ -6,12 +6,8 @@ The trap itself lives in ``mount_trap``; its tests stay here, next to the declar
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
-
-import pytest
 
 from omero_tui.core.declared_mounts import (
     DeclaredMounts,
@@ -25,6 +21,7 @@ from omero_tui.core.findings import Severity
 from omero_tui.core.lock_health import inspect_locks
 from omero_tui.core.mount_trap import MountGuard, check_declared, inspect_guard
 from omero_tui.core.mounts import MountTable, parse_mountinfo
+from tests import mountkit
 
 # Recorded from OMERO hosts (names changed): NFS v3/v4, CIFS, sshfs, a bind mount.
 RECORDED_FSTAB = r"""
@@ -184,20 +181,7 @@ def location_for(data: Path) -> ServerLocation:
 
 
 def mount_tmpfs(point: Path) -> None:
-    if not sys.platform.startswith("linux") or os.geteuid() != 0 or not shutil.which("mount"):
-        reason = "the dismounted-share trap needs root to mount a tmpfs"
-        print(f"skipped: {reason}")
-        pytest.skip(reason)
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        reason = f"mount refused here: {result.stderr.strip()}"
-        print(f"skipped: {reason}")
-        pytest.skip(reason)
+    mountkit.mount_tmpfs(point, why="the dismounted-share trap needs root to mount a tmpfs")
 
 
 def test_dismounted_share_is_critical_for_real(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ from omero_tui.core.lock_probe import (
     ProbeProgress,
     ProbeTimeouts,
 )
+from tests.mountkit import mount_tmpfs
 
 # A probe child whose lock implementation is chosen by name; only the simulations use it.
 SIMULATED_CHILD = """
@@ -96,28 +96,9 @@ def test_probe_on_a_temp_dir_is_healthy_with_latencies(tmp_path: Path) -> None:
 
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
-    point = _mount_tmpfs(tmp_path / "tmpfs", "size=1m")
+    point = mount_tmpfs(tmp_path / "tmpfs", "size=1m", make=True)
     yield point
     subprocess.run(["umount", str(point)], check=False, capture_output=True)
-
-
-def _mount_tmpfs(point: Path, options: str) -> Path:
-    if not sys.platform.startswith("linux") or os.geteuid() != 0 or not shutil.which("mount"):
-        reason = "mounting a tmpfs needs root on Linux"
-        print(f"skipped: {reason}")
-        pytest.skip(reason)
-    point.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        reason = f"mount refused here: {result.stderr.strip()}"
-        print(f"skipped: {reason}")
-        pytest.skip(reason)
-    return point
 
 
 def test_probe_on_a_real_tmpfs_is_healthy(tmpfs: Path) -> None:
@@ -128,7 +109,7 @@ def test_probe_on_a_real_tmpfs_is_healthy(tmpfs: Path) -> None:
 
 
 def test_probe_on_a_read_only_tmpfs_fails_to_write(tmp_path: Path) -> None:
-    point = _mount_tmpfs(tmp_path / "ro", "size=1m,ro")
+    point = mount_tmpfs(tmp_path / "ro", "size=1m,ro", make=True)
     try:
         (result,) = lock_probe.run([str(point)])
     finally:

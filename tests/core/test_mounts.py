@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +18,7 @@ from omero_tui.core.mounts import (
     mount_of,
     parse_mountinfo,
 )
+from tests.mountkit import mount_tmpfs, unmount
 
 # Recorded from real machines (a laptop, an NFS client, a container), trimmed.
 RECORDED_SAMPLE = rb"""22 27 0:21 / /proc rw,relatime - proc proc rw
@@ -173,24 +171,9 @@ def test_psutil_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Path:
-    if not sys.platform.startswith("linux") or os.geteuid() != 0 or not shutil.which("mount"):
-        reason = "mounting a tmpfs needs root on Linux"
-        print(f"skipped: {reason}")
-        pytest.skip(reason)
-    point = tmp_path / "Pixels"
-    point.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        reason = f"mount refused here: {result.stderr.strip()}"
-        print(f"skipped: {reason}")
-        pytest.skip(reason)
+    point = mount_tmpfs(tmp_path / "Pixels", make=True)
     yield point
-    subprocess.run(["umount", str(point)], check=False)
+    unmount(point)
 
 
 def test_tmpfs_is_a_mount_point_and_the_layout_says_so(tmpfs: Path, tmp_path: Path) -> None:

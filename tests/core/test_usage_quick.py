@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from omero_tui.core.usage_pool import ScanPool
 from omero_tui.core.usage_quick import quick_rescan
 from omero_tui.core.usage_scan import scan_usage
 from tests.bench.usage_tree import gnu_du, gnu_find_files, make_tricky_tree
+from tests.mountkit import mount_tmpfs, unmount
 
 
 @pytest.fixture
@@ -128,14 +128,14 @@ def test_a_mount_gone_since_is_walked_and_a_new_one_left_out(tricky) -> None:  #
     (nested / "under").write_bytes(b"u" * 30_000)  # hidden once the tmpfs is on top
     mounted = []
     try:
-        _mount_tmpfs(nested)
+        mount_tmpfs(nested, "size=4m")
         mounted.append(nested)
         (nested / "on-tmpfs").write_bytes(b"m" * 40_000)
         full = scan_usage(str(tricky), pool=ScanPool(0))
         assert full.nested_mounts == (str(nested),)
-        _umount(nested)
+        unmount(nested, check=True)
         mounted.remove(nested)
-        _mount_tmpfs(later)
+        mount_tmpfs(later, "size=4m")
         mounted.append(later)
         (later / "on-tmpfs").write_bytes(b"l" * 50_000)
         quick = quick_rescan(full)
@@ -147,19 +147,4 @@ def test_a_mount_gone_since_is_walked_and_a_new_one_left_out(tricky) -> None:  #
         same_figures(quick, scan_usage(str(tricky), pool=ScanPool(0)))
     finally:
         for where in mounted:
-            _umount(where)
-
-
-def _mount_tmpfs(where: Path) -> None:
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(where)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-
-
-def _umount(where: Path) -> None:
-    subprocess.run(["umount", str(where)], capture_output=True, check=True)
+            unmount(where, check=True)

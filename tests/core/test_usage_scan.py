@@ -20,6 +20,7 @@ from omero_tui.core.usage_pool import ScanPool
 from omero_tui.core.usage_report import scan_findings
 from omero_tui.core.usage_scan import scan_usage
 from tests.bench.usage_tree import gnu_du, gnu_find_files, make_tricky_tree
+from tests.mountkit import mount_tmpfs, unmount
 
 
 @pytest.fixture
@@ -91,7 +92,7 @@ def test_mounts_below_are_left_out_like_du_x_and_reported(tricky, tmp_path) -> N
     mounted: list[Path] = []
     try:
         for where in (nested, top):
-            _mount_tmpfs(where)
+            mount_tmpfs(where, "size=4m")
             mounted.append(where)
         (nested / "hidden").write_bytes(b"x" * 50_000)
         (top / "upload").write_bytes(b"y" * 70_000)
@@ -108,7 +109,7 @@ def test_mounts_below_are_left_out_like_du_x_and_reported(tricky, tmp_path) -> N
         assert scan.totals.allocated_bytes == allocated + dropbox.totals.allocated_bytes
     finally:
         for where in reversed(mounted):
-            _umount(where)
+            unmount(where, check=False)
 
 
 def test_symlinked_subdirectory_is_scanned_at_its_target(tricky, tmp_path) -> None:  # noqa: ANN001
@@ -163,7 +164,7 @@ def test_managed_dir_on_its_own_mount_with_a_symlink_into_it(tricky) -> None:  #
     managed = tricky / "ManagedRepository"
     shutil.rmtree(managed)
     managed.mkdir()
-    _mount_tmpfs(managed)
+    mount_tmpfs(managed, "size=4m")
     try:
         fileset = managed / "user-3_3/2026-05/20/10-00-00.000"
         fileset.mkdir(parents=True)
@@ -185,7 +186,7 @@ def test_managed_dir_on_its_own_mount_with_a_symlink_into_it(tricky) -> None:  #
         assert scan.nested_mounts == ()
         assert scan.totals.allocated_bytes == gnu_du_total(tricky, managed)
     finally:
-        _umount(managed)
+        unmount(managed, check=False)
 
 
 def test_growth_by_modification_day_and_import_date(tricky) -> None:  # noqa: ANN001
@@ -346,18 +347,3 @@ def _scan_as(uid: int, tree: Path) -> dict:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0 and data, "the scan as the server user failed"
     return json.loads(data)
-
-
-def _mount_tmpfs(where: Path) -> None:
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(where)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-
-
-def _umount(where: Path) -> None:
-    subprocess.run(["umount", str(where)], capture_output=True, check=False)

@@ -15,11 +15,12 @@ by a move (a same-filesystem rename moves it whole, and is undone by one rename)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,6 +167,16 @@ def prepare_relocation(
     return Prepared(plan, scan, preflight, doc, controller, user)
 
 
+@contextlib.contextmanager
+def exclusive_relocation(state_dir: Path | None) -> Iterator[None]:
+    """One relocation at a time; a journal that cannot be read or locked is a refusal."""
+    try:
+        with relocation_lock(state_dir):
+            yield
+    except JournalError as err:
+        raise RelocationRefused("relocation.journal", str(err)) from None
+
+
 def run_relocation(
     prepared: Prepared,
     *,
@@ -180,38 +191,35 @@ def run_relocation(
         first = prepared.preflight.failures[0]
         raise RelocationRefused(first.code, first.reason)
     plan = prepared.plan
-    try:
-        with relocation_lock(options.state_dir):
-            unfinished = find_unfinished_relocation(options.state_dir)
-            if unfinished is not None:
-                raise RelocationRefused("relocation.unfinished", unfinished.describe())
-            relocation_id = new_relocation_id()
-            journal = Journal.create(options.state_dir, relocation_id)
-            journal.append(
-                {
-                    "type": "begin",
-                    "id": relocation_id,
-                    "version": JOURNAL_VERSION,
-                    "tool": f"omero-tui {omero_tui.__version__}",
-                    "host": socket.gethostname(),
-                    "pid": os.getpid(),
-                    "plan": plan.to_json(),
-                }
-            )
-            ctx = Context(
-                plan,
-                journal,
-                prepared.controller,
-                options,
-                progress,
-                on_step,
-                cancel or threading.Event(),
-                ask,
-            )
-            record_start_facts(ctx)
-            return forward(ctx)
-    except JournalError as err:
-        raise RelocationRefused("relocation.journal", str(err)) from None
+    with exclusive_relocation(options.state_dir):
+        unfinished = find_unfinished_relocation(options.state_dir)
+        if unfinished is not None:
+            raise RelocationRefused("relocation.unfinished", unfinished.describe())
+        relocation_id = new_relocation_id()
+        journal = Journal.create(options.state_dir, relocation_id)
+        journal.append(
+            {
+                "type": "begin",
+                "id": relocation_id,
+                "version": JOURNAL_VERSION,
+                "tool": f"omero-tui {omero_tui.__version__}",
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "plan": plan.to_json(),
+            }
+        )
+        ctx = Context(
+            plan,
+            journal,
+            prepared.controller,
+            options,
+            progress,
+            on_step,
+            cancel or threading.Event(),
+            ask,
+        )
+        record_start_facts(ctx)
+        return forward(ctx)
 
 
 def resume_relocation(
@@ -226,26 +234,23 @@ def resume_relocation(
     ask: Ask | None = None,
 ) -> RunResult:
     """Continue an interrupted relocation from its journal; nothing verified is redone."""
-    try:
-        with relocation_lock(options.state_dir):
-            status = status or find_unfinished_relocation(options.state_dir)
-            if status is None:
-                raise RelocationRefused("relocation.nothing_to_resume", "no relocation to resume")
-            if status.state != "interrupted":
-                raise RelocationRefused(
-                    "relocation.not_interrupted", f"relocation {status.id} is {status.state}"
-                )
-            if status.started("rollback"):
-                raise RelocationRefused(
-                    "relocation.rollback_started",
-                    f"a rollback of {status.id} was started; finish it with --rollback",
-                )
-            ctx = reopen(status, settings, options, controller, progress, on_step, cancel, ask)
-            ctx.journal.append({"type": "resume", "pid": os.getpid()})
-            record_start_facts(ctx)
-            return forward(ctx)
-    except JournalError as err:
-        raise RelocationRefused("relocation.journal", str(err)) from None
+    with exclusive_relocation(options.state_dir):
+        status = status or find_unfinished_relocation(options.state_dir)
+        if status is None:
+            raise RelocationRefused("relocation.nothing_to_resume", "no relocation to resume")
+        if status.state != "interrupted":
+            raise RelocationRefused(
+                "relocation.not_interrupted", f"relocation {status.id} is {status.state}"
+            )
+        if status.started("rollback"):
+            raise RelocationRefused(
+                "relocation.rollback_started",
+                f"a rollback of {status.id} was started; finish it with --rollback",
+            )
+        ctx = reopen(status, settings, options, controller, progress, on_step, cancel, ask)
+        ctx.journal.append({"type": "resume", "pid": os.getpid()})
+        record_start_facts(ctx)
+        return forward(ctx)
 
 
 def reopen(
@@ -344,6 +349,7 @@ def _os_error(err: OSError) -> str:
 
 __all__ = [
     "EngineOptions",
+    "exclusive_relocation",
     "Prepared",
     "RunResult",
     "StepEvent",

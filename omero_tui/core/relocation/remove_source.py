@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from omero_tui.core.discovery import discover
 from omero_tui.core.findings import Severity
 from omero_tui.core.mounts import MountTable
-from omero_tui.core.relocation.engine import reopen
+from omero_tui.core.relocation.engine import exclusive_relocation, reopen
 from omero_tui.core.relocation.engine_context import (
     Ask,
     Context,
@@ -26,7 +26,6 @@ from omero_tui.core.relocation.engine_context import (
     StepEvent,
 )
 from omero_tui.core.relocation.file_copy import ContentMismatch, compare_files
-from omero_tui.core.relocation.journal import JournalError, relocation_lock
 from omero_tui.core.relocation.plan import RelocationRefused
 from omero_tui.core.relocation.progress import Progress, Reporter, check_cancel
 from omero_tui.core.relocation.server_control import ServerController
@@ -115,53 +114,50 @@ def remove_source(
     dry_run: bool = False,
 ) -> RunResult:
     """Re-verify and delete the old copy; with ``dry_run`` only check and count."""
-    try:
-        with relocation_lock(options.state_dir):
-            status = status or latest_relocation(options.state_dir)
-            if status is None or status.state != "complete":
-                what = f"relocation {status.id} is {status.state}" if status else "no relocation"
-                raise RelocationRefused(
-                    "relocation.remove_not_complete",
-                    f"{what}; only the source of a complete relocation can be removed",
-                )
-            ctx = reopen(status, settings, options, controller, progress, on_step, cancel, ask)
-            plan = ctx.plan
-            if plan.method == "rename":
-                raise RelocationRefused(
-                    "relocation.remove_nothing",
-                    f"{plan.source} was renamed, not copied: there is no old copy to remove",
-                )
-            _check_server(ctx)
-            source = plan.source_real
-            if not os.path.isdir(source):
-                raise RelocationRefused("relocation.remove_gone", f"{source} no longer exists")
-            check = reverify(source, plan.target, progress, ctx.cancel)
-            if check.total_problems:
-                raise RelocationRefused(
-                    "relocation.remove_mismatch",
-                    f"{check.total_problems} source entries are not the same at {plan.target} "
-                    f"(e.g. {check.problems[0]}); nothing was deleted",
-                )
-            if dry_run:
-                return RunResult(
-                    status.id,
-                    "dry run",
-                    f"would delete {source}: all {check.compared} entries re-verified at "
-                    f"{plan.target}; nothing was changed",
-                    journal_path=status.journal_path,
-                )
-            ctx.journal.append({"type": "reopen", "why": "remove source"})
-            with ctx.step("remove-source", f"deleting {source}"):
-                removed = delete_tree(source, keep_root=MountTable.read().is_mount_point(source))
-            ctx.end("source removed")
-            ctx.note(
-                Severity.INFO,
-                "relocation.source_removed",
-                f"{removed} entries deleted from {source} after re-verifying {check.compared}",
+    with exclusive_relocation(options.state_dir):
+        status = status or latest_relocation(options.state_dir)
+        if status is None or status.state != "complete":
+            what = f"relocation {status.id} is {status.state}" if status else "no relocation"
+            raise RelocationRefused(
+                "relocation.remove_not_complete",
+                f"{what}; only the source of a complete relocation can be removed",
             )
-            return ctx.result("source removed", f"deleted {source} ({removed} entries)")
-    except JournalError as err:
-        raise RelocationRefused("relocation.journal", str(err)) from None
+        ctx = reopen(status, settings, options, controller, progress, on_step, cancel, ask)
+        plan = ctx.plan
+        if plan.method == "rename":
+            raise RelocationRefused(
+                "relocation.remove_nothing",
+                f"{plan.source} was renamed, not copied: there is no old copy to remove",
+            )
+        _check_server(ctx)
+        source = plan.source_real
+        if not os.path.isdir(source):
+            raise RelocationRefused("relocation.remove_gone", f"{source} no longer exists")
+        check = reverify(source, plan.target, progress, ctx.cancel)
+        if check.total_problems:
+            raise RelocationRefused(
+                "relocation.remove_mismatch",
+                f"{check.total_problems} source entries are not the same at {plan.target} "
+                f"(e.g. {check.problems[0]}); nothing was deleted",
+            )
+        if dry_run:
+            return RunResult(
+                status.id,
+                "dry run",
+                f"would delete {source}: all {check.compared} entries re-verified at "
+                f"{plan.target}; nothing was changed",
+                journal_path=status.journal_path,
+            )
+        ctx.journal.append({"type": "reopen", "why": "remove source"})
+        with ctx.step("remove-source", f"deleting {source}"):
+            removed = delete_tree(source, keep_root=MountTable.read().is_mount_point(source))
+        ctx.end("source removed")
+        ctx.note(
+            Severity.INFO,
+            "relocation.source_removed",
+            f"{removed} entries deleted from {source} after re-verifying {check.compared}",
+        )
+        return ctx.result("source removed", f"deleted {source} ({removed} entries)")
 
 
 def _check_server(ctx: Context) -> None:

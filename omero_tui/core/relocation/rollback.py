@@ -33,7 +33,7 @@ from omero_tui.core.config_xml import (
 )
 from omero_tui.core.findings import Severity
 from omero_tui.core.relocation.config_rewrite import restore_config, writer_leftovers
-from omero_tui.core.relocation.engine import reopen
+from omero_tui.core.relocation.engine import exclusive_relocation, reopen
 from omero_tui.core.relocation.engine_context import (
     Ask,
     Context,
@@ -42,7 +42,7 @@ from omero_tui.core.relocation.engine_context import (
     StepEvent,
     StepFailed,
 )
-from omero_tui.core.relocation.journal import JournalError, decode_bytes, relocation_lock
+from omero_tui.core.relocation.journal import decode_bytes
 from omero_tui.core.relocation.move import RenameRefused, rename_back
 from omero_tui.core.relocation.plan import RelocationRefused
 from omero_tui.core.relocation.progress import Progress
@@ -64,36 +64,33 @@ def rollback_relocation(
     cancel: threading.Event | None = None,
     ask: Ask | None = None,
 ) -> RunResult:
-    try:
-        with relocation_lock(options.state_dir):
-            status = status or find_unfinished_relocation(options.state_dir)
-            if status is None:
-                raise RelocationRefused(
-                    "relocation.nothing_to_roll_back", "no unfinished relocation to roll back"
-                )
-            check_rollback_allowed(status)
-            ctx = reopen(status, settings, options, controller, progress, on_step, cancel, ask)
-            try:
-                with ctx.step("rollback", f"rolling back relocation {status.id}"):
-                    left = _rollback(ctx, status)
-            except (StepFailed, OSError, ConfigError) as err:
-                detail = str(err)
-                if isinstance(err, OSError):
-                    detail = f"{err.strerror} ({err.filename})"
-                return ctx.result(
-                    "failed", f"rollback incomplete: {detail}; fix that and run --rollback again"
-                )
-            ctx.end("rolled back")
-            message = f"rolled back: config.xml restored and {status.target} removed"
-            if left:
-                message = (
-                    f"rolled back: config.xml restored; kept {len(left)} entries in "
-                    f"{status.target} that the relocation did not create or that changed "
-                    "after the copy"
-                )
-            return ctx.result("rolled back", message)
-    except JournalError as err:
-        raise RelocationRefused("relocation.journal", str(err)) from None
+    with exclusive_relocation(options.state_dir):
+        status = status or find_unfinished_relocation(options.state_dir)
+        if status is None:
+            raise RelocationRefused(
+                "relocation.nothing_to_roll_back", "no unfinished relocation to roll back"
+            )
+        check_rollback_allowed(status)
+        ctx = reopen(status, settings, options, controller, progress, on_step, cancel, ask)
+        try:
+            with ctx.step("rollback", f"rolling back relocation {status.id}"):
+                left = _rollback(ctx, status)
+        except (StepFailed, OSError, ConfigError) as err:
+            detail = str(err)
+            if isinstance(err, OSError):
+                detail = f"{err.strerror} ({err.filename})"
+            return ctx.result(
+                "failed", f"rollback incomplete: {detail}; fix that and run --rollback again"
+            )
+        ctx.end("rolled back")
+        message = f"rolled back: config.xml restored and {status.target} removed"
+        if left:
+            message = (
+                f"rolled back: config.xml restored; kept {len(left)} entries in "
+                f"{status.target} that the relocation did not create or that changed "
+                "after the copy"
+            )
+        return ctx.result("rolled back", message)
 
 
 def check_rollback_allowed(status: RelocationStatus) -> None:

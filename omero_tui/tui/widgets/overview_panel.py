@@ -16,7 +16,6 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from omero_tui.core.findings import Severity
 from omero_tui.core.health_model import AreaHealth, HealthCancelled, HealthProgress, HealthReport
 from omero_tui.core.usage_format import human_age
 from omero_tui.tui.sources import ConsoleSources
@@ -137,7 +136,7 @@ class OverviewPanel(VerticalScroll):
                 self.query_one("#overview-status", Static).update("Checking the repository…")
             return
         text = Text("Health  ")
-        text.append_text(severity_text(_shown(report.severity)))
+        text.append_text(severity_text(report.severity))
         age = human_age(self.sources.health.now() - report.checked_at)
         text.append(f"  checked {age}", style="dim")
         if self.cached:
@@ -155,7 +154,7 @@ class OverviewPanel(VerticalScroll):
             headline = area.headline
             if len(headline) > width:
                 headline = headline[: width - 1] + "…"
-            table.add_row(area.title, severity_text(_shown(area.severity)), headline, key=area.area)
+            table.add_row(area.title, severity_text(area.severity), headline, key=area.area)
         table.move_cursor(row=max(0, min(cursor, table.row_count - 1)))
         self._show_detail(table.cursor_row)
 
@@ -196,7 +195,3 @@ class OverviewPanel(VerticalScroll):
             text.append("\n")
             text.append_text(finding_text(finding))
         self.query_one("#overview-detail", Static).update(text)
-
-
-def _shown(severity: Severity) -> Severity:
-    return Severity.OK if severity is Severity.INFO else severity

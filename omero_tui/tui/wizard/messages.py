@@ -10,6 +10,7 @@ from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.relocation.engine import Prepared
 from omero_tui.core.relocation.engine_context import RunResult, StepEvent
 from omero_tui.core.relocation.progress import Progress
+from omero_tui.core.relocation.stale_cache import StaleMemos
 from omero_tui.core.relocation.status import RelocationStatus
 from omero_tui.core.relocation.target_choice import TargetChoice
 
@@ -45,11 +46,17 @@ class EngineStep(Message):
 
 
 class EngineFinished(Message):
-    """The engine returned; ``status`` is the journal's state afterwards (None: no journal)."""
+    """The engine returned; ``status`` is the journal's state afterwards (None: no journal);
+    ``stale`` the Bio-Formats memo tree a complete move left behind, if any."""
 
-    def __init__(self, result: RunResult, status: RelocationStatus | None) -> None:
+    def __init__(
+        self,
+        result: RunResult,
+        status: RelocationStatus | None,
+        stale: StaleMemos | None = None,
+    ) -> None:
         super().__init__()
-        self.result, self.status = result, status
+        self.result, self.status, self.stale = result, status, stale
 
 
 class EngineCrashed(Message):
@@ -92,6 +99,7 @@ class ServerQuestion(Message):
 class Notice(Message):
     """A one-line outcome of a side action (clearing the cache) for a toast."""
 
-    def __init__(self, text: str, *, error: bool = False) -> None:
+    def __init__(self, text: str, *, error: bool = False, cleared: bool = False) -> None:
         super().__init__()
         self.text, self.error = text, error
+        self.cleared = cleared  # the stale memo tree is gone

@@ -18,7 +18,7 @@ from omero_tui.core.relocation.engine import (
     run_relocation,
 )
 from omero_tui.core.relocation.engine_context import RunResult
-from omero_tui.core.relocation.remove_source import clear_bioformats_cache, remove_source
+from omero_tui.core.relocation.remove_source import remove_source
 from omero_tui.core.relocation.rollback import rollback_relocation
 from omero_tui.core.relocation.status import (
     RelocationStatus,
@@ -38,7 +38,6 @@ class WizardSource:
     resume: Callable[..., RunResult] = resume_relocation
     rollback: Callable[..., RunResult] = rollback_relocation
     remove_source: Callable[..., RunResult] = remove_source
-    clear_cache: Callable[[str], int] = clear_bioformats_cache
     choice: Callable[[str], TargetChoice] = describe_choice
     unfinished_lookup: Callable[[Path | None], RelocationStatus | None] = find_unfinished_relocation
     latest_lookup: Callable[[Path | None], RelocationStatus | None] = latest_relocation

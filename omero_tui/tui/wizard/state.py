@@ -8,6 +8,7 @@ from omero_tui.core.relocation.engine import Prepared
 from omero_tui.core.relocation.engine_context import RunResult, StepEvent
 from omero_tui.core.relocation.plan import RelocationPlan
 from omero_tui.core.relocation.progress import Progress
+from omero_tui.core.relocation.stale_cache import StaleMemos
 from omero_tui.core.relocation.status import RelocationStatus
 
 # The pages, in order; the run pages follow the engine's steps.
@@ -51,6 +52,7 @@ class WizardState:
     config_before: bytes | None = None
     config_after: bytes | None = None
     resumed: RelocationStatus | None = None  # the journal the wizard was opened on
+    stale_memos: StaleMemos | None = None  # found once, after a complete move
 
     @property
     def plan(self) -> RelocationPlan | None:

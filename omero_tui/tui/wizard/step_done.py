@@ -10,7 +10,6 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from omero_tui.core.findings import Severity
-from omero_tui.core.relocation.stale_cache import stale_memos
 from omero_tui.tui.widgets.presentation import finding_text
 from omero_tui.tui.wizard.run_text import event_log
 from omero_tui.tui.wizard.state import WizardState
@@ -41,7 +40,7 @@ class DonePage(VerticalScroll):
                 nxt.append(f"{plan.source_real}\n", style="bold")
                 nxt.append("Check the server with `omero fs repos`, then remove it:\n")
                 nxt.append("  x here (re-verifies first), or: omero-tui relocate --remove-source\n")
-            memos = stale_memos(plan)
+            memos = state.stale_memos
             if memos is not None:
                 nxt.append(f"Stale Bio-Formats memo files: {memos.stale_dir}\n", style="bold")
                 nxt.append("  OMERO rebuilds memos under the new path; k clears the old ones,\n")

@@ -24,8 +24,13 @@ class StepLogPage(VerticalScroll):
         yield Static(id=f"{self.STEP}-status", classes="page-heading")
         yield Static(id=f"{self.STEP}-log", classes="section")
 
+    def status_words(self, state: WizardState, words: str) -> str:
+        """The status line; a page may fill in what only the state knows."""
+        return words
+
     def show(self, state: WizardState) -> None:
         words, style = self.STATUS.get(state.step_state(self.STEP), self.STATUS[None])
+        words = self.status_words(state, words)
         self.query_one(f"#{self.STEP}-status", Static).update(Text(words, style))
         log = event_log(state.events_of(self.STEP))
         if self.NOTE:

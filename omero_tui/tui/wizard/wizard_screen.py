@@ -201,7 +201,7 @@ class RelocationWizard(WizardWorkers, Screen[None]):
         if action == "remove_source":
             return not running and page == "done" and self._copy_complete()
         if action == "clear_cache":
-            return not running and page == "done" and self._stale() is not None
+            return not running and page == "done" and self.state.stale_memos is not None
         return True
 
     def _unfinished(self) -> bool:
@@ -337,6 +337,7 @@ class RelocationWizard(WizardWorkers, Screen[None]):
         self.state.running = None
         result = message.result
         self.state.result = result
+        self.state.stale_memos = message.stale
         self.cancel_event = threading.Event()
         if result.ok:
             self.go("done")
@@ -376,6 +377,9 @@ class RelocationWizard(WizardWorkers, Screen[None]):
 
     @on(Notice)
     def _notice(self, message: Notice) -> None:
+        if message.cleared:
+            self.state.stale_memos = None
+            self.refresh_page()
         self.notify(message.text, severity="error" if message.error else "information")
         self.refresh_bindings()
 

@@ -132,7 +132,11 @@ class WizardWorkers:
             crash = f"{type(err).__name__}: {err}"
             self.post_message(EngineCrashed(crash, self._journal_status(), refused=False))
             return
-        self.post_message(EngineFinished(result, self._journal_status()))
+        # Looked for here, once: not from check_action, which runs at every key.
+        plan = self.state.plan
+        moved = result.outcome in ("complete", "source removed")
+        stale = stale_memos(plan) if plan is not None and moved else None
+        self.post_message(EngineFinished(result, self._journal_status(), stale))
 
     def _journal_status(self: RelocationWizard) -> RelocationStatus | None:
         try:
@@ -195,12 +199,8 @@ class WizardWorkers:
             answered,
         )
 
-    def _stale(self: RelocationWizard) -> StaleMemos | None:
-        plan = self.state.plan
-        return stale_memos(plan) if plan is not None else None
-
     def action_clear_cache(self: RelocationWizard) -> None:
-        memos = self._stale()
+        memos = self.state.stale_memos
         if memos is None:
             return
 
@@ -227,4 +227,4 @@ class WizardWorkers:
         except (OSError, ValueError) as err:
             self.post_message(Notice(f"Not cleared: {err}", error=True))
             return
-        self.post_message(Notice(f"Cleared {removed} stale memo entries."))
+        self.post_message(Notice(f"Cleared {removed} stale memo entries.", cleared=True))

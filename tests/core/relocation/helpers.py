@@ -9,30 +9,24 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from omero_tui.core.relocation.file_copy import data_segments
+from tests import mountkit
 
 REPO = Path(__file__).resolve().parents[3]
 
 
 def mount_tmpfs(path: Path, options: str = "size=256m") -> None:
-    """Mount a small tmpfs at ``path`` (root only); skip the test with the reason otherwise."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs (the other filesystem) needs root; run the tests as root")
-    path.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
+    """Mount a tmpfs at ``path``, the other filesystem a copy crosses to (root only)."""
+    mountkit.mount_tmpfs(
+        path,
+        options,
+        make=True,
+        why="mounting a tmpfs (the other filesystem) needs root; run the tests as root",
     )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
 
 
 def unmount(path: Path) -> None:
-    subprocess.run(["umount", "-l", str(path)], capture_output=True, check=False)
+    mountkit.unmount(path, lazy=True)
 
 
 def _listing(path: Path) -> list[str]:
