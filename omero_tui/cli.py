@@ -6,6 +6,7 @@ Subcommands never import Textual, so they start fast and work where no terminal 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +23,18 @@ class OneLineParser(argparse.ArgumentParser):
     """Bad options get one line, not a usage block: the same as every other refusal."""
 
     def error(self, message: str) -> NoReturn:
+        bad_choice = re.match(r"argument (COMMAND|ACTION): invalid choice: (\S+)", message)
+        if bad_choice:
+            kind = bad_choice[1].lower()
+            choices = ", ".join(self._subparser_choices())
+            message = f"unknown {kind} {bad_choice[2]} (one of: {choices})"
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+    def _subparser_choices(self) -> list[str]:
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return list(action.choices)
+        return []
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -205,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Commands monitoring runs: a refusal or a bad option means "could not check" (UNKNOWN,
 # 3), never WARNING (1) or, as argparse would have it, CRITICAL (2).
 MONITORING_COMMANDS = ("check", "layout", "usage", "locks", "perms")
+COMMANDS = (*MONITORING_COMMANDS, "config", "relocate", "demo")
 UNKNOWN_EXIT = 3
 
 
@@ -214,11 +227,14 @@ def _command_word(argv: Sequence[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
-    monitoring = _command_word(words) in MONITORING_COMMANDS
+    word = _command_word(words)
+    monitoring = word in MONITORING_COMMANDS
+    # An unknown command may be a monitoring command mistyped: UNKNOWN, like a bad option.
+    unknown_command = word is not None and word not in COMMANDS
     try:
         args = build_parser().parse_args(words)
     except SystemExit as err:
-        if monitoring and err.code == 2:
+        if (monitoring or unknown_command) and err.code == 2:
             return UNKNOWN_EXIT
         raise
     try:

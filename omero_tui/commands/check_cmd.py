@@ -14,7 +14,7 @@ from pathlib import Path
 
 from omero_tui.cli import CliError
 from omero_tui.commands.context import load_settings, locate
-from omero_tui.core.findings import Severity
+from omero_tui.core.findings import Severity, counted
 from omero_tui.core.health import HealthProgress, run_health_check
 from omero_tui.core.health_cache import save_health
 from omero_tui.core.health_model import HealthReport
@@ -96,5 +96,5 @@ def render_text(report: HealthReport) -> str:
     if overall in (Severity.OK, Severity.INFO):
         lines.append("Overall: OK: a clean bill of health.")
     else:
-        lines.append(f"Overall: {overall.label.upper()}: {len(alarms)} problem(s) above.")
+        lines.append(f"Overall: {overall.label.upper()}: {counted(len(alarms), 'problem')} above.")
     return "\n".join(lines)

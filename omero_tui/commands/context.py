@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from omero_tui.cli import CliError
-from omero_tui.core.discovery import ServerLocation, discover
+from omero_tui.core.discovery import ServerLocation, discover, no_server_reason
 from omero_tui.core.settings import Settings, SettingsError
 
 
@@ -19,6 +19,16 @@ def load_settings(args: argparse.Namespace) -> Settings:
 
 
 def locate(args: argparse.Namespace, *, demo: bool = False) -> ServerLocation:
+    """The server the options name; a bad --server-dir, or none found, is a refusal."""
+    location = find(args, demo=demo)
+    reason = no_server_reason(location)
+    if reason is not None:
+        raise CliError(reason)
+    return location
+
+
+def find(args: argparse.Namespace, *, demo: bool = False) -> ServerLocation:
+    """The server the options name, as found, even when there is none (the console says so)."""
     settings = load_settings(args)
     return discover(
         server_dir_arg=getattr(args, "server_dir", None),

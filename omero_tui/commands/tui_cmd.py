@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from omero_tui.cli import CliError
-from omero_tui.commands.context import locate
+from omero_tui.commands.context import find
 from omero_tui.core.discovery import ServerLocation, discover
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def run_tui(args: argparse.Namespace) -> int:
 
     settings = getattr(args, "settings", None)
     sources = console_sources(
-        lambda: locate(args), settings_path=Path(settings) if settings else None
+        lambda: find(args), settings_path=Path(settings) if settings else None
     )
     OmeroTuiApp(sources).run()
     return 0

@@ -14,6 +14,7 @@ from pathlib import Path, PureWindowsPath
 
 from omero_tui.core import ice_values
 from omero_tui.core.config_xml import ConfigError, read_config
+from omero_tui.core.findings import counted
 
 DATA_DIR_KEY = "omero.data.dir"
 MANAGED_DIR_KEY = "omero.managed.dir"
@@ -48,6 +49,7 @@ class ServerLocation:
     properties: Mapping[str, str] = field(default_factory=dict)  # active profile, resolved
     config_error: str | None = None  # one line, when config.xml could not be read
     demo: bool = False  # True inside the embedded demo sandbox
+    searched: tuple[str, ...] = ()  # the common install dirs looked at, when none was named
 
 
 def platform_default_data_dir(platform: str = sys.platform) -> str:
@@ -130,7 +132,41 @@ def discover(
         properties=properties,
         config_error=config_error,
         demo=demo,
+        searched=tuple(candidates) if server_dir.value is None else (),
     )
+
+
+def no_server_reason(location: ServerLocation) -> str | None:
+    """One line when there is nothing to look after, naming the bad argument if there is one.
+
+    ``None`` when a server dir was found, or a repository was named or exists at OMERO's
+    default place: then the panels have something true to say.
+    """
+    server_dir = location.server_dir
+    if server_dir.value is not None:
+        named = _named_by(server_dir.how)
+        if not Path(server_dir.value).is_dir():
+            return f"{named} {server_dir.value}: no such directory"
+        if not looks_like_server_dir(server_dir.value):
+            return f"{named} {server_dir.value}: not an OMERO.server dir (it has no etc/grid)"
+        return None
+    if location.data_dir.how == "from --data-dir" or Path(location.data_dir.value or "").is_dir():
+        return None
+    first, *others = location.searched or ("the usual install dirs",)
+    where = f"{first} or {counted(len(others), 'other usual install dir')}" if others else first
+    return (
+        f"no OMERO.server found: no --server-dir, OMERODIR or settings file, and none in {where}; "
+        "use --server-dir DIR, --data-dir DIR, or --demo to try the console on a sandbox"
+    )
+
+
+def _named_by(how: str) -> str:
+    """'from --server-dir' -> '--server-dir'; 'from OMERODIR' -> 'OMERODIR'."""
+    if how == "from --server-dir":
+        return "--server-dir"
+    if how == "from OMERODIR":
+        return "OMERODIR"
+    return "the server dir of the settings file"
 
 
 def _data_dir(

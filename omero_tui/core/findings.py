@@ -51,3 +51,14 @@ class Finding:
 def worst(findings: Iterable[Finding]) -> Severity:
     """Overall severity of some findings (OK when there are none)."""
     return max((f.severity for f in findings), key=lambda s: s.rank, default=Severity.OK)
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 process``, ``2 processes``, ``12,345 files``: how every count is written."""
+    if n == 1:
+        return f"1 {noun}"
+    if plural is None and noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        plural = noun[:-1] + "ies"
+    elif plural is None:
+        plural = noun + ("es" if noun.endswith(("s", "sh", "ch", "x")) else "s")
+    return f"{n:,} {plural}"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from omero_tui.core.discovery import ServerLocation
-from omero_tui.core.findings import Finding, Severity
+from omero_tui.core.findings import Finding, Severity, counted
 from omero_tui.core.health_headroom import headroom_without_scan
 from omero_tui.core.health_model import AreaHealth, summarise
 from omero_tui.core.layout import inspect_layout
@@ -172,7 +172,7 @@ def server_area(location: ServerLocation) -> AreaResult:
     server_dir = location.server_dir.value
     now = time.time()
     if not server_dir:
-        words = "No server dir known (repository given with --data-dir): server not checked."
+        words = "No server dir known, only the repository: the server is not checked."
         return AreaHealth("server", Severity.OK, words, (), now, "not checked"), {}
     if not os.path.isdir(server_dir):
         finding = Finding(
@@ -195,7 +195,7 @@ def server_area(location: ServerLocation) -> AreaResult:
         return summarise("server", [finding], finding.message, measured_at=now), {"running": 0}
     users = sorted({p.username or str(p.uid) for p in processes})
     roles = ", ".join(sorted({p.role for p in processes}))
-    words = f"Running as {', '.join(users)}: {len(processes)} process(es) ({roles})."
+    words = f"Running as {', '.join(users)}: {counted(len(processes), 'process')} ({roles})."
     return AreaHealth("server", Severity.OK, words, (), now), {"running": len(processes)}
 
 

@@ -11,7 +11,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from omero_tui.core.findings import Finding, Severity
+from omero_tui.core.findings import Finding, Severity, counted
 
 if TYPE_CHECKING:
     from omero_tui.core.perms_check import DirAccess
@@ -188,13 +188,15 @@ def summary_findings(
             " permission can stop it."
         )
     else:
-        counted = sum(1 for r in rows if r.kind == "repository")
+        repository_dirs = sum(1 for r in rows if r.kind == "repository")
         verdict = (
-            f"The server user {user.name} can read, write and enter all {counted} repository"
-            " directories and every directory above them."
+            f"The server user {user.name} can read, write and enter all"
+            f" {counted(repository_dirs, 'repository directory')} and every directory above them."
         )
     if deep is not None:
-        verdict = verdict[:-1] + f"; the deep check found all {deep.scanned} entries usable."
+        verdict = (
+            verdict[:-1] + f"; the deep check found all {counted(deep.scanned, 'entry')} usable."
+        )
     closing.append(Finding(AREA, Severity.OK, "perms.all_ok", verdict))
     return verdict, closing
 
@@ -208,8 +210,9 @@ def deep_findings(deep: DeepResult, user: ServerUser) -> list[Finding]:
                 AREA,
                 Severity.CRITICAL,
                 "perms.deep_unreadable",
-                f"{user.name} cannot read {deep.unreadable_total} of {deep.scanned} entries"
-                f" below {where}, so the server fails on those images and files.",
+                f"{user.name} cannot read {deep.unreadable_total:,} of"
+                f" {counted(deep.scanned, 'entry')} below {where},"
+                " so the server fails on those images and files.",
                 deep.problems[0].path if deep.problems else None,
             )
         )
@@ -219,8 +222,9 @@ def deep_findings(deep: DeepResult, user: ServerUser) -> list[Finding]:
                 AREA,
                 Severity.CRITICAL,
                 "perms.deep_unwritable",
-                f"{user.name} cannot write to {deep.unwritable_dirs_total} directories below"
-                f" {where}, so new files there (pyramids, imports) cannot be created.",
+                f"{user.name} cannot write to"
+                f" {counted(deep.unwritable_dirs_total, 'directory')} below {where},"
+                " so new files there (pyramids, imports) cannot be created.",
             )
         )
     if deep.link_unreadable_total:
@@ -230,8 +234,9 @@ def deep_findings(deep: DeepResult, user: ServerUser) -> list[Finding]:
                 AREA,
                 Severity.CRITICAL,
                 "perms.deep_link_unreadable",
-                f"{user.name} cannot read the targets of {deep.link_unreadable_total} symlinks"
-                f" below {where} (in-place imports link to files elsewhere), so the server"
+                f"{user.name} cannot read the targets of"
+                f" {counted(deep.link_unreadable_total, 'symlink')} below {where}"
+                " (in-place imports link to files elsewhere), so the server"
                 " cannot serve those images; the fix plan does not change files outside the"
                 " repository.",
                 first.path if first else None,
@@ -243,7 +248,8 @@ def deep_findings(deep: DeepResult, user: ServerUser) -> list[Finding]:
                 AREA,
                 Severity.WARNING,
                 "perms.deep_world_writable",
-                f"{deep.world_writable_total} entries below {where} can be written by every user,"
+                f"{counted(deep.world_writable_total, 'entry')} below {where}"
+                " can be written by every user,"
                 " who could alter or delete repository data.",
             )
         )
@@ -253,7 +259,8 @@ def deep_findings(deep: DeepResult, user: ServerUser) -> list[Finding]:
                 AREA,
                 Severity.UNKNOWN,
                 "perms.deep_unchecked",
-                f"The console could not look at {deep.console_denied} entries below {where}"
+                f"The console could not look at {counted(deep.console_denied, 'entry')}"
+                f" below {where}"
                 " itself, so the deep check is incomplete; run it as root.",
             )
         )
@@ -263,7 +270,8 @@ def deep_findings(deep: DeepResult, user: ServerUser) -> list[Finding]:
                 AREA,
                 Severity.UNKNOWN,
                 "perms.deep_cancelled",
-                f"The deep check was cancelled after {deep.scanned} entries, so the rest of"
+                f"The deep check was cancelled after {counted(deep.scanned, 'entry')},"
+                " so the rest of"
                 f" {where} is unchecked.",
             )
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from textual import on
+from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -17,6 +17,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from omero_tui import __version__
+from omero_tui.core.discovery import no_server_reason
 from omero_tui.tui.panels import AREA_TABS, HOME, PANELS, TABS, panel_class
 from omero_tui.tui.relocation_hooks import RelocationHooks, is_wizard
 from omero_tui.tui.sources import ConsoleSources
@@ -76,7 +77,23 @@ class OmeroTuiApp(RelocationHooks, App[None]):
             self.add_class("demo")
         self.theme = THEMES[saved_theme(self.sources.settings_path)]
         await self.action_show_panel(self.initial_panel)
+        self.look_for_server()
         self.look_for_unfinished()
+
+    @work(thread=True, exclusive=True, group="no-server", exit_on_error=False)
+    def look_for_server(self) -> None:
+        # In a thread: a hung share among the usual install dirs never freezes the start.
+        reason = no_server_reason(self.sources.locate())
+        if reason is not None:
+            self.call_from_thread(self._show_no_server, reason)
+
+    def _show_no_server(self, reason: str) -> None:
+        from omero_tui.tui.screens.no_server import NoServerScreen
+
+        self.push_screen(
+            NoServerScreen(reason, self.sources.locate, self._title_text()),
+            lambda _found: self.action_refresh(),
+        )
 
     # ------------------------------------------------------------------ panels
 

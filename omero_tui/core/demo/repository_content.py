@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from omero_tui.core.demo.server_content import log_line
 from omero_tui.core.demo.tree_writer import BIG, INSTALLED, LAST_IMPORT, LAST_START, TreeWriter
+from omero_tui.core.findings import counted
 from omero_tui.core.repo_identity import encode_repo_uuid
 
 if TYPE_CHECKING:
@@ -152,7 +153,7 @@ def _fileset(tree: TreeWriter, where: Path, when: datetime, *, big: bool) -> lis
 def _import_log(when: datetime, user: str, fileset_id: int, files: list[Path]) -> str:
     req, thread = "ome.services.blitz.repo.ManagedImportRequestI", "2-thread-4"
     steps = [
-        (req, f"Import of fileset {fileset_id} for {user}: {len(files)} file(s)"),
+        (req, f"Import of fileset {fileset_id} for {user}: {counted(len(files), 'file')}"),
         ("loci.formats.ImageReader", f"Initializing {files[0].name}"),
         (req, "Metadata imported"),
         ("ome.services.ThumbnailBean", "Thumbnails created"),

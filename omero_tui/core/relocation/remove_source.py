@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from omero_tui.core.discovery import discover
-from omero_tui.core.findings import Severity
+from omero_tui.core.findings import Severity, counted
 from omero_tui.core.mounts import MountTable
 from omero_tui.core.relocation.engine import exclusive_relocation, reopen
 from omero_tui.core.relocation.engine_context import (
@@ -45,6 +45,7 @@ class Reverification:
     compared: int
     problems: tuple[str, ...]  # at most 20, one line each
     total_problems: int
+    skipped: int = 0  # volatile entries (FullText, BioFormatsCache, lock files) not compared
 
 
 def reverify(
@@ -57,22 +58,23 @@ def reverify(
     scan = scan_tree(source, progress, cancel)
     report = Reporter(progress, "reverify", bytes_total=scan.data_bytes, files_total=scan.files)
     problems: list[str] = []
-    total = compared = done_bytes = 0
+    total = compared = done_bytes = skipped = 0
     for entry in scan.entries[1:]:
         check_cancel(cancel)
         if _volatile(entry.rel):
+            skipped += 1
             continue
         dst = os.path.join(target, entry.rel)
         problem = _problem(entry, os.path.join(source, entry.rel), dst)
         compared += 1
         done_bytes += entry.data_bytes
-        report(f"re-verified {compared} entries", done_bytes, compared)
+        report(f"re-verified {counted(compared, 'entry')}", done_bytes, compared)
         if problem:
             total += 1
             if len(problems) < 20:
                 problems.append(f"{entry.rel}: {problem}")
-    report(f"re-verified {compared} entries", done_bytes, compared, final=True)
-    return Reverification(compared, tuple(problems), total)
+    report(f"re-verified {counted(compared, 'entry')}", done_bytes, compared, final=True)
+    return Reverification(compared, tuple(problems), total, skipped)
 
 
 def _volatile(rel: str) -> bool:
@@ -137,27 +139,51 @@ def remove_source(
         if check.total_problems:
             raise RelocationRefused(
                 "relocation.remove_mismatch",
-                f"{check.total_problems} source entries are not the same at {plan.target} "
+                f"{counted(check.total_problems, 'source entry', 'source entries')} "
+                f"not the same at {plan.target} "
                 f"(e.g. {check.problems[0]}); nothing was deleted",
             )
         if dry_run:
             return RunResult(
                 status.id,
                 "dry run",
-                f"would delete {source}: all {check.compared} entries re-verified at "
-                f"{plan.target}; nothing was changed",
+                f"would delete {source}: all {counted(check.compared, 'entry')} "
+                f"re-verified at {plan.target} ({_not_compared(check)}); nothing was changed",
                 journal_path=status.journal_path,
             )
         ctx.journal.append({"type": "reopen", "why": "remove source"})
         with ctx.step("remove-source", f"deleting {source}"):
-            removed = delete_tree(source, keep_root=MountTable.read().is_mount_point(source))
+            keep_root = MountTable.read().is_mount_point(source)
+            removed = delete_tree(source, keep_root=keep_root)
         ctx.end("source removed")
-        ctx.note(
-            Severity.INFO,
-            "relocation.source_removed",
-            f"{removed} entries deleted from {source} after re-verifying {check.compared}",
-        )
-        return ctx.result("source removed", f"deleted {source} ({removed} entries)")
+        words = deleted_words(removed, check, top_dir=not keep_root)
+        ctx.note(Severity.INFO, "relocation.source_removed", f"{words} from {source}")
+        return ctx.result("source removed", f"deleted {source}: {words}")
+
+
+def _not_compared(check: Reverification) -> str:
+    if not check.skipped:
+        return "every entry compared"
+    return f"{_volatile_words(check.skipped)} a running server rewrites were not compared"
+
+
+def _volatile_words(n: int) -> str:
+    return counted(n, "cache, index or lock entry", "cache, index and lock entries")
+
+
+def deleted_words(removed: int, check: Reverification, *, top_dir: bool) -> str:
+    """Why more entries are deleted than were re-verified, in the same sentence."""
+    words = f"{counted(removed, 'entry')} deleted after re-verifying {check.compared:,}"
+    extra = removed - check.compared
+    if extra <= 0:
+        return words
+    parts = ["the top directory"] if top_dir else []
+    if check.skipped:
+        parts.append(f"{_volatile_words(check.skipped)} a running server rewrites (not compared)")
+    rest = extra - (1 if top_dir else 0) - check.skipped
+    if rest > 0:
+        parts.append(f"{counted(rest, 'entry')} that appeared after the check")
+    return f"{words} (the other {extra:,}: {' and '.join(parts)})"
 
 
 def _check_server(ctx: Context) -> None:

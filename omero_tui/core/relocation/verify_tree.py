@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
+from omero_tui.core.findings import counted
 from omero_tui.core.relocation.progress import Progress
 from omero_tui.core.relocation.tree_scan import Entry, TreeScan, scan_tree
 
@@ -39,9 +40,9 @@ class TreeComparison:
 
     def summary(self) -> str:
         if self.identical:
-            return f"all {self.compared} entries match the source"
+            return f"all {counted(self.compared, 'entry')} match the source"
         shown = "; ".join(f"{d.rel or '.'}: {d.what}" for d in self.differences[:3])
-        return f"{self.total} difference(s) from the source, e.g. {shown}"
+        return f"{counted(self.total, 'difference')} from the source, e.g. {shown}"
 
 
 def compare_trees(

@@ -18,7 +18,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
 
-from omero_tui.core.findings import Severity, worst
+from omero_tui.core.findings import Severity, counted, worst
 from omero_tui.core.lock_files import StaleRemoval, removable
 from omero_tui.core.lock_health import DirectoryLocks, LockHealthReport, StopCheck
 from omero_tui.core.lock_probe import (
@@ -435,7 +435,7 @@ def lock_files_text(report: LockHealthReport, stop: StopCheck | None = None) -> 
 def removal_text(removal: StaleRemoval) -> Text:
     if removal.refused:
         return Text(f"✗ Nothing removed: {removal.refused}", style="bold red")
-    text = Text(f"✓ Removed {len(removal.removed)} stale lock file(s).", style="green")
+    text = Text(f"✓ Removed {counted(len(removal.removed), 'stale lock file')}.", style="green")
     for path in removal.removed:
         text.append(f"\n    {path}", style="dim")
     for path, why in removal.kept:

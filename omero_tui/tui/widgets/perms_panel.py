@@ -17,6 +17,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from omero_tui.core.findings import counted
 from omero_tui.core.perms_apply import ApplyRefused
 from omero_tui.core.perms_check import PermsReport
 from omero_tui.core.perms_findings import SHORT
@@ -212,7 +213,8 @@ class PermsPanel(VerticalScroll):
         cancel: threading.Event | None,
     ) -> None:
         def progress(p) -> None:  # noqa: ANN001
-            text = f"Deep check: {p.scanned} entries, {p.problems} problems  {p.current}"
+            found = f"{counted(p.scanned, 'entry')}, {counted(p.problems, 'problem')}"
+            text = f"Deep check: {found}  {p.current}"
             self.post_message(PermsActivity(token, text))
 
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from omero_tui.core.findings import Severity, worst
+from omero_tui.core.findings import Severity, counted, worst
 from omero_tui.core.perms_apply import ApplyResult
 from omero_tui.core.perms_check import DirAccess, PermsReport
 from omero_tui.core.perms_fix import FixPlan
@@ -89,7 +89,7 @@ def deep_text(report: PermsReport) -> Text:
         )
     where = ", ".join(deep.roots)
     state = " (cancelled)" if deep.cancelled else ""
-    text = Text(f"Deep check of {where}{state}: {deep.scanned} entries, ", style="bold")
+    text = Text(f"Deep check of {where}{state}: {counted(deep.scanned, 'entry')}, ", style="bold")
     if not deep.problems_total:
         text.append(f"all usable by {report.user.name}.", style="green")
         return text
@@ -103,7 +103,7 @@ def deep_text(report: PermsReport) -> Text:
         link = f" -> {problem.link_target}" if problem.link_target else ""
         text.append(f"\n  {kind} {has} {problem.mode_bits:04o}  {problem.path}{link}")
     if deep.problems_total > DEEP_SHOWN:
-        text.append(f"\n  … and {deep.problems_total - DEEP_SHOWN} more", style="dim")
+        text.append(f"\n  … and {deep.problems_total - DEEP_SHOWN:,} more", style="dim")
     return text
 
 
@@ -131,18 +131,18 @@ def findings_text(report: PermsReport) -> Text:
 
 
 def applied_summary(result: ApplyResult) -> str:
-    words = f"Fix applied: {result.changed} entries changed"
+    words = f"Fix applied: {counted(result.changed, 'entry')} changed"
     if result.cancelled:
-        words = f"Fix cancelled part way: {result.changed} entries changed"
+        words = f"Fix cancelled part way: {counted(result.changed, 'entry')} changed"
     if result.failed_total:
-        words += f", {result.failed_total} failed ({result.failed[0][0]}: {result.failed[0][1]})"
+        words += f", {result.failed_total:,} failed ({result.failed[0][0]}: {result.failed[0][1]})"
     return words + "; z undoes it."
 
 
 def undo_summary(result: UndoResult) -> str:
-    words = f"Undo: {result.restored} entries restored"
+    words = f"Undo: {counted(result.restored, 'entry')} restored"
     if result.failed_total:
-        words += f", {result.failed_total} failed"
+        words += f", {result.failed_total:,} failed"
     if result.cancelled:
         words += " (cancelled part way; undo again to finish)"
     return words + "."

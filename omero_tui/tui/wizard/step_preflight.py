@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import ProgressBar, Static
 
+from omero_tui.core.findings import counted
 from omero_tui.core.relocation.progress import Progress
 from omero_tui.core.usage_format import human_bytes
 from omero_tui.tui.wizard.state import WizardState
@@ -48,11 +49,17 @@ class PreflightPage(VerticalScroll):
         size = f"{scan.copied_entries():,} entries, {human_bytes(scan.data_bytes)}"
         if failures:
             status.update(
-                Text(f"✗ {failures} check(s) failed: nothing can move ({size})", style="bold red")
+                Text(
+                    f"✗ {counted(failures, 'check')} failed: nothing can move ({size})",
+                    style="bold red",
+                )
             )
         elif warnings:
             status.update(
-                Text(f"! Passed with {warnings} warning(s) ({size}); read them", style="yellow")
+                Text(
+                    f"! Passed with {counted(warnings, 'warning')} ({size}); read them",
+                    style="yellow",
+                )
             )
         else:
             status.update(Text(f"✓ Every check passed ({size})", style="bold green"))
