@@ -160,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="move only the managed repository (omero.managed.dir)",
     )
     relocate.add_argument(
+        "--copy",
+        action="store_true",
+        help="copy and verify even on one filesystem, keeping the old copy as a fallback",
+    )
+    relocate.add_argument(
         "--dry-run", action="store_true", help="print the plan and the checks; change nothing"
     )
     relocate.add_argument("--yes", action="store_true", help="do not ask before stopping")

@@ -96,6 +96,7 @@ def _relocate(
         options=engine_options(),
         progress=out.progress,
         cancel=cancel,
+        copy=args.copy,
     )
     out.plan(prepared)
     if not prepared.preflight.ok:

@@ -44,6 +44,7 @@ def test_bad_input_is_one_line_and_changes_nothing(
     env = env_for(demo_sandbox, tmp_path)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    (demo_sandbox.second_volume / "notes.txt").write_text("an admin's file\n")
     before = snapshot(demo_sandbox.root)
     done = cli("relocate", "--to", "relative/OMERO", "--yes", env=env)  # one real process
     assert done.returncode == 1

@@ -56,6 +56,7 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
     vol = sandbox.second_volume
     os.symlink(sandbox.data_dir, vol / "back")  # a symlink pointing back into the source
     os.symlink(sandbox.root, vol / "up")  # ... and one to a directory holding it
+    (vol / "a-file.txt").write_text("not a directory\n")
     yield Box(sandbox, tripwires, tripped, where / "pwned", where / "state")
 
 
@@ -79,7 +80,7 @@ def _inputs() -> list[tuple[str, str, str]]:
         ("symlink-into-source", "{vol}/back", "inside"),
         ("through-symlink-into-source", "{vol}/back/Pixels/new", "inside"),
         ("symlink-to-source-parent", "{vol}/up", "inside"),
-        ("an-existing-file", "{vol}/README.txt", "not a directory"),
+        ("an-existing-file", "{vol}/a-file.txt", "not a directory"),
         ("not-empty", "{vol}", "not empty"),
         ("single-quotes", "'{vol}/OMERO'", "quote characters"),
         ("double-quotes", '"{vol}/OMERO"', "quote characters"),

@@ -112,12 +112,9 @@ def build_demo(root: Path, *, seed: int = 1, scale: int = 1) -> DemoSandbox:
 
 
 def _labels(tree: TreeWriter, box: DemoSandbox, seed: int, scale: int, db_uuid: str) -> None:
-    tree.text(
-        box.second_volume / "README.txt",
-        'omero-tui demo sandbox: an empty "second volume" to practise relocating the\n'
-        "repository onto. Nothing here is real data.\n",
-        INSTALLED,
-    )
+    # volume2 stays really empty: a label file in it would make it "not empty" to the
+    # same preflight that guards a real target (the sandbox's README says what it is).
+    box.second_volume.mkdir(parents=True, exist_ok=True)
     tree.text(
         box.root / "README.txt",
         "This is an omero-tui DEMO SANDBOX, not a real OMERO server.\n\n"

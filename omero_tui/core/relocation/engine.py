@@ -126,8 +126,12 @@ def prepare_relocation(
     controller: ServerController | None = None,
     progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
+    copy: bool = False,
 ) -> Prepared:
-    """Plan and preflight; nothing is changed. RelocationRefused for unusable input."""
+    """Plan and preflight; nothing is changed. RelocationRefused for unusable input.
+
+    ``copy``: copy and verify even on one filesystem, keeping the old copy (``--copy``).
+    """
     env = os.environ if options.env is None else options.env
     user = server_user_of(location, settings)
     if controller is None:
@@ -135,7 +139,9 @@ def prepare_relocation(
             controller = make_controller(settings, location.server_dir.value, env=env, user=user)
         except ControlError as err:
             raise RelocationRefused("relocation.controller", str(err)) from None
-    plan, doc = build_plan(location, target, what, controller=controller.describe(), env=env)
+    plan, doc = build_plan(
+        location, target, what, controller=controller.describe(), env=env, copy=copy
+    )
     if plan.config_path and doc is None:
         # Said first: with config.xml unreadable the data dir is only OMERO's default
         # (/OMERO), and the admin was told "/OMERO cannot be read" (found by tests/faults).

@@ -166,6 +166,12 @@ def _refuse_pasted_text(target: str) -> None:
         )
 
 
+COPY_ASKED = (
+    "a copy was asked for (on the same filesystem one rename would do): everything is "
+    "copied and verified, and the old copy stays as a fallback until you remove it"
+)
+
+
 def choose_method(source_real: str, target: str, table: MountTable) -> tuple[str, str]:
     """("rename" | "copy", why): one rename when both are on the same mount."""
     if table.is_mount_point(source_real):
@@ -203,8 +209,13 @@ def build_plan(
     env: Mapping[str, str] | None = None,
     scan: TreeScan | None = None,
     table: MountTable | None = None,
+    copy: bool = False,
 ) -> tuple[RelocationPlan, ConfigDocument | None]:
-    """The plan and the config.xml it was made from (the writer checks it is unchanged)."""
+    """The plan and the config.xml it was made from (the writer checks it is unchanged).
+
+    ``copy`` copies and verifies even where one rename would do, so the old copy stays
+    as a fallback until it is removed (it then needs the space twice).
+    """
     if what not in WHAT:
         raise RelocationRefused("relocation.what", f"what must be one of {', '.join(WHAT)}")
     target = check_target_text(target)
@@ -216,6 +227,8 @@ def build_plan(
         )
     source_real = os.path.realpath(source)
     method, why = choose_method(source_real, target, table or MountTable.read())
+    if copy and method == "rename":
+        method, why = "copy", COPY_ASKED
     doc, profile, changes = _config(location, what, source, target, env)
     plan = RelocationPlan(
         what=what,

@@ -43,6 +43,7 @@ STEP_PAGES = {
 class WizardState:
     what: str = "data"  # "data" | "managed"
     target: str = ""
+    copy: bool = False  # copy and verify even where one rename would do (relocate --copy)
     prepared: Prepared | None = None
     prepare_error: str | None = None
     running: str | None = None  # "run" | "resume" | "rollback" | "remove" while the engine works

@@ -7,7 +7,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import Input, RadioButton, RadioSet, Static
+from textual.widgets import Checkbox, Input, RadioButton, RadioSet, Static
 
 from omero_tui.core.config_xml import ConfigError
 from omero_tui.core.discovery import ServerLocation
@@ -33,11 +33,14 @@ class ChoosePage(VerticalScroll):
     class Submitted(Message):
         """Enter in the target field: go on to the preflight."""
 
-    def __init__(self, location: ServerLocation, what: str, target: str) -> None:
+    def __init__(
+        self, location: ServerLocation, what: str, target: str, copy: bool = False
+    ) -> None:
         super().__init__(id="page-choose", classes="page")
         self.location = location
         self.what = what
         self.initial_target = target
+        self.initial_copy = copy
 
     def compose(self) -> ComposeResult:
         yield Static("What moves?", classes="page-heading")
@@ -60,6 +63,11 @@ class ChoosePage(VerticalScroll):
             id="choose-target",
         )
         yield Static(id="choose-info", classes="section")
+        yield Checkbox(
+            "Copy even on the same filesystem (keep the old copy as a fallback)",
+            value=self.initial_copy,
+            id="choose-copy",
+        )
         yield Static(id="choose-windows", classes="section")
 
     def on_mount(self) -> None:
@@ -68,6 +76,11 @@ class ChoosePage(VerticalScroll):
     @property
     def target(self) -> str:
         return self.query_one("#choose-target", Input).value
+
+    @property
+    def copy(self) -> bool:
+        """Copy and verify where one rename would do: the old copy stays until removed."""
+        return self.query_one("#choose-copy", Checkbox).value
 
     def set_target(self, path: str) -> None:
         field = self.query_one("#choose-target", Input)

@@ -8,6 +8,7 @@ system is in and what the choices are.
 
 from __future__ import annotations
 
+import os
 import threading
 
 from rich.text import Text
@@ -108,7 +109,9 @@ class RelocationWizard(WizardWorkers, Screen[None]):
         self.location = message.location
         self.query_one("#wizard-loading").display = False
         switcher = self.query_one("#wizard-pages", ContentSwitcher)
-        await switcher.mount(ChoosePage(message.location, self.state.what, self.state.target))
+        await switcher.mount(
+            ChoosePage(message.location, self.state.what, self.state.target, self.state.copy)
+        )
         await switcher.mount_all(make_pages())
         for page in switcher.children:  # the switcher hides only what it held at its mount
             page.display = False
@@ -215,6 +218,7 @@ class RelocationWizard(WizardWorkers, Screen[None]):
         if self.page == "choose":
             page = self.query_one(ChoosePage)
             self.state.what, self.state.target = page.what, page.target
+            self.state.copy = page.copy
             self.state.prepared, self.state.prepare_error = None, None
             self.go("preflight")
             self.query_one("#page-preflight").show_running(None)
@@ -232,7 +236,9 @@ class RelocationWizard(WizardWorkers, Screen[None]):
             self.go(back[self.page])
 
     def action_browse(self) -> None:
-        start = self.state.target or (self.location.data_dir.value if self.location else "/")
+        # Beside the repository, never inside the tree being moved.
+        data_dir = self.location.data_dir.value if self.location else None
+        start = self.state.target or (os.path.dirname(data_dir.rstrip("/")) if data_dir else "/")
         choice = self.source.choice(start)
         where = choice.existing or "/"
 

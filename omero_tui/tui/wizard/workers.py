@@ -68,6 +68,7 @@ class WizardWorkers:
                 options=self.source.options,
                 progress=lambda p: self.post_message(EngineProgress(p)),
                 cancel=self.cancel_event,
+                copy=self.state.copy,
             )
         except RelocationRefused as err:
             self.post_message(PrepareFailed(str(err)))

@@ -61,13 +61,15 @@ def test_refuses_nesting_and_unusable_targets(sandbox: DemoSandbox, state_dir: P
     assert codes(inside) == {"relocation.target_inside_source"}
     around = check(sandbox, sandbox.root, state=state_dir)
     assert "relocation.source_inside_target" in codes(around)
+    assert codes(check(sandbox, sandbox.second_volume, state=state_dir), "fail") == set()
+    a_file = sandbox.second_volume / "notes.txt"
+    a_file.write_text("an admin's file\n")
     assert "relocation.target_not_empty" in codes(
         check(sandbox, sandbox.second_volume, state=state_dir)
     )
     assert "relocation.target_server_dir" in codes(
         check(sandbox, sandbox.server_dir / "var" / "OMERO", state=state_dir)
     )
-    a_file = sandbox.second_volume / "README.txt"
     assert "relocation.target_not_directory" in codes(check(sandbox, a_file, state=state_dir))
 
 
