@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from omero_tui.core.discovery import discover
-from omero_tui.core.health_source import HealthSource
-from omero_tui.core.usage_service import UsageSource
+from omero_tui.core.health.source import HealthSource
+from omero_tui.core.usage.service import UsageSource
 from omero_tui.tui.app import OmeroTuiApp
 from omero_tui.tui.screens.no_server import NoServerScreen
 from omero_tui.tui.sources import ConsoleSources
