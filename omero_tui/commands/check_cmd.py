@@ -14,6 +14,7 @@ from pathlib import Path
 
 from omero_tui.commands.context import load_settings, locate
 from omero_tui.commands.errors import CliError
+from omero_tui.commands.fit import fit
 from omero_tui.core.findings import Severity, counted
 from omero_tui.core.health.cache import save_health
 from omero_tui.core.health.check import HealthProgress, run_health_check
@@ -54,7 +55,7 @@ def run_check(args: argparse.Namespace) -> int:
             write_textfile(report, Path(args.prometheus))
         except OSError as err:
             raise CliError(f"cannot write {args.prometheus}: {err}") from err
-    print(json.dumps(report.to_json(), indent=2) if args.json else render_text(report))
+    print(json.dumps(report.to_json(), indent=2) if args.json else fit(render_text(report)))
     return report.severity.exit_code
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from omero_tui.commands.context import locate
+from omero_tui.commands.fit import fit, level_word
 from omero_tui.core.findings import Severity, worst
 from omero_tui.core.json_output import dumps
 from omero_tui.core.layout.inspection import LayoutReport, inspect_layout
@@ -12,7 +13,7 @@ from omero_tui.core.layout.inspection import LayoutReport, inspect_layout
 
 def run_layout(args: argparse.Namespace) -> int:
     report = inspect_layout(locate(args))
-    print(dumps(report) if args.json else render_text(report))
+    print(dumps(report) if args.json else fit(render_text(report)))
     return worst(report.findings).exit_code
 
 
@@ -48,5 +49,5 @@ def render_text(report: LayoutReport) -> str:
     for finding in sorted(report.findings, key=lambda f: -f.severity.rank):
         where = f" ({finding.path})" if finding.path else ""
         lines.append(f"{finding.severity.label.upper()}: {finding.message}{where}")
-    lines.append(f"Overall: {overall.label.upper()}")
+    lines.append(f"Overall: {level_word(overall)}")
     return "\n".join(lines)

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from omero_tui.commands.context import load_settings, locate
+from omero_tui.commands.fit import fit, level_word
 from omero_tui.core.findings import Severity, worst
 from omero_tui.core.json_output import dumps
 from omero_tui.core.locks.files import removable
@@ -42,7 +43,7 @@ def run_locks(args: argparse.Namespace) -> int:
         finally:
             if show is not None:
                 print(file=sys.stderr)
-    print(dumps(report) if args.json else render_text(report))
+    print(dumps(report) if args.json else fit(render_text(report)))
     if refused:
         print(f"omero-tui: stale lock files not removed: {refused}", file=sys.stderr)
         return max(1, worst(report.findings).exit_code)
@@ -83,7 +84,7 @@ def render_text(report: LockHealthReport) -> str:
     for finding in sorted(report.findings, key=lambda f: -f.severity.rank):
         where = f" ({finding.path})" if finding.path else ""
         lines.append(f"{finding.severity.label.upper()}: {finding.message}{where}")
-    lines.append(f"Overall: {worst(report.findings).label.upper()}")
+    lines.append(f"Overall: {level_word(worst(report.findings))}")
     return "\n".join(lines)
 
 

@@ -12,10 +12,12 @@ from typing import Any
 
 from omero_tui.commands.context import load_settings, locate
 from omero_tui.commands.errors import CliError
-from omero_tui.core.findings import Severity, worst
+from omero_tui.commands.fit import fit, level_word
+from omero_tui.core.findings import Severity, counted, worst
 from omero_tui.core.json_output import dumps, to_jsonable
 from omero_tui.core.perms.apply import ApplyRefused, ApplyResult, apply_fix
 from omero_tui.core.perms.check import PermsReport, inspect_permissions
+from omero_tui.core.perms.findings import SHORT
 from omero_tui.core.perms.fix import FixPlan, plan_fix
 from omero_tui.core.perms.server_user import UnknownUserError
 from omero_tui.core.perms.undo import UndoError, UndoResult, undo_last
@@ -26,7 +28,7 @@ def run_perms(args: argparse.Namespace) -> int:
         return _undo(args)
     report = _inspect(args)
     if not args.fix:
-        print(dumps(report) if args.json else render_report(report))
+        print(dumps(report) if args.json else fit(render_report(report)))
         return worst(report.findings).exit_code
     plan = plan_fix(report)
     applied: ApplyResult | None = None
@@ -51,13 +53,13 @@ def run_perms(args: argparse.Namespace) -> int:
         print(dumps(out))
     else:
         if after is None:
-            print(render_report(report))
+            print(fit(render_report(report)))
             print()
-            print(render_plan(plan, dry_run=True))
+            print(fit(render_plan(plan, dry_run=True)))
         else:
-            print(render_applied(applied, plan))
+            print(fit(render_applied(applied, plan)))
             print()
-            print(render_report(after))
+            print(fit(render_report(after)))
     return worst((after or report).findings).exit_code
 
 
@@ -81,9 +83,9 @@ def _confirmed(args: argparse.Namespace, report: PermsReport, plan: FixPlan) -> 
         return True
     if args.json or not sys.stdin.isatty():
         return False  # a dry run: nothing is changed without --yes or a typed "y"
-    print(render_report(report))
+    print(fit(render_report(report)))
     print()
-    print(render_plan(plan, dry_run=False))
+    print(fit(render_plan(plan, dry_run=False)))
     try:
         answer = input(f"Apply these {len(plan.steps)} changes (an undo record is kept)? [y/N] ")
     except EOFError:
@@ -96,7 +98,7 @@ def _undo(args: argparse.Namespace) -> int:
         result = undo_last(progress=_progress("undoing"))
     except UndoError as err:
         raise CliError(str(err)) from err
-    print(dumps(result) if args.json else render_undo(result))
+    print(dumps(result) if args.json else fit(render_undo(result)))
     if result.failed_total or result.cancelled:
         return Severity.CRITICAL.exit_code
     return Severity.OK.exit_code
@@ -131,22 +133,28 @@ def render_report(report: PermsReport) -> str:
     lines.append(f"Data dir     {report.location.data_dir.value}")
     lines.append("")
     width = max([9, *(len(r.label) for r in report.rows)])
-    lines.append(f"{'Directory':<{width}}  {'Owner':<12} {'Group':<12} {'Mode':<11} Has  Problems")
+    owner_w = max([5, *(len(r.owner) for r in report.rows)])
+    group_w = max([5, *(len(r.group) for r in report.rows)])
+    lines.append(
+        f"{'Directory':<{width}}  {'Owner':<{owner_w}}  {'Group':<{group_w}}  "
+        f"{'Mode':<10}  Has  Problems"
+    )
     for row in report.rows:
         has = _rwx(row.read, row.write, row.traverse)
         if row.kind == "ancestor":
             has = "x" if row.traverse else "-"
-        problems = ", ".join(row.problems) or ("ok" if row.present else "absent")
+        words = dict.fromkeys(SHORT.get(code, code) for code in row.problems)
+        problems = ", ".join(words) or ("ok" if row.present else "absent")
         lines.append(
-            f"{row.label:<{width}}  {row.owner:<12} {row.group:<12} {row.mode:<11} {has:<4} "
-            f"{problems}"
+            f"{row.label:<{width}}  {row.owner:<{owner_w}}  {row.group:<{group_w}}  "
+            f"{row.mode:<10}  {has:<3}  {problems}"
         )
     if report.deep is not None:
         deep = report.deep
         lines.append("")
         lines.append(
-            f"Deep check: {deep.scanned} entries in {deep.seconds:.1f} s, "
-            f"{deep.problems_total} the server user cannot use"
+            f"Deep check: {counted(deep.scanned, 'entry')} in {deep.seconds:.1f} s, "
+            f"{deep.problems_total:,} the server user cannot use"
             + (" (cancelled)" if deep.cancelled else "")
         )
         for problem in deep.problems:
@@ -158,12 +166,12 @@ def render_report(report: PermsReport) -> str:
                 + link
             )
         if deep.problems_total > len(deep.problems):
-            lines.append(f"  … and {deep.problems_total - len(deep.problems)} more")
+            lines.append(f"  … and {deep.problems_total - len(deep.problems):,} more")
     lines.append("")
     for finding in sorted(report.findings, key=lambda f: -f.severity.rank):
         where = f" ({finding.path})" if finding.path else ""
         lines.append(f"{finding.severity.label.upper()}: {finding.message}{where}")
-    lines.append(f"Overall: {worst(report.findings).label.upper()}")
+    lines.append(f"Overall: {level_word(worst(report.findings))}")
     return "\n".join(lines)
 
 
@@ -173,7 +181,9 @@ def render_plan(plan: FixPlan, *, dry_run: bool) -> str:
     title = "Fix plan (dry run; apply with --fix --yes):" if dry_run else "Fix plan:"
     lines = [title]
     for step in plan.steps:
-        lines.append(f"  {step.command}    # {step.why}")
+        # The command alone on its line, so it can be copied as it is.
+        lines.append(f"  # {step.why}")
+        lines.append(f"  {step.command}")
     for note in plan.manual:
         lines.append(f"  {note}")
     if plan.cannot_apply:
@@ -184,21 +194,23 @@ def render_plan(plan: FixPlan, *, dry_run: bool) -> str:
 def render_applied(result: ApplyResult | None, plan: FixPlan) -> str:
     if result is None:
         return ""
-    lines = [f"Applied {len(plan.steps)} steps: {result.changed} entries changed"]
+    lines = [
+        f"Applied {counted(len(plan.steps), 'step')}: {counted(result.changed, 'entry')} changed"
+    ]
     if result.cancelled:
         lines.append("Cancelled part way: what was changed is in the undo record.")
     for path, error in result.failed:
         lines.append(f"  failed: {path}: {error}")
     if result.failed_total > len(result.failed):
-        lines.append(f"  … and {result.failed_total - len(result.failed)} more failures")
+        lines.append(f"  … and {result.failed_total - len(result.failed):,} more failures")
     lines.append(f"Undo record: {result.record} (omero-tui perms --undo puts it all back)")
     return "\n".join(lines)
 
 
 def render_undo(result: UndoResult) -> str:
     lines = [
-        f"Undo of {result.record}: {result.restored} entries restored, "
-        f"{result.unchanged} already as recorded, {result.missing} gone since"
+        f"Undo of {result.record}: {counted(result.restored, 'entry')} restored, "
+        f"{result.unchanged:,} already as recorded, {result.missing:,} gone since"
     ]
     for path, error in result.failed:
         lines.append(f"  failed: {path}: {error}")

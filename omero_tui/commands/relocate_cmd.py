@@ -22,6 +22,7 @@ from typing import Any
 
 from omero_tui.commands.context import load_settings, locate
 from omero_tui.commands.errors import CliError
+from omero_tui.commands.fit import fit
 from omero_tui.core.relocation.engine import (
     EngineOptions,
     Prepared,
@@ -276,7 +277,7 @@ class Output:
         if self.as_json:
             self.emit({"event": "message", "message": text})
         else:
-            print(text, flush=True)
+            print(fit(text), flush=True)
 
     def error(self, message: str, code: str = "") -> None:
         if self.as_json:
@@ -298,7 +299,10 @@ class Output:
                 + (f" (really {plan.source_real})" if plan.source_real != plan.source else ""),
             ),
             ("target", plan.target),
-            ("size", f"{scan.copied_entries()} entries, {human_bytes(scan.data_bytes)} of data"),
+            (
+                "size",
+                scan.counts_words(),
+            ),
             ("method", f"{plan.method}: {plan.method_why}"),
             ("server", plan.controller),
             *[("config", f"{c.key} = {c.new}") for c in plan.config_changes],
@@ -306,23 +310,23 @@ class Output:
         ]
         print("Relocation plan")
         for name, value in rows:
-            print(f"  {name:<7} {value}")
+            print(fit(f"  {name:<7} {value}"))
         print("Steps")
         for number, step in enumerate(plan.steps, start=1):
-            print(f"  {number}. {step.id}: {step.title}")
+            print(fit(f"  {number}. {step.id}: {step.title}"))
         print("Checks")
         marks = {"pass": "ok  ", "warn": "WARN", "fail": "FAIL"}
         for check in prepared.preflight.checks:
-            print(f"  {marks[check.status]} {check.reason}")
+            print(fit(f"  {marks[check.status]} {check.reason}"))
         sys.stdout.flush()
 
     def status(self, summary: str, actions: list[str]) -> None:
         if self.as_json:
             self.emit({"event": "status", "summary": summary, "actions": actions})
             return
-        print(summary)
+        print(fit(summary))
         for action in actions:
-            print(f"  - {action}")
+            print(fit(f"  - {action}"))
         sys.stdout.flush()
 
     def step(self, event: StepEvent) -> None:
@@ -330,7 +334,7 @@ class Output:
             self.emit(event.to_json())
             return
         self._clear()
-        print(f"[{event.step}] {event.state}: {event.message}", flush=True)
+        print(fit(f"[{event.step}] {event.state}: {event.message}"), flush=True)
 
     def progress(self, progress: Progress) -> None:
         if self.as_json:
@@ -355,8 +359,8 @@ class Output:
             return
         self._clear()
         for note in result.notes:
-            print(f"{note.severity.label.upper()}: {note.message}")
-        print(f"{result.outcome.upper()}: {result.message}", flush=True)
+            print(fit(f"{note.severity.label.upper()}: {note.message}"))
+        print(fit(f"{result.outcome.upper()}: {result.message}"), flush=True)
 
 
 def _progress_text(p: Progress) -> str:

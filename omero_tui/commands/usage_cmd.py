@@ -9,6 +9,7 @@ from pathlib import Path
 
 from omero_tui.commands.context import load_settings, locate
 from omero_tui.commands.errors import CliError
+from omero_tui.commands.fit import fit, level_word
 from omero_tui.core.findings import Severity
 from omero_tui.core.usage.format import human_bytes, human_count, stamp
 from omero_tui.core.usage.model import UsageProgress
@@ -47,7 +48,7 @@ def run_usage(args: argparse.Namespace) -> int:
     if args.json:
         _write_json(report_json(report))
     else:
-        _write_text(render_text(report, quick_asked=args.quick, export=args.export))
+        _write_text(fit(render_text(report, quick_asked=args.quick, export=args.export)))
     return report.verdict.exit_code
 
 
@@ -137,7 +138,7 @@ def render_text(
         lines.append(f"{finding.severity.label.upper()}: {finding.message}{where}")
     if not [f for f in report.findings if f.severity.rank > Severity.INFO.rank]:
         lines.append("Usage OK: no problems found.")
-    lines.append(f"Overall: {report.verdict.label.upper()} ({report.verdict_words})")
+    lines.append(f"Overall: {level_word(report.verdict)} ({report.verdict_words})")
     return "\n".join(lines)
 
 

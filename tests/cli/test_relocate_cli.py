@@ -84,7 +84,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(
     before = snapshot(demo_sandbox.root)
     done = cli("relocate", "--to", str(target), "--dry-run", env=env)
     assert done.returncode == 0, done.stderr
-    out = done.stdout
+    out = " ".join(done.stdout.split())  # wrapped at 80 columns
     assert "Relocation plan" in out and f"omero.data.dir = {target}" in out
     assert "rename: source and target are on the same filesystem" in out
     assert "Dry run: nothing was changed." in out

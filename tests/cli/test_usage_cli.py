@@ -70,7 +70,7 @@ def test_json_schema_and_totals_equal_du(shared_demo, tmp_path) -> None:  # noqa
 def test_quick_rescan_reuses_the_recorded_scan(demo_sandbox, tmp_path) -> None:  # noqa: ANN001
     server = str(demo_sandbox.server_dir)
     first = run_usage("--quick", "--server-dir", server, state=tmp_path)
-    assert "there was no earlier scan on record" in first.stdout
+    assert "there was no earlier scan on record" in " ".join(first.stdout.split())
     (demo_sandbox.data_dir / "Files" / "new-upload").write_bytes(b"u" * 20_000)
     second = json.loads(
         run_usage("--json", "--quick", "--server-dir", server, state=tmp_path).stdout
@@ -88,7 +88,7 @@ def test_export_writes_ncdu_json(shared_demo, tmp_path) -> None:  # noqa: ANN001
     result = run_usage(*args, state=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(target.read_text())[:2] == [1, 2]
-    assert f"ncdu -f {target}" in result.stdout
+    assert f"ncdu -f {target}" in " ".join(result.stdout.split())
     refused = run_usage(*args, "--quick", state=tmp_path)
     assert refused.returncode == 3 and "needs a full scan" in refused.stderr
     unwritable = run_usage(*args[:2], "--export", "/proc/no-such-dir/x.json", state=tmp_path)

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from omero_tui.core.findings import counted
 from omero_tui.core.relocation.batch_verifier import Batch, BatchVerifier, Committed
 from omero_tui.core.relocation.file_copy import CLOEXEC, NOFOLLOW, Copier, open_for_read
 from omero_tui.core.relocation.metadata import MetadataCopier
@@ -120,6 +121,7 @@ def copy_entries(
     batch = Batch(first=start)
     copied_now = 0
     total = scan.copied_entries()
+    of_total = counted(total, "file or symlink", "files and symlinks")
     dirs = _DirPair(scan.root, target)
     ok = False
     try:
@@ -141,8 +143,8 @@ def copy_entries(
             state["bytes"] += size
             if copied_now % 32 == 0 or size > 1 << 20:  # the reporter throttles anyway
                 report(
-                    f"copied {state['copied']} of {total} entries, "
-                    f"verified {done_before + verifier.verified_entries}",
+                    f"copied {state['copied']:,} of {of_total}, "
+                    f"verified {done_before + verifier.verified_entries:,}",
                     state["bytes"],
                     state["copied"],
                 )

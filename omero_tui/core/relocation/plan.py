@@ -25,7 +25,6 @@ from omero_tui.core.mounts import MountTable
 from omero_tui.core.relocation.config_rewrite import ConfigChange, main_key, planned_changes
 from omero_tui.core.relocation.target_text import length_problem, lookalike_problem
 from omero_tui.core.relocation.tree_scan import TreeScan
-from omero_tui.core.usage.format import human_bytes
 
 WHAT = ("data", "managed")
 
@@ -276,7 +275,7 @@ def _notes(location: ServerLocation, what: str, source_real: str) -> list[str]:
 
 def with_scan(plan: RelocationPlan, scan: TreeScan | None) -> RelocationPlan:
     """The plan with its steps worded (with sizes once the source has been scanned)."""
-    size = f" ({scan.copied_entries()} entries, {human_bytes(scan.data_bytes)})" if scan else ""
+    size = f" ({scan.counts_words()})" if scan else ""
     moved = plan.method == "rename"
     keys = ", ".join(f"{c.key} = {c.new}" for c in plan.config_changes) or main_key(plan.what)
     steps = [

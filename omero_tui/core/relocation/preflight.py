@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Mapping
 
 from omero_tui.core.discovery import ServerLocation
+from omero_tui.core.findings import counted
 from omero_tui.core.layout.identity import read_identity
 from omero_tui.core.mounts import MountTable
 from omero_tui.core.perms.check import ancestors_of, path_access
@@ -91,7 +92,7 @@ def _source_checks(plan: RelocationPlan, scan: TreeScan) -> list[Check]:
         checks.append(
             fail(
                 "relocation.source_unreadable",
-                f"{len(scan.unreadable)} directories could not be listed (e.g. "
+                f"{counted(len(scan.unreadable), 'directory')} could not be listed (e.g. "
                 f"{scan.unreadable[0]}), so they could not be copied",
                 plan.source,
             )
@@ -110,7 +111,7 @@ def _source_checks(plan: RelocationPlan, scan: TreeScan) -> list[Check]:
         checks.append(
             warn(
                 "relocation.special_files",
-                f"{len(scan.specials)} fifo/socket/device entries (e.g. "
+                f"{counted(len(scan.specials), 'fifo/socket/device entry')} (e.g. "
                 f"{scan.specials[0]}) are not data and will not be copied",
             )
         )
@@ -118,7 +119,7 @@ def _source_checks(plan: RelocationPlan, scan: TreeScan) -> list[Check]:
         checks.append(
             warn(
                 "relocation.links_outside",
-                f"{len(scan.links_outside)} files (e.g. {scan.links_outside[0]}) "
+                f"{counted(len(scan.links_outside), 'file')} (e.g. {scan.links_outside[0]}) "
                 "also have hard links outside the repository; they are copied as "
                 "separate files and the space counts them in full",
             )

@@ -114,14 +114,14 @@ def capacity_checks(plan: RelocationPlan, scan: TreeScan, where: str) -> list[Ch
             checks.append(
                 fail(
                     "relocation.inodes",
-                    f"the copy needs {scan.inodes} inodes but {plan.target} has "
-                    f"{vfs.f_favail} free",
+                    f"the copy needs {scan.inodes:,} inodes but {plan.target} has "
+                    f"{vfs.f_favail:,} free",
                     plan.target,
                 )
             )
         else:
             checks.append(
-                passed("relocation.inodes", f"needs {scan.inodes} inodes, {vfs.f_favail} free")
+                passed("relocation.inodes", f"needs {scan.inodes:,} inodes, {vfs.f_favail:,} free")
             )
     return checks
 

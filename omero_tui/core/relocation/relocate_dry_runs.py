@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from omero_tui.core.findings import counted
 from omero_tui.core.relocation.plan import RelocationPlan
 from omero_tui.core.relocation.status import RelocationStatus
 from omero_tui.core.usage.format import human_bytes
@@ -22,8 +23,9 @@ def describe_remaining(status: RelocationStatus) -> list[str]:
             continue
         title = step.title
         if step.id == "copy" and status.copied_upto:
+            copied = counted(status.copied_entries, "file or symlink", "files and symlinks")
             title = (
-                f"continue after the {status.copied_entries} entries "
+                f"continue after the {copied} "
                 f"({human_bytes(status.copied_bytes)}) already copied and verified"
             )
         actions.append(f"{step.id}: {title}")

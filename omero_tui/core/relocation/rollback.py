@@ -31,7 +31,7 @@ from omero_tui.core.config.xml_file import (
     with_changes,
     write_config,
 )
-from omero_tui.core.findings import Severity
+from omero_tui.core.findings import Severity, counted
 from omero_tui.core.relocation.config_rewrite import restore_config, writer_leftovers
 from omero_tui.core.relocation.engine import exclusive_relocation, reopen
 from omero_tui.core.relocation.engine_context import (
@@ -86,7 +86,7 @@ def rollback_relocation(
         message = f"rolled back: config.xml restored and {status.target} removed"
         if left:
             message = (
-                f"rolled back: config.xml restored; kept {len(left)} entries in "
+                f"rolled back: config.xml restored; kept {counted(len(left), 'entry')} in "
                 f"{status.target} that the relocation did not create or that changed "
                 "after the copy"
             )

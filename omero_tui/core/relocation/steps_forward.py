@@ -11,7 +11,7 @@ from pathlib import Path
 
 from omero_tui.core.config.xml_file import ConfigError, parse_config
 from omero_tui.core.discovery import discover
-from omero_tui.core.findings import Severity
+from omero_tui.core.findings import Severity, counted
 from omero_tui.core.relocation.config_rewrite import (
     apply_changes,
     config_dir_names,
@@ -192,8 +192,8 @@ def copy(ctx: Context) -> None:
     ctx.event(
         "copy",
         "info",
-        f"{result.entries_copied} entries, {human_bytes(result.data_bytes)} "
-        f"copied with {result.method}",
+        f"{counted(result.entries_copied, 'file or symlink', 'files and symlinks')}, "
+        f"{human_bytes(result.data_bytes)} of data copied with {result.method}",
     )
     for line in result.metadata_dropped:
         ctx.note(

@@ -19,7 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from omero_tui.core.findings import counted
 from omero_tui.core.relocation.progress import Progress, Reporter, check_cancel
+from omero_tui.core.usage.format import human_bytes
 
 NOATIME = getattr(os, "O_NOATIME", 0)
 DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -81,6 +83,21 @@ class TreeScan:
 
     def copied_entries(self) -> int:
         return self.files + self.hardlinks + self.symlinks
+
+    def counts_words(self) -> str:
+        """What is there, counted as the Disk usage panel counts it (files like
+        ``find -type f``: every name of a hard-linked file; dirs with the top one)."""
+        entries = self.files + self.hardlinks + self.dirs + self.symlinks
+        parts = [
+            counted(self.files + self.hardlinks, "file"),
+            counted(self.dirs, "dir"),
+            *([counted(self.symlinks, "symlink")] if self.symlinks else []),
+        ]
+        return (
+            f"{', '.join(parts)} ({counted(entries, 'entry')}); "
+            f"{human_bytes(self.apparent_bytes)} apparent, "
+            f"{human_bytes(self.allocated_bytes)} allocated"
+        )
 
 
 def open_dir(path: str, dir_fd: int | None = None) -> int:

@@ -104,8 +104,6 @@ class PermsPanel(VerticalScroll):
         yield Static(id="perms-findings", classes="section")
 
     def on_mount(self) -> None:
-        table = self.query_one("#perms-rows", DataTable)
-        table.add_columns("Directory", "Owner", "Group", "Mode", "R", "W", "X", "Findings")
         self.refresh_report()
 
     # ------------------------------------------------------------------ actions
@@ -311,7 +309,6 @@ class PermsPanel(VerticalScroll):
             return
         table = self.query_one("#perms-rows", DataTable)
         cursor = table.cursor_row
-        table.clear()
         rows = self.report.rows
         owner_w = max([5, *(len(r.owner) for r in rows)])
         group_w = max([5, *(len(r.group) for r in rows)])
@@ -319,14 +316,34 @@ class PermsPanel(VerticalScroll):
         room = max(24, self.size.width - CHROME_WIDTH - fixed)
         label_w = min(max(len(r.label) for r in rows), max(14, room - 14))
         findings_w = max(10, room - label_w)
-        for index, row in enumerate(rows):
+        findings = [
+            fit_end(", ".join(dict.fromkeys(SHORT.get(c, c) for c in r.problems)), findings_w)
+            for r in rows
+        ]
+        # Widths given, not measured: an auto-width DataTable measures new rows only when
+        # it is next idle, so a frame drawn before that showed the previous report's
+        # widths (the Findings column cut to "cannot w" in a snapshot under load).
+        table.clear(columns=True)
+        widths = (
+            ("Directory", label_w),
+            ("Owner", owner_w),
+            ("Group", group_w),
+            ("Mode", 10),
+            ("R", 1),
+            ("W", 1),
+            ("X", 1),
+            ("Findings", max([8, *(len(f) for f in findings)])),
+        )
+        for label, width in widths:
+            table.add_column(label, width=width)
+        for index, (row, problems) in enumerate(zip(rows, findings, strict=True)):
             table.add_row(
                 fit_middle(row.label, label_w),
                 row.owner,
                 row.group,
                 row.mode,
                 *ticks(row),
-                fit_end(", ".join(SHORT.get(c, c) for c in row.problems), findings_w),
+                problems,
                 key=str(index),
             )
         if table.row_count:

@@ -9,7 +9,6 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from omero_tui.core.config.windows_paths import looks_like_windows_path, posix_shell_line
-from omero_tui.core.usage.format import human_bytes
 from omero_tui.tui.wizard.state import WizardState
 from omero_tui.tui.wizard.step_choose import windows_notations
 
@@ -36,9 +35,7 @@ class PlanPage(VerticalScroll):
             source += f" (really {plan.source_real})"
         summary.add_row("Move", source)
         summary.add_row("To", plan.target)
-        summary.add_row(
-            "Size", f"{scan.copied_entries():,} entries, {human_bytes(scan.data_bytes)}"
-        )
+        summary.add_row("Size", scan.counts_words())
         summary.add_row("How", f"{plan.method}: {plan.method_why}")
         summary.add_row("Server", plan.controller or "-")
         for note in plan.notes:

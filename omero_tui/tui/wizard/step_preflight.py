@@ -9,7 +9,6 @@ from textual.widgets import ProgressBar, Static
 
 from omero_tui.core.findings import counted
 from omero_tui.core.relocation.progress import Progress
-from omero_tui.core.usage.format import human_bytes
 from omero_tui.tui.wizard.state import WizardState
 
 MARKS = {"pass": ("✓", "green"), "warn": ("!", "yellow"), "fail": ("✗", "bold red")}
@@ -46,23 +45,15 @@ class PreflightPage(VerticalScroll):
         report = prepared.preflight
         failures, warnings = len(report.failures), len(report.warnings)
         scan = prepared.scan
-        size = f"{scan.copied_entries():,} entries, {human_bytes(scan.data_bytes)}"
         if failures:
-            status.update(
-                Text(
-                    f"✗ {counted(failures, 'check')} failed: nothing can move ({size})",
-                    style="bold red",
-                )
-            )
+            text = Text(f"✗ {counted(failures, 'check')} failed: nothing can move", "bold red")
         elif warnings:
-            status.update(
-                Text(
-                    f"! Passed with {counted(warnings, 'warning')} ({size}); read them",
-                    style="yellow",
-                )
-            )
+            text = Text(f"! Passed with {counted(warnings, 'warning')}; read them", "yellow")
         else:
-            status.update(Text(f"✓ Every check passed ({size})", style="bold green"))
+            text = Text("✓ Every check passed", style="bold green")
+        # What moves, counted as the Disk usage panel counts it, on a line of its own.
+        text.append(f"\n{scan.counts_words()}", style="dim")
+        status.update(text)
         body = Text()
         order = {"fail": 0, "warn": 1, "pass": 2}
         for check in sorted(report.checks, key=lambda c: order[c.status]):
