@@ -1,6 +1,9 @@
 """The full usage scan: every directory listed, shared between worker processes.
 
-The top one or two levels are listed here, then the directories below them are handed
+On a share or a FUSE filesystem (judged by the mount table) the walk is done by many
+threads instead, which keep many round trips in flight (usage_threads). On a local
+disk, the top one or two levels are listed here and the walk goes on here until the
+tree proves large (see usage_pool); then the directories not yet reached are handed
 to the pool as tasks. A task walks until it has seen its budget of entries and hands
 back what it has not reached, which is split again, so a skewed tree (one huge Pixels)
 still keeps every worker busy to the end. The largest subtrees of the previous scan go
@@ -19,12 +22,22 @@ from omero_tui.core.usage_assemble import WalkResult, add_days, assemble
 from omero_tui.core.usage_model import ScanCancelled, UsageProgress, UsageScan
 from omero_tui.core.usage_plan import ScanPlan, UsageError, plan_scan
 from omero_tui.core.usage_pool import ScanPool, WorkerDied
-from omero_tui.core.usage_walk import BLOCKS, L_BLOCKS, OWN_BLOCKS, Own, list_directory, own_of
+from omero_tui.core.usage_threads import ThreadStats, remote_roots, walk_threaded
+from omero_tui.core.usage_walk import (
+    BLOCKS,
+    L_BLOCKS,
+    OWN_BLOCKS,
+    Own,
+    list_directory,
+    own_of,
+    walk_task,
+)
 
 ProgressCallback = Callable[[UsageProgress], None]
 DEFAULT_BUDGET = 10_000  # entries per task when no earlier scan tells the tree's size
 REPORT_EVERY = 0.1  # seconds between progress reports
 MAX_PROBLEMS = 500  # error messages kept; every error is counted all the same
+CONCURRENCY = ("auto", "threads", "processes")
 
 
 class Progress:
@@ -36,6 +49,7 @@ class Progress:
         self.callback, self.expected, self.quick = callback, expected, quick
         self.entries = self.dirs = self.allocated = 0
         self.start = self._last = time.monotonic()
+        self.threads: ThreadStats | None = None  # set by a threaded walk
 
     def add(self, records: list[tuple], seen: int, link_blocks: int = 0) -> None:
         self.entries += seen
@@ -58,6 +72,7 @@ class Progress:
                 rate=self.entries / elapsed if elapsed > 0 else 0.0,
                 expected=self.expected,
                 quick=self.quick,
+                in_flight=self.threads.level if self.threads is not None else None,
             )
         )
 
@@ -71,13 +86,20 @@ def scan_usage(
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     clock: Callable[[], float] = time.time,
+    concurrency: str = "auto",
 ) -> UsageScan:
     """Walk the whole repository. Raises UsageError, or ScanCancelled when ``cancel`` is set.
 
     ``previous`` (an earlier scan of the same repository) only orders the work and
     gives the progress a percentage; nothing of it is reused (see usage_quick).
+    ``concurrency``: "auto" (threads on a share or FUSE, processes on a local disk),
+    "threads" or "processes".
     """
+    if concurrency not in CONCURRENCY:
+        raise ValueError(f"concurrency must be one of {CONCURRENCY}")
     plan = plan_scan(data_dir, managed_dir)
+    if concurrency == "threads" or (concurrency == "auto" and remote_roots(plan)):
+        return assemble(_walk_threads(plan, previous, progress, cancel, clock))
     own_pool = pool is None
     pool = ScanPool() if pool is None else pool
     try:
@@ -99,6 +121,86 @@ def scan_usage(
             pool.close()
 
 
+class _Collector:
+    """What the walk found so far, whoever walked it."""
+
+    def __init__(
+        self,
+        plan: ScanPlan,
+        previous: UsageScan | None,
+        progress: ProgressCallback | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.plan, self.clock = plan, clock
+        self.started = clock()
+        self.records: list[dict[str, tuple]] = [{} for _ in plan.roots]
+        self.links: list[list[tuple]] = [[] for _ in plan.roots]
+        self.problems: list[tuple[str, str, str]] = []
+        self.mounts: list[tuple[int, str]] = []
+        self.days: dict[str, dict[int, int]] = {}
+        expected = None
+        if previous is not None and previous.data_dir == plan.data_dir:
+            expected = previous.entries
+        self.expected = expected
+        self.counter = Progress(progress, expected)
+
+    def store(
+        self,
+        root: int,
+        found: list,
+        found_links: list,
+        found_mounts: list,
+        seen: int,
+        found_days: dict,
+        found_problems: list = (),  # type: ignore[assignment]
+    ) -> None:
+        records = self.records[root]
+        for r in found:
+            records[r[0]] = r
+        if found_links:
+            self.links[root].extend(found_links)
+        if found_mounts:
+            self.mounts.extend((root, rel) for rel in found_mounts)
+        add_days(self.days, self.plan, root, found_days)
+        self.counter.add(found, seen, sum(link[L_BLOCKS] for link in found_links))
+        if found_problems:
+            room = max(0, MAX_PROBLEMS - len(self.problems))
+            self.problems.extend(found_problems[:room])
+
+    def result(self) -> WalkResult:
+        self.counter.report(force=True)
+        return WalkResult(
+            plan=self.plan,
+            records=self.records,
+            links=self.links,
+            problems=self.problems,
+            mounts=self.mounts,
+            days=self.days,
+            entries=self.counter.entries,
+            started_at=self.started,
+            finished_at=self.clock(),
+        )
+
+
+def _walk_threads(
+    plan: ScanPlan,
+    previous: UsageScan | None,
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+    clock: Callable[[], float],
+) -> WalkResult:
+    found = _Collector(plan, previous, progress, clock)
+    frontier = _seed(plan, 1, found.store, found.problems)  # the roots themselves
+    stats = found.counter.threads = ThreadStats()
+
+    def deliver(item: tuple) -> None:
+        root, records, links, problems, mounts, seen, days = item
+        found.store(root, records, links, mounts, seen, days, problems)
+
+    walk_threaded(plan, frontier, deliver, found.counter.report, cancel, stats)
+    return found.result()
+
+
 def _walk(
     plan: ScanPlan,
     pool: ScanPool,
@@ -107,31 +209,19 @@ def _walk(
     cancel: threading.Event | None,
     clock: Callable[[], float],
 ) -> WalkResult:
-    started = clock()
+    found = _Collector(plan, previous, progress, clock)
     roots = plan.roots
-    records: list[dict[str, tuple]] = [{} for _ in roots]
-    links: list[list[tuple]] = [[] for _ in roots]
-    problems: list[tuple[str, str, str]] = []
-    mounts: list[tuple[int, str]] = []
-    expected = None
-    if previous is not None and previous.data_dir == plan.data_dir:
-        expected = previous.entries
-    days: dict[str, dict[int, int]] = {}
-    counter = Progress(progress, expected)
-
-    def store(
-        root: int, found: list, found_links: list, found_mounts: list, seen: int, found_days: dict
-    ) -> None:
-        records[root].update((r[0], r) for r in found)
-        links[root].extend(found_links)
-        mounts.extend((root, rel) for rel in found_mounts)
-        add_days(days, plan, root, found_days)
-        counter.add(found, seen, sum(link[L_BLOCKS] for link in found_links))
-
-    frontier = _seed(plan, pool.parallel * 4, store, problems)
+    store = found.store
+    frontier = _seed(plan, pool.parallel * 4, store, found.problems)
+    frontier = _walk_here(plan, frontier, pool.inline_entries(), found)
+    if cancel is not None and cancel.is_set():
+        raise ScanCancelled()
+    if not frontier:  # a small tree: done before a worker would have started
+        return found.result()
     size_of = _previous_sizes(plan, previous)
     frontier.sort(key=lambda item: size_of(item[0], item[1]), reverse=True)
     parallel = pool.parallel
+    expected = found.expected
     budget = max(2_000, expected // (parallel * 8)) if expected else DEFAULT_BUDGET
     queue: deque[tuple[int, list[tuple[str, Own]]]] = deque(_split(frontier, 8 * parallel))
     with pool.session() as session:
@@ -140,27 +230,37 @@ def _walk(
                 root, starts = queue.popleft()
                 session.submit(root, (roots[root].path, roots[root].dev, starts, budget))
             for root, result in session.results(REPORT_EVERY):
-                found, found_links, found_problems, found_mounts, left, seen, found_days = result
-                store(root, found, found_links, found_mounts, seen, found_days)
-                problems.extend(found_problems[: max(0, MAX_PROBLEMS - len(problems))])
+                found_records, links, problems, mounts, left, seen, days = result
+                store(root, found_records, links, mounts, seen, days, problems)
                 if left:
                     pieces = _split([(root, rel, own) for rel, own in left], 2 * parallel)
                     queue.extendleft(reversed(pieces))
             if cancel is not None and cancel.is_set():
                 raise ScanCancelled()
-            counter.report()
-    counter.report(force=True)
-    return WalkResult(
-        plan=plan,
-        records=records,
-        links=links,
-        problems=problems,
-        mounts=mounts,
-        days=days,
-        entries=counter.entries,
-        started_at=started,
-        finished_at=clock(),
-    )
+            found.counter.report()
+    return found.result()
+
+
+def _walk_here(
+    plan: ScanPlan, frontier: list[tuple[int, str, Own]], budget: int, found: _Collector
+) -> list[tuple[int, str, Own]]:
+    """Walk up to ``budget`` entries in this process; returns the directories not reached."""
+    if budget <= 0 or not frontier:
+        return frontier
+    left: list[tuple[int, str, Own]] = []
+    for root, starts in _split(frontier, 1):
+        if budget <= 0:
+            left.extend((root, rel, own) for rel, own in starts)
+            continue
+        tree = plan.roots[root]
+        records, links, problems, mounts, rest, seen, days = walk_task(
+            tree.path, tree.dev, starts, budget
+        )
+        found.store(root, records, links, mounts, seen, days, problems)
+        budget -= seen
+        left.extend((root, rel, own) for rel, own in rest)
+    found.counter.report()
+    return left
 
 
 def _seed(
