@@ -169,7 +169,8 @@ def mounted(
 
 
 def unmount(mountpoint: Path, server: subprocess.Popen) -> None:
-    for command in (["fusermount3", "-u", "-z", str(mountpoint)], ["umount", "-l", str(mountpoint)]):
+    commands = (["fusermount3", "-u", "-z", str(mountpoint)], ["umount", "-l", str(mountpoint)])
+    for command in commands:
         with contextlib.suppress(OSError):
             if subprocess.run(command, capture_output=True, check=False).returncode == 0:
                 break
@@ -186,7 +187,7 @@ def available() -> str | None:
     """None when a latency mirror can be mounted here, else the reason it cannot."""
     try:
         import mfusepy  # noqa: F401
-    except (ImportError, OSError, EnvironmentError) as err:
+    except (ImportError, OSError) as err:
         return f"the mfusepy binding or libfuse3 is missing ({err})"
     if not os.path.exists("/dev/fuse"):
         return "no /dev/fuse"
