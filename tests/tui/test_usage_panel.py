@@ -196,7 +196,7 @@ async def test_quick_rescan_says_what_it_reused(demo_sandbox, tmp_path) -> None:
 
 
 async def test_worker_processes_end_with_the_console(shared_demo, tmp_path) -> None:  # noqa: ANN001
-    app = UsageApp(sources_for(shared_demo, tmp_path / "state", workers=2))
+    app = UsageApp(sources_for(shared_demo, tmp_path / "state", workers=2, inline=0))
     async with app.run_test(size=(100, 32)) as pilot:
         await settle(pilot)
         await pilot.press("s")

@@ -41,7 +41,7 @@ CHECK_CANCEL_EVERY = 256  # directories between looks at the cancel flag
 
 
 def quick_rescan(
-    previous: UsageScan,
+    previous: UsageScan | WalkResult,
     managed_dir: str | None = None,
     *,
     progress: ProgressCallback | None = None,
@@ -55,17 +55,17 @@ def quick_rescan(
     directory counted as unlinked: that cannot be settled without reading them all, so
     the quick rescan then becomes a full scan (and says why in ``fallback``).
     """
-    old = previous.raw
+    old = previous.raw if isinstance(previous, UsageScan) else previous
     if not isinstance(old, WalkResult):
         raise ValueError("a quick rescan needs a scan made in this version (or its cache)")
     try:
-        return _quick(previous, old, managed_dir, progress, cancel, clock)
+        return _quick(old, managed_dir, progress, cancel, clock)
     except _NeedFullScan as reason:
         scan = scan_usage(
-            previous.data_dir,
+            old.plan.data_dir,
             managed_dir,
             pool=pool,
-            previous=previous,
+            previous=old,
             progress=progress,
             cancel=cancel,
             clock=clock,
@@ -78,7 +78,6 @@ class _NeedFullScan(Exception):
 
 
 def _quick(
-    previous: UsageScan,
     old: WalkResult,
     managed_dir: str | None,
     progress: ProgressCallback | None,
@@ -86,7 +85,7 @@ def _quick(
     clock: Callable[[], float],
 ) -> UsageScan:
     started = clock()
-    plan = plan_scan(previous.data_dir, managed_dir)
+    plan = plan_scan(old.plan.data_dir, managed_dir)
     old_index = {root.path: i for i, root in enumerate(old.plan.roots)}
     records: list[dict[str, tuple]] = [{} for _ in plan.roots]
     links: list[list[tuple]] = [[] for _ in plan.roots]
@@ -95,7 +94,7 @@ def _quick(
     reused: set[tuple[int, str]] = set()
     # Start from the earlier figures by day and correct them directory by directory.
     days: dict[str, dict[int, int]] = {n: dict(d) for n, d in old.days.items()}
-    counter = Progress(progress, previous.totals.dirs, quick=True)
+    counter = Progress(progress, sum(len(r) for r in old.records), quick=True)
     for index, root in enumerate(plan.roots):
         before = old_index.get(root.path)
         walker = _RootWalk(index, root.path, root.dev, old, before, cancel)

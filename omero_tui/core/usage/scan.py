@@ -25,6 +25,7 @@ from omero_tui.core.usage.pool import ScanPool, WorkerDied
 from omero_tui.core.usage.threads import ThreadStats, remote_roots, walk_threaded
 from omero_tui.core.usage.walk import (
     BLOCKS,
+    FILES,
     L_BLOCKS,
     OWN_BLOCKS,
     Own,
@@ -82,7 +83,7 @@ def scan_usage(
     managed_dir: str | None = None,
     *,
     pool: ScanPool | None = None,
-    previous: UsageScan | None = None,
+    previous: UsageScan | WalkResult | None = None,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     clock: Callable[[], float] = time.time,
@@ -98,6 +99,8 @@ def scan_usage(
     if concurrency not in CONCURRENCY:
         raise ValueError(f"concurrency must be one of {CONCURRENCY}")
     plan = plan_scan(data_dir, managed_dir)
+    if isinstance(previous, UsageScan):
+        previous = previous.raw if isinstance(previous.raw, WalkResult) else None
     if concurrency == "threads" or (concurrency == "auto" and remote_roots(plan)):
         return assemble(_walk_threads(plan, previous, progress, cancel, clock))
     own_pool = pool is None
@@ -127,7 +130,7 @@ class _Collector:
     def __init__(
         self,
         plan: ScanPlan,
-        previous: UsageScan | None,
+        previous: WalkResult | None,
         progress: ProgressCallback | None,
         clock: Callable[[], float],
     ) -> None:
@@ -139,7 +142,7 @@ class _Collector:
         self.mounts: list[tuple[int, str]] = []
         self.days: dict[str, dict[int, int]] = {}
         expected = None
-        if previous is not None and previous.data_dir == plan.data_dir:
+        if previous is not None and previous.plan.data_dir == plan.data_dir:
             expected = previous.entries
         self.expected = expected
         self.counter = Progress(progress, expected)
@@ -184,7 +187,7 @@ class _Collector:
 
 def _walk_threads(
     plan: ScanPlan,
-    previous: UsageScan | None,
+    previous: WalkResult | None,
     progress: ProgressCallback | None,
     cancel: threading.Event | None,
     clock: Callable[[], float],
@@ -204,7 +207,7 @@ def _walk_threads(
 def _walk(
     plan: ScanPlan,
     pool: ScanPool,
-    previous: UsageScan | None,
+    previous: WalkResult | None,
     progress: ProgressCallback | None,
     cancel: threading.Event | None,
     clock: Callable[[], float],
@@ -302,20 +305,27 @@ def _seed(
     return frontier
 
 
-def _previous_sizes(plan: ScanPlan, previous: UsageScan | None) -> Callable[[int, str], int]:
+def _previous_sizes(plan: ScanPlan, previous: WalkResult | None) -> Callable[[int, str], int]:
+    """Files and directories below a top directory at the previous scan (0 if unknown).
+
+    The frontier is at most two levels deep (see _seed): one pass over the records
+    counts what lies below each directory of those levels.
+    """
     if previous is None:
         return lambda root, rel: 0
-    where = {root.path: index for index, root in enumerate(previous.roots)}
+    where = {root.path: index for index, root in enumerate(previous.plan.roots)}
     mapping = {i: where.get(root.path) for i, root in enumerate(plan.roots)}
-
-    def size(root: int, rel: str) -> int:
-        old = mapping.get(root)
-        if old is None:
-            return 0
-        totals = previous.tree.totals(old, rel)
-        return totals.files + totals.dirs
-
-    return size
+    counts: dict[tuple[int, str], int] = {}
+    for old, records in enumerate(previous.records):
+        for rel, record in records.items():
+            weight = record[FILES] + 1
+            parts = rel.split("/", 2)
+            first = (old, parts[0])
+            counts[first] = counts.get(first, 0) + weight
+            if len(parts) > 1:
+                second = (old, parts[0] + "/" + parts[1])
+                counts[second] = counts.get(second, 0) + weight
+    return lambda root, rel: counts.get((mapping.get(root), rel), 0)  # type: ignore[arg-type]
 
 
 def _split(

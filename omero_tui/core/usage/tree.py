@@ -124,8 +124,9 @@ class UsageTree:
                 ]
                 for rel, r in records.items()
             }
-            # Deepest first, so each directory is complete before it joins its parent.
-            for rel in sorted(acc, key=lambda r: r.count("/") if r else -1, reverse=True):
+            # Longest first: a child's path is its parent's and more, so each directory
+            # is complete before it joins its parent.
+            for rel in sorted(acc, key=len, reverse=True):
                 if not rel:
                     continue
                 parent = acc.get(rel.rpartition("/")[0])
