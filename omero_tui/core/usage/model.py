@@ -92,6 +92,11 @@ class UsageProgress:
     expected: int | None  # from the previous scan: its entries (full) or directories (quick)
     quick: bool = False
     in_flight: int | None = None  # threads walking a share; None for a local walk
+    files: int = 0  # regular files seen so far
+
+    @property
+    def files_rate(self) -> float:
+        return self.files / self.elapsed if self.elapsed > 0 else 0.0
 
     @property
     def done(self) -> int:

@@ -48,13 +48,14 @@ class Progress:
         self, callback: ProgressCallback | None, expected: int | None, quick: bool = False
     ) -> None:
         self.callback, self.expected, self.quick = callback, expected, quick
-        self.entries = self.dirs = self.allocated = 0
+        self.entries = self.dirs = self.allocated = self.files = 0
         self.start = self._last = time.monotonic()
         self.threads: ThreadStats | None = None  # set by a threaded walk
 
     def add(self, records: list[tuple], seen: int, link_blocks: int = 0) -> None:
         self.entries += seen
         self.dirs += len(records)
+        self.files += sum(r[FILES] for r in records)
         blocks = link_blocks + sum(r[OWN_BLOCKS] + r[BLOCKS] for r in records)
         self.allocated += blocks * 512
 
@@ -74,6 +75,7 @@ class Progress:
                 expected=self.expected,
                 quick=self.quick,
                 in_flight=self.threads.level if self.threads is not None else None,
+                files=self.files,
             )
         )
 
