@@ -1,6 +1,5 @@
 """Benchmark of the usage scan against du, ncdu and gdu, whole commands (not a test).
 
-    .venv/bin/pip install -e '.[test,bench]'               # mfusepy, for the share
     .venv/bin/python -m tests.bench.bench_usage             # everything, as in the README
     .venv/bin/python -m tests.bench.bench_usage --only local --rounds 3
     .venv/bin/python -m tests.bench.bench_usage --rss 1000000   # + peak memory at 1M files

@@ -9,7 +9,7 @@ so N callers in flight see about N times the throughput of one, as on a real sha
     python -m tests.bench.latency_fs BACKING MOUNTPOINT --delay-ms 1     # foreground
     python -m tests.bench.latency_fs --selftest BACKING --delay-ms 1     # throughput check
 
-Needs the ``mfusepy`` binding (the ``bench`` extra: ``pip install -e '.[test,bench]'``),
+Needs the ``mfusepy`` binding (in the ``test`` extra),
 Debian's ``fuse3`` (libfuse3 and fusermount3) and, to mount, root or ``/dev/fuse`` access.
 Directory listings carry no attributes (no READDIRPLUS), so every ``stat`` of an entry is
 a round trip of its own: the slow case that bounds ``du`` on a share.

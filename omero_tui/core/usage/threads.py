@@ -87,19 +87,21 @@ def walk_threaded(
     tuner = _Tuner(shared, stats, maximum)
     try:
         while True:
+            if cancel is not None and cancel.is_set():
+                raise ScanCancelled()
             with shared.cond:
                 if shared.pending == 0 or shared.failure is not None:
                     break
                 shared.cond.wait(0.05)
             while shared.found:
                 deliver(shared.found.popleft())
-            if cancel is not None and cancel.is_set():
-                raise ScanCancelled()
             if tuner.adjust():
                 ensure_threads()
             tick()
         if shared.failure is not None:
             raise shared.failure
+        if cancel is not None and cancel.is_set():
+            raise ScanCancelled()
         while shared.found:
             deliver(shared.found.popleft())
     finally:
