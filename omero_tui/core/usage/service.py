@@ -14,12 +14,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.settings import DEFAULT_THRESHOLDS, Settings, SettingsError, default_state_dir
 from omero_tui.core.usage.assemble import WalkResult, assemble
 from omero_tui.core.usage.cache import load_walk, save_scan
-from omero_tui.core.usage.files import FileListing, largest_files
 from omero_tui.core.usage.history import VolumePoint, append_history, read_history
 from omero_tui.core.usage.model import UsageProgress, UsageScan
 from omero_tui.core.usage.pool import ScanPool
@@ -27,6 +27,16 @@ from omero_tui.core.usage.quick import quick_rescan
 from omero_tui.core.usage.report import UsageReport, build_report
 from omero_tui.core.usage.scan import scan_usage
 from omero_tui.core.usage.volumes import VolumeReader, read_volumes
+
+if TYPE_CHECKING:
+    from omero_tui.core.usage.files import FileListing
+
+
+def largest_files(path: str, limit: int) -> FileListing:
+    """The panel's file list (usage.files, imported when a panel first asks)."""
+    from omero_tui.core.usage.files import largest_files as listing
+
+    return listing(path, limit)
 
 
 def settings_thresholds(settings: Settings | None = None) -> dict[str, float]:

@@ -18,7 +18,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from omero_tui.core.usage.model import ScanCancelled
 from omero_tui.core.usage.plan import ScanPlan
@@ -35,13 +34,15 @@ STEP = 1.5
 Found = tuple[int, list, list, list, list, int, dict]
 
 
-@dataclass
 class ThreadStats:
     """What the threaded walk measured, for the progress line and the benchmark."""
 
-    level: int = START_THREADS  # threads allowed to work now
-    peak: int = 0  # most directory requests in flight at once
-    latency: float = 0.0  # mean seconds per entry, one thread's view (round trips)
+    __slots__ = ("level", "peak", "latency")
+
+    def __init__(self, level: int = START_THREADS) -> None:
+        self.level = level  # threads allowed to work now
+        self.peak = 0  # most directory requests in flight at once
+        self.latency = 0.0  # mean seconds per entry, one thread's view (round trips)
 
 
 class _Shared:
