@@ -211,8 +211,7 @@ class _RootWalk:
                 counter.report()
             before = self.old_records.get(rel)
             if before is not None and (before[INO], before[MTIME], before[CTIME]) == own[:3]:
-                self._reuse(rel, own, before, stack)
-                counter.add([self.records[rel]], 1)
+                counter.add_reused(self._reuse(rel, own, before, stack))
                 continue
             if before is not None:
                 _add_record_days(self.dropped_days, before)
@@ -230,10 +229,10 @@ class _RootWalk:
             if rel not in self.records:
                 _add_record_days(self.dropped_days, record)
 
-    def _reuse(self, rel: str, own: tuple, before: tuple, stack: list) -> None:
-        self.records[rel] = (rel, *own, *before[6:])
+    def _reuse(self, rel: str, own: tuple, before: tuple, stack: list) -> tuple:
+        record = self.records[rel] = (rel, *own, *before[6:])
         self.reused.append(rel)
-        for link in self.old_links.get(rel, ()):
+        for link in self.old_links.get(rel, ()) if self.old_links else ():
             # Few, and their link count may have changed without any directory changing.
             try:
                 st = os.lstat(join(join(self.path, rel), link[L_NAME]))
@@ -252,13 +251,19 @@ class _RootWalk:
                     link[L_NAME],
                 )
             )
-        self.problems.extend(self.old_problems.get(join(self.path, rel), ()))
+        if self.old_problems:
+            self.problems.extend(self.old_problems.get(join(self.path, rel), ()))
         # Mounting and unmounting change no directory's mtime, so every child that was
         # a mount point is looked at again like the others: one unmounted since is a
         # plain directory now (with what was hidden under the mount), walked anew.
-        for child in (*self.old_children.get(rel, ()), *self.old_mounts.get(rel, ())):
+        children = self.old_children.get(rel, ())
+        if self.old_mounts:
+            children = (*children, *self.old_mounts.get(rel, ()))
+        base = self.path + "/"
+        lstat = os.lstat
+        for child in children:
             try:
-                st = os.lstat(join(self.path, child))
+                st = lstat(base + child)
             except FileNotFoundError:
                 continue  # went between our two looks; the parent's mtime will say so next
             except OSError as err:
@@ -269,4 +274,7 @@ class _RootWalk:
             if st.st_dev != self.dev:
                 self.mounts.append(child)
                 continue
-            stack.append((child, own_of(st)))
+            stack.append(
+                (child, (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_blocks))
+            )
+        return record

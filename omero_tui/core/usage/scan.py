@@ -59,6 +59,13 @@ class Progress:
         blocks = link_blocks + sum(r[OWN_BLOCKS] + r[BLOCKS] for r in records)
         self.allocated += blocks * 512
 
+    def add_reused(self, record: tuple) -> None:
+        """One directory taken from an earlier scan (a quick rescan's most common case)."""
+        self.entries += 1
+        self.dirs += 1
+        self.files += record[FILES]
+        self.allocated += (record[OWN_BLOCKS] + record[BLOCKS]) * 512
+
     def report(self, force: bool = False) -> None:
         now = time.monotonic()
         if self.callback is None or (not force and now - self._last < REPORT_EVERY):
