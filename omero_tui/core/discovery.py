@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 
 from omero_tui.core.config import ice_values
-from omero_tui.core.config.xml_file import ConfigError, read_config
 from omero_tui.core.findings import counted
 
 DATA_DIR_KEY = "omero.data.dir"
@@ -105,6 +104,9 @@ def discover(
     raw: dict[str, str] = {}
     profile = Determined(None, "no configuration read")
     if server_dir.value:
+        # Here, not at the top: a command given only --data-dir reads no config.xml.
+        from omero_tui.core.config.xml_file import ConfigError, read_config
+
         path = config_path_of(server_dir.value)
         config_path = str(path)
         try:
