@@ -32,6 +32,8 @@ def run_locks(args: argparse.Namespace) -> int:
             print(f"removed stale lock file {path}", file=sys.stderr)
         for path, why in removal.kept:
             print(f"kept {path}: {why}", file=sys.stderr)
+        if not removal.refused:  # a refusal is said once, as the last line
+            print(removal.summary(), file=sys.stderr)
         refused = removal.refused
         if removal.removed:  # show what is left, not what was there
             report = inspect_locks(location, server_user=settings.server_user)

@@ -61,7 +61,8 @@ against a full disk.
 
 `s` full scan · `u` quick rescan (reuses directories whose mtime is unchanged, so a
 file rewritten in place is not seen) · `c` cancel · Enter drills down · Backspace up ·
-`o` sort. Headless: `omero-tui usage --json`, `--export FILE` for ncdu.
+`o` sort · `e` full scan that also writes an ncdu export (`ncdu -f FILE` browses it).
+Headless: `omero-tui usage --json`, `--export FILE` for ncdu.
 """,
     "tab-locks": """
 # Lock health

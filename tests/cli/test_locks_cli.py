@@ -94,6 +94,13 @@ def test_running_demo_holds_its_locks_then_a_crash_leaves_stale_ones_to_remove(
     assert not pyramid.exists()
     assert list(box.data_dir.glob(".omero/repository/*/.lock")) == []
     assert list(box.managed_dir.glob(".omero/repository/*/.lock")) == []
+    assert "Removed 3 stale lock files." in removed.stderr
+    again = run_locks("--remove-stale", "--server-dir", server_dir, settings=settings)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stderr.strip() == (
+        "Nothing to remove: no stale .lock or .pyr_lock file was found "
+        "(Lucene's write.lock is harmless and left alone)."
+    )
 
 
 def test_text_output_shows_latencies_and_exit_codes(

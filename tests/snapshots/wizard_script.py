@@ -69,8 +69,10 @@ def frozen_prepare(location, target, what="data", *, options, **kwargs):  # noqa
         warn("relocation.ansible", "config/omero-web.omero exists: `omero load` at the next "
              "deploy may set omero.data.dir back; change it there too"),
     )  # fmt: skip
+    # What the demo occupies depends on the filesystem the snapshot runs on: frozen.
+    scan = dataclasses.replace(prepared.scan, allocated_bytes=14_868_480)
     return dataclasses.replace(
-        prepared, plan=with_scan(plan, prepared.scan), preflight=PreflightReport(checks)
+        prepared, plan=with_scan(plan, scan), scan=scan, preflight=PreflightReport(checks)
     )
 
 

@@ -218,6 +218,11 @@ async def test_x_twice_removes_stale_locks_when_verified_stopped(demo_sandbox: D
         assert "Removed 1 stale lock file" in text_of(app, "#locks-removal")
         assert "stale_repo_lock" not in {f.code for f in panel.report.findings}  # type: ignore[union-attr]
         assert panel.check_action("remove_stale", ()) is False  # nothing left to remove
+        await pilot.press("x")  # pressed anyway: says why nothing happens
+        await settle(pilot)
+        assert "Nothing to remove: no stale .lock or .pyr_lock file" in text_of(
+            app, "#locks-removal"
+        )
 
 
 async def test_removal_is_not_offered_unless_verified_stopped(demo_sandbox: DemoSandbox) -> None:
@@ -233,6 +238,9 @@ async def test_removal_is_not_offered_unless_verified_stopped(demo_sandbox: Demo
         await pilot.press("x", "x")
         await settle(pilot)
         assert lock.exists()
+        said = text_of(app, "#locks-removal")
+        assert "Nothing removed: the server is not verified stopped" in said
+        assert "Blitz-0 (pid 4242) is still alive" in said
 
 
 async def test_a_report_read_before_p_does_not_end_the_running_probe(

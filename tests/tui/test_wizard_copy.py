@@ -75,6 +75,13 @@ async def test_demo_wizard_copies_on_one_filesystem_keeps_the_old_copy_and_x_rem
         assert screen.state.step_state("copy") == "done"
         assert screen.state.step_state("verify") == "done"
         assert "The old copy is kept at" in text_of(app, "#done-next")
+        notes = " ".join(text_of(app, "#done-notes").split())
+        assert "The previous config.xml is kept as " in notes
+        backups = list(box.config_path.parent.glob("config.xml.bak-*"))
+        assert len(backups) == 1 and str(backups[0]) in notes
+        assert f"The server runs on {target}" in notes
+        config = text_of(app, "#done-config")  # the config page has passed: still here
+        assert "config.xml, before → after" in config and str(target) in config
         assert listing(box.data_dir) == before  # the fallback, untouched
         assert listing(target) == before
         assert data_dir_in_config(box) == str(target)

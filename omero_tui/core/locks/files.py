@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from omero_tui.core.findings import Finding, Severity
+from omero_tui.core.findings import Finding, Severity, counted
 from omero_tui.core.mounts import MountTable
 
 PROC_LOCKS = "/proc/locks"
@@ -326,6 +326,26 @@ class StaleRemoval:
     removed: tuple[str, ...]
     kept: tuple[tuple[str, str], ...]  # (path, why it was kept)
     refused: str | None = None  # why nothing was removed at all
+    gone: int = 0  # stale when looked at, already gone when removal came
+
+    def summary(self) -> str:
+        """What was removed, or why nothing was: one sentence for the panel and the CLI."""
+        if self.refused:
+            return f"Nothing removed: {self.refused}."
+        parts = []
+        if self.removed:
+            parts.append(f"Removed {counted(len(self.removed), 'stale lock file')}")
+        if self.kept:
+            parts.append(f"kept {counted(len(self.kept), 'lock file')} in use or changed")
+        if self.gone:
+            parts.append(f"{counted(self.gone, 'stale lock file')} already gone")
+        if not parts:
+            return (
+                "Nothing to remove: no stale .lock or .pyr_lock file was found "
+                "(Lucene's write.lock is harmless and left alone)."
+            )
+        sentence = "; ".join(parts)
+        return sentence[:1].upper() + sentence[1:] + "."
 
 
 def removable(files: Iterable[LockFileState]) -> list[LockFileState]:
@@ -352,11 +372,13 @@ def remove_stale(
     users = _open_by(f.path for f in candidates)
     removed: list[str] = []
     kept: list[tuple[str, str]] = []
+    gone = 0
     for state in candidates:
         try:
             st = os.stat(state.path)
         except FileNotFoundError:
-            continue  # already gone
+            gone += 1
+            continue
         except OSError as err:
             kept.append((state.path, err.strerror or str(err)))
             continue
@@ -373,4 +395,4 @@ def remove_stale(
                 kept.append((state.path, err.strerror or str(err)))
                 continue
             removed.append(state.path)
-    return StaleRemoval(tuple(removed), tuple(kept))
+    return StaleRemoval(tuple(removed), tuple(kept), gone=gone)

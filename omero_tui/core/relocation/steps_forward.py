@@ -105,11 +105,30 @@ def run_steps(ctx: Context) -> RunResult:
     with ctx.step("finish", "finishing"):
         finish(ctx)
     ctx.end("complete")
+    _say_where_things_are(ctx)
     kept = f"; {plan.source} is kept until `omero-tui relocate --remove-source`"
     return ctx.result(
         "complete",
         f"moved {plan.source} to {plan.target}" + ("" if plan.method == "rename" else kept),
     )
+
+
+def _say_where_things_are(ctx: Context) -> None:
+    """The Done page and the CLI say where config.xml's backup is and where the server runs."""
+    plan, facts = ctx.plan, ctx.facts()
+    backup = (facts.get("config_after") or {}).get("backup")
+    if backup:
+        ctx.note(
+            Severity.INFO,
+            "relocation.config_backup",
+            f"The previous config.xml is kept as {backup}.",
+            backup,
+        )
+    if facts.get("server_was_running"):
+        words = f"The server runs on {plan.target}: started and checked there."
+    else:
+        words = f"The server was not running and is left stopped; started, it uses {plan.target}."
+    ctx.note(Severity.INFO, "relocation.server_location", words, plan.target)
 
 
 def prepare(ctx: Context) -> None:

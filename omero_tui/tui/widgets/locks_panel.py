@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -144,7 +144,7 @@ class LocksPanel(VerticalScroll):
             self._confirming = True
             self.query_one("#locks-removal", Static).update(
                 Text(
-                    f"Press x again to remove {count} stale lock file{'s' if count > 1 else ''}"
+                    f"Press x again to remove {counted(count, 'stale lock file')}"
                     " (the server is verified stopped; it is checked again first).",
                     style="bold yellow",
                 )
@@ -155,6 +155,23 @@ class LocksPanel(VerticalScroll):
         self.refresh_bindings()
         self.query_one("#locks-removal", Static).update("Removing stale lock files…")
         self._remove(self.report)
+
+    def on_key(self, event: events.Key) -> None:
+        # x is shown only when it can act; pressed anyway, it says why it cannot.
+        if event.key == "x" and not self._may_remove() and not (self.probing or self.removing):
+            event.stop()
+            self.query_one("#locks-removal", Static).update(
+                Text(self._why_nothing_to_remove(), style="yellow")
+            )
+
+    def _why_nothing_to_remove(self) -> str:
+        if self.report is None:
+            return "Nothing removed: the lock files have not been looked at yet."
+        if not removable(self.report.lock_files.files):
+            return StaleRemoval((), ()).summary()
+        if self.stop is None:
+            return "Nothing removed: whether the server is stopped is still being checked."
+        return f"Nothing removed: the server is not verified stopped: {self.stop.reason}."
 
     def _may_remove(self) -> bool:
         return (
@@ -434,8 +451,8 @@ def lock_files_text(report: LockHealthReport, stop: StopCheck | None = None) -> 
 
 def removal_text(removal: StaleRemoval) -> Text:
     if removal.refused:
-        return Text(f"✗ Nothing removed: {removal.refused}", style="bold red")
-    text = Text(f"✓ Removed {counted(len(removal.removed), 'stale lock file')}.", style="green")
+        return Text(f"✗ {removal.summary()}", style="bold red")
+    text = Text(f"✓ {removal.summary()}", style="green")
     for path in removal.removed:
         text.append(f"\n    {path}", style="dim")
     for path, why in removal.kept:

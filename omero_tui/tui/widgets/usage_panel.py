@@ -69,11 +69,11 @@ class UsagePanel(Vertical):
     """Shows a UsageReport; scans on request only."""
 
     BINDINGS = [
-        Binding("s", "scan", "Full scan"),
-        Binding("u", "quick", "Quick rescan"),
+        Binding("s", "scan", "Scan"),
+        Binding("u", "quick", "Rescan"),
         Binding("c", "cancel_scan", "Cancel scan"),
         Binding("o", "sort", "Sort"),
-        Binding("e", "export", "Export (ncdu)", show=False),
+        Binding("e", "export", "Export"),
         Binding("backspace", "up", "Up"),
         Binding("escape", "up", "Up", show=False),
     ]

@@ -31,11 +31,16 @@ class ConfigPage(StepLogPage):
 
     def show(self, state: WizardState) -> None:
         super().show(state)
-        diff = Text()
-        if state.config_before is not None and state.config_after is not None:
-            diff.append("config.xml, before → after:\n", style="bold")
-            for line in describe_diff(state.config_before, state.config_after):
-                style = "red" if line.lstrip().startswith("-") else ""
-                style = "green" if line.lstrip().startswith("+") else style
-                diff.append(line + "\n", style=style)
-        self.query_one("#config-diff", Static).update(diff)
+        self.query_one("#config-diff", Static).update(config_diff_text(state))
+
+
+def config_diff_text(state: WizardState) -> Text:
+    """config.xml before and after, property by property; empty until both are read."""
+    diff = Text()
+    if state.config_before is not None and state.config_after is not None:
+        diff.append("config.xml, before → after:\n", style="bold")
+        for line in describe_diff(state.config_before, state.config_after):
+            style = "red" if line.lstrip().startswith("-") else ""
+            style = "green" if line.lstrip().startswith("+") else style
+            diff.append(line + "\n", style=style)
+    return diff

@@ -13,6 +13,7 @@ from omero_tui.core.findings import Severity
 from omero_tui.tui.widgets.presentation import finding_text
 from omero_tui.tui.wizard.run_text import event_log
 from omero_tui.tui.wizard.state import WizardState
+from omero_tui.tui.wizard.step_config import config_diff_text
 
 
 class DonePage(VerticalScroll):
@@ -23,6 +24,7 @@ class DonePage(VerticalScroll):
         yield Static(id="done-status", classes="page-heading")
         yield Static(id="done-next", classes="section")
         yield Static(id="done-notes", classes="section")
+        yield Static(id="done-config", classes="section")
 
     def show(self, state: WizardState) -> None:
         result = state.result
@@ -62,3 +64,5 @@ class DonePage(VerticalScroll):
             notes.append_text(event_log(finish))
         notes.append("\n\nEsc closes the wizard.", style="dim")
         self.query_one("#done-notes", Static).update(notes)
+        # Still here once the config page has passed: what was changed, and how.
+        self.query_one("#done-config", Static).update(config_diff_text(state))
