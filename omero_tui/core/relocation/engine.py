@@ -16,6 +16,7 @@ by a move (a same-filesystem rename moves it whole, and is undone by one rename)
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import socket
@@ -57,6 +58,8 @@ from omero_tui.core.relocation.server_control import (
     choose_controller,
 )
 from omero_tui.core.relocation.server_steps import is_running
+from omero_tui.core.relocation.source_checks import assess_sources
+from omero_tui.core.relocation.source_rewrite import originals
 from omero_tui.core.relocation.status import RelocationStatus, find_unfinished_relocation
 from omero_tui.core.relocation.tree_scan import TreeScan, scan_tree
 from omero_tui.core.repo_identity import read_identity
@@ -153,7 +156,8 @@ def prepare_relocation(
             "relocation.source_missing",
             f"{plan.source} cannot be read ({err.strerror or err}); nothing to move",
         ) from None
-    plan = with_scan(plan, scan)
+    changes, source_checks = assess_sources(plan, env, rewrite=options.rewrite_config_sources)
+    plan = with_scan(dataclasses.replace(plan, source_changes=changes), scan)
     unfinished = find_unfinished_relocation(options.state_dir)
     preflight = run_preflight(
         plan,
@@ -163,6 +167,7 @@ def prepare_relocation(
         env=env,
         unfinished=unfinished.describe() if unfinished else None,
         probe_locks=options.probe_locks,
+        source_checks=source_checks,
     )
     return Prepared(plan, scan, preflight, doc, controller, user)
 
@@ -302,6 +307,8 @@ def record_start_facts(ctx: Context) -> None:
             "config_before",
             {"b64": encode_bytes(original), "sha256": hashlib.sha256(original).hexdigest()},
         )
+    if plan.source_changes and "sources_before" not in facts:
+        ctx.fact("sources_before", originals(plan.source_changes))
 
 
 def identity_of(repo_dir: str) -> list[list[str | None]]:
@@ -337,9 +344,19 @@ def _failed(ctx: Context, detail: str) -> RunResult:
     ctx.note(Severity.CRITICAL, "relocation.failed", detail)
     return ctx.result(
         "failed",
-        f"{detail}; the source is untouched: run `omero-tui relocate --resume` to retry "
-        "or `--rollback` to undo",
+        f"{detail}; {where_the_repository_is(ctx)}: run `omero-tui relocate --resume` to "
+        "retry or `--rollback` to undo",
     )
+
+
+def where_the_repository_is(ctx: Context) -> str:
+    """Honest words for the source after a failure: a rename has moved it whole."""
+    plan = ctx.plan
+    if plan.method == "rename" and ctx.status().started("rename"):
+        if os.path.isdir(plan.target) and not os.path.lexists(plan.source_real):
+            return f"the repository was renamed to {plan.target}; nothing is at {plan.source} now"
+        return f"the rename of {plan.source} to {plan.target} may have happened: check both"
+    return f"the source {plan.source} is untouched"
 
 
 def _os_error(err: OSError) -> str:

@@ -48,6 +48,7 @@ from omero_tui.core.relocation.plan import RelocationRefused
 from omero_tui.core.relocation.progress import Progress
 from omero_tui.core.relocation.server_control import ServerController
 from omero_tui.core.relocation.server_steps import ensure_stopped, is_running
+from omero_tui.core.relocation.source_rewrite import restore_changes
 from omero_tui.core.relocation.status import RelocationStatus, find_unfinished_relocation
 from omero_tui.core.relocation.target_state import remove_copy, restore_parent, restore_root
 from omero_tui.core.settings import Settings
@@ -84,6 +85,8 @@ def rollback_relocation(
             )
         ctx.end("rolled back")
         message = f"rolled back: config.xml restored and {status.target} removed"
+        if ctx.plan.method == "rename":
+            message = f"rolled back: config.xml restored and {status.target} renamed back"
         if left:
             message = (
                 f"rolled back: config.xml restored; kept {len(left)} entries in "
@@ -124,6 +127,10 @@ def _rollback(ctx: Context, status: RelocationStatus) -> tuple[str, ...]:
     if may_run_on_target or (plan.method == "rename" and status.started("rename")):
         ensure_stopped(ctx, [plan.target, plan.source_real])
     _restore_config(ctx, facts)
+    for line in restore_changes(
+        facts.get("sources_before") or [], facts.get("sources_after") or []
+    ):
+        ctx.note(Severity.WARNING, "relocation.rollback_source_kept", line)
     left: tuple[str, ...] = ()
     if plan.method == "rename":
         if os.path.isdir(plan.target) and not os.path.lexists(plan.source_real):
@@ -196,6 +203,22 @@ def _restore_config(ctx: Context, facts: dict) -> None:
             f"{', '.join(c.key for c in plan.config_changes)} were set back",
             plan.config_path,
         )
+    elif whose == "back":
+        ctx.note(
+            Severity.INFO,
+            "relocation.rollback_config_back",
+            "config.xml was rewritten after this relocation wrote it (the .omero files a "
+            "start reloads, or someone else) and already names the old location: left as it is",
+            plan.config_path,
+        )
+    elif facts.get("config_after"):
+        ctx.note(
+            Severity.WARNING,
+            "relocation.rollback_config_kept",
+            "config.xml was changed by someone else after this relocation wrote it: left as "
+            f"it is; check {', '.join(c.key for c in plan.config_changes)}",
+            plan.config_path,
+        )
     else:
         ctx.note(
             Severity.WARNING,
@@ -217,7 +240,8 @@ def _restore_config(ctx: Context, facts: dict) -> None:
 
 def _whose_config(ctx: Context, facts: dict, original: bytes) -> str:
     """ "ours" (the original or what the relocation wrote: put the original bytes back),
-    "mixed" (ours, then changed by someone else) or "theirs" (never written by us).
+    "mixed" (ours, then changed by someone else), "back" (ours, then rewritten with
+    the old values) or "theirs" (changed by someone else).
 
     Restoring the original bytes unconditionally undid another admin's `omero config set`
     made during the copy, which the rewrite had refused to overwrite (found by
@@ -241,6 +265,8 @@ def _whose_config(ctx: Context, facts: dict, original: bytes) -> str:
     props = now.properties(profile)
     if any(props.get(c.key) == c.new for c in plan.config_changes):
         return "mixed"
+    if facts.get("config_after") and all(props.get(c.key) == c.old for c in plan.config_changes):
+        return "back"  # ours, then rewritten with the old values (a start's omero load)
     return "theirs"
 
 
