@@ -1,0 +1,150 @@
+"""The Ansible role's install, built for real in a temp root and driven through a
+stand-in ``systemctl`` that honours ExecStartPre and User= (systemd cannot run here):
+every start reloads ``/opt/omero/server/config/*.omero`` into config.xml, so a
+relocation that rewrites config.xml alone would be undone by its own restart.
+
+The real CLI runs against it: a template refuses before anything is touched, naming the
+file and the inventory variable; a hand-kept file is rewritten with the explicit option
+and the server ends up on the new location, surviving the next start too. It never ends
+with the server down and the repository renamed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from omero_tui.core.config_xml import read_config
+from tests.core.relocation.helpers import cli, snapshot
+from tests.deployments.ansible_model import (
+    AnsibleModel,
+    build_ansible_model,
+    server_account,
+    stop_model,
+)
+
+
+@pytest.fixture
+def model_root() -> Iterator[Path]:
+    # Under /tmp with mode 0755 (pytest's tmp_path is 0700): a server user must reach it.
+    base = Path(tempfile.mkdtemp(prefix="otui-ansible-", dir="/tmp"))
+    base.chmod(0o755)
+    yield base / "root"
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def running_model(root: Path, *, managed: bool) -> Iterator[AnsibleModel]:
+    with server_account() as user:
+        model = build_ansible_model(root, managed=managed, user=user)
+        try:
+            started = model.systemctl("start", "omero-server")
+            assert started.returncode == 0, started.stderr + journal(model)
+            yield model
+        finally:
+            stop_model(model)
+
+
+@pytest.fixture
+def ansible(model_root: Path) -> Iterator[AnsibleModel]:
+    yield from running_model(model_root, managed=True)
+
+
+@pytest.fixture
+def hand_kept(model_root: Path) -> Iterator[AnsibleModel]:
+    yield from running_model(model_root, managed=False)
+
+
+def journal(model: AnsibleModel) -> str:
+    path = model.root / "var" / "log" / "standin-journal.log"
+    return path.read_text() if path.exists() else ""
+
+
+def data_dir_in(config_xml: Path) -> str | None:
+    doc = read_config(config_xml)
+    return doc.properties(doc.stored_profile).get("omero.data.dir")
+
+
+def one_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def test_the_standin_start_reloads_the_omero_files(ansible: AnsibleModel) -> None:
+    """What the console is up against: `omero config set` does not survive a restart."""
+    omero = str(ansible.server_dir / "bin" / "omero")
+    done = ansible.systemctl("stop", "omero-server")
+    assert done.returncode == 0 and not ansible.is_active()
+    import subprocess
+
+    subprocess.run([omero, "config", "set", "omero.data.dir", "/elsewhere"], check=True)
+    assert data_dir_in(ansible.config_xml) == "/elsewhere"
+    assert ansible.systemctl("start", "omero-server").returncode == 0, journal(ansible)
+    assert data_dir_in(ansible.config_xml) == str(ansible.data_dir)
+    assert f"--- omero-server.service: {ansible.basedir}/config/" in journal(ansible)
+
+
+def test_a_template_refuses_before_anything_is_touched(
+    ansible: AnsibleModel, tmp_path: Path
+) -> None:
+    target = ansible.root / "srv" / "OMERO"
+    before = snapshot(ansible.root, skip=("var",))
+    done = cli("relocate", "--to", str(target), "--yes", env=ansible.env(tmp_path))
+    assert done.returncode == 1, done.stdout
+    error = one_line(done.stderr)
+    assert f"{ansible.omero_file}:10 (`config set omero.data.dir {ansible.data_dir}`)" in error
+    assert f"omero_server_datadir: {target}" in error
+    # The option does not make a template writable.
+    again = cli(
+        "relocate", "--to", str(target), "--yes", "--rewrite-config-sources",
+        env=ansible.env(tmp_path),
+    )  # fmt: skip
+    assert again.returncode == 1 and "omero_server_datadir" in one_line(again.stderr)
+    assert snapshot(ansible.root, skip=("var",)) == before
+    assert ansible.is_active() and not target.exists()
+    assert not (tmp_path / "state" / "omero-tui" / "relocations").exists()
+
+
+def test_a_hand_kept_file_without_the_option_is_named_with_its_line(
+    hand_kept: AnsibleModel, tmp_path: Path
+) -> None:
+    target = hand_kept.root / "srv" / "OMERO"
+    done = cli("relocate", "--to", str(target), "--yes", env=hand_kept.env(tmp_path))
+    assert done.returncode == 1
+    error = one_line(done.stderr)
+    assert f"change line 10 of {hand_kept.omero_file} to `config set omero.data.dir {target}`" in (
+        error
+    )
+    assert "--rewrite-config-sources" in error
+    assert hand_kept.is_active() and hand_kept.data_dir.is_dir() and not target.exists()
+
+
+def test_with_the_option_the_server_ends_up_on_the_target_and_stays(
+    hand_kept: AnsibleModel, tmp_path: Path
+) -> None:
+    target = hand_kept.root / "srv" / "OMERO"
+    original = hand_kept.omero_file.read_bytes()
+    done = cli(
+        "relocate", "--to", str(target), "--yes", "--rewrite-config-sources", "--json",
+        env=hand_kept.env(tmp_path),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr + journal(hand_kept)
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert events[-1]["outcome"] == "complete"
+    plan = next(e for e in events if e["event"] == "plan")
+    assert plan["method"] == "rename"
+    assert plan["source_changes"][0]["path"] == str(hand_kept.omero_file)
+    assert hand_kept.is_active()
+    assert f"config set omero.data.dir {target}\n" in hand_kept.omero_file.read_text()
+    assert data_dir_in(hand_kept.config_xml) == str(target)
+    backups = list(hand_kept.omero_file.parent.glob("00-omero-server.omero.bak-*"))
+    assert [b.read_bytes() for b in backups] == [original]
+    assert not hand_kept.data_dir.exists() and (target / "Pixels").is_dir()
+    # The next start reloads the rewritten file: still on the target.
+    assert hand_kept.systemctl("restart", "omero-server").returncode == 0, journal(hand_kept)
+    assert data_dir_in(hand_kept.config_xml) == str(target)
+    assert list((target / ".omero" / "repository").glob("*/.lock"))
