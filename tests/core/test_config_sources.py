@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from omero_tui.core.config_next_start import apply_commands, reverted_keys
-from omero_tui.core.config_sources import (
+from omero_tui.core.config.next_start import apply_commands, reverted_keys
+from omero_tui.core.config.omero_files import parse_omero_text, read_properties, template_tool
+from omero_tui.core.config.sources import (
     find_config_sources,
     property_of_variable,
     scan_sources,
 )
-from omero_tui.core.omero_files import parse_omero_text, read_properties, template_tool
-from omero_tui.core.systemd_unit import read_unit
+from omero_tui.core.config.systemd_unit import read_unit
 
 TEMPLATE = """# Ansible managed
 
@@ -57,7 +57,9 @@ def role_tree(root: Path, template: str = TEMPLATE) -> tuple[Path, Path]:
 
 
 def test_parses_commands_comments_and_shell_quoting() -> None:
-    commands = parse_omero_text(TEMPLATE + "config load /etc/x.properties\nconfig set 'unbalanced\n")
+    commands = parse_omero_text(
+        TEMPLATE + "config load /etc/x.properties\nconfig set 'unbalanced\n"
+    )
     sets = [(c.key, c.value) for c in commands if c.verb == "set"]
     assert ("omero.db.pass", "secret word") in sets
     assert ("omero.data.dir", "/OMERO") in sets

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import psutil
 
-from omero_tui.core.systemd_unit import read_unit
+from omero_tui.core.config.systemd_unit import read_unit
 
 REPO = Path(__file__).resolve().parents[2]
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core.config_xml import read_config
+from omero_tui.core.config.xml_file import read_config
 from tests.core.relocation.helpers import cli, snapshot
 from tests.deployments.ansible_model import (
     AnsibleModel,

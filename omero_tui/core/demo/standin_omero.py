@@ -86,7 +86,7 @@ def admin_start(server_dir: Path, wait: float) -> int:
         _err("Server already running")
         return 1
     # Config modules are imported only where needed: `admin status` must start fast.
-    from omero_tui.core.config_lock import LockTimeout, exclusive_lock
+    from omero_tui.core.config.lock import LockTimeout, exclusive_lock
 
     config = server_dir / "etc" / "grid" / "config.xml"
     try:
@@ -226,8 +226,8 @@ def config_get(server_dir: Path, argv: Sequence[str]) -> int:
     secrets.add_argument("--hide-password", action="store_true")
     secrets.add_argument("--show-password", action="store_true")  # accepted, the default here
     opts = parser.parse_args(argv)
-    from omero_tui.core.config_commands import format_get
-    from omero_tui.core.config_xml import ConfigError, new_config, read_config
+    from omero_tui.core.config.commands import format_get
+    from omero_tui.core.config.xml_file import ConfigError, new_config, read_config
 
     path = server_dir / "etc" / "grid" / "config.xml"
     try:
@@ -246,8 +246,8 @@ def config_set(server_dir: Path, argv: Sequence[str]) -> int:
     parser.add_argument("key", metavar="KEY")
     parser.add_argument("value", nargs="?", metavar="VALUE")
     opts = parser.parse_args(argv)
-    from omero_tui.core.config_commands import apply_set
-    from omero_tui.core.config_xml import ConfigError
+    from omero_tui.core.config.commands import apply_set
+    from omero_tui.core.config.xml_file import ConfigError
 
     path = server_dir / "etc" / "grid" / "config.xml"
     try:
@@ -262,7 +262,7 @@ def config_drop(server_dir: Path, argv: Sequence[str]) -> int:
     parser = _parser("omero config drop")
     parser.add_argument("name", metavar="NAME")
     opts = parser.parse_args(argv)
-    from omero_tui.core.omero_files import OmeroCommand
+    from omero_tui.core.config.omero_files import OmeroCommand
 
     return _run_commands(server_dir, [OmeroCommand(0, "", "drop", names=(opts.name,))])
 
@@ -272,7 +272,7 @@ def config_load(server_dir: Path, argv: Sequence[str]) -> int:
     parser.add_argument("-q", action="store_true")
     parser.add_argument("files", nargs="+", metavar="FILE")
     opts = parser.parse_args(argv)
-    from omero_tui.core.omero_files import OmeroCommand
+    from omero_tui.core.config.omero_files import OmeroCommand
 
     return _run_commands(server_dir, [OmeroCommand(0, "", "load", names=tuple(opts.files))])
 
@@ -288,7 +288,7 @@ def load(server_dir: Path, argv: Sequence[str]) -> int:
     parser.add_argument("-g", "--glob", action="store_true")
     parser.add_argument("-k", "--keep-going", action="store_true")
     opts = parser.parse_args(argv)
-    from omero_tui.core.omero_files import parse_omero_text
+    from omero_tui.core.config.omero_files import parse_omero_text
 
     if opts.glob:
         files = sorted(p for pattern in opts.infile for p in glob.glob(pattern))
@@ -309,8 +309,8 @@ def load(server_dir: Path, argv: Sequence[str]) -> int:
 
 def _run_commands(server_dir: Path, commands: Sequence[object]) -> int:
     """Apply ``config`` commands to the profile in use, in one locked write."""
-    from omero_tui.core.config_next_start import apply_commands
-    from omero_tui.core.config_xml import ConfigError, new_config, read_config, write_config
+    from omero_tui.core.config.next_start import apply_commands
+    from omero_tui.core.config.xml_file import ConfigError, new_config, read_config, write_config
 
     path = server_dir / "etc" / "grid" / "config.xml"
     try:

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from omero_tui.core.config_lock import lock_holder
-from omero_tui.core.config_xml import ConfigError, read_config
+from omero_tui.core.config.lock import lock_holder
+from omero_tui.core.config.xml_file import ConfigError, read_config
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.relocation.checks import Check, fail, passed
 

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from omero_tui.core.config_lock import backup, replace_file
+from omero_tui.core.config.lock import backup, replace_file
 from omero_tui.core.relocation.journal import decode_bytes, encode_bytes
 from omero_tui.core.relocation.source_checks import SourceChange
 
