@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,8 +80,6 @@ def test_the_standin_start_reloads_the_omero_files(ansible: AnsibleModel) -> Non
     omero = str(ansible.server_dir / "bin" / "omero")
     done = ansible.systemctl("stop", "omero-server")
     assert done.returncode == 0 and not ansible.is_active()
-    import subprocess
-
     subprocess.run([omero, "config", "set", "omero.data.dir", "/elsewhere"], check=True)
     assert data_dir_in(ansible.config_xml) == "/elsewhere"
     assert ansible.systemctl("start", "omero-server").returncode == 0, journal(ansible)
@@ -148,3 +147,27 @@ def test_with_the_option_the_server_ends_up_on_the_target_and_stays(
     assert hand_kept.systemctl("restart", "omero-server").returncode == 0, journal(hand_kept)
     assert data_dir_in(hand_kept.config_xml) == str(target)
     assert list((target / ".omero" / "repository").glob("*/.lock"))
+
+
+def test_layout_shows_each_source_and_what_the_next_start_would_do(
+    ansible: AnsibleModel, tmp_path: Path
+) -> None:
+    env = ansible.env(tmp_path)
+    done = cli("layout", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    by_key = {(s["kind"], s["key"]): s for s in report["config_sources"]}
+    data = by_key[("omero file", "omero.data.dir")]
+    assert (data["where"], data["line"], data["value"], data["is_template"], data["tool"]) == (
+        str(ansible.omero_file), 10, str(ansible.data_dir), True, "Ansible",
+    )  # fmt: skip
+    assert by_key[("systemd unit", "ExecStartPre")]["where"] == str(ansible.unit)
+    assert not [s for s in report["config_sources"] if s["key"] == "omero.db.pass"]
+    # config.xml changed by hand while the server is stopped: the next start undoes it.
+    assert ansible.systemctl("stop", "omero-server").returncode == 0
+    omero = str(ansible.server_dir / "bin" / "omero")
+    subprocess.run([omero, "config", "set", "omero.data.dir", "/elsewhere"], check=True)
+    text = cli("layout", env=env)
+    assert text.returncode == 2, text.stdout  # CRITICAL: /elsewhere does not exist
+    assert f"{ansible.omero_file}:10  omero.data.dir = {ansible.data_dir}  [Ansible" in text.stdout
+    assert f"WARNING: the next start sets omero.data.dir to {ansible.data_dir}" in text.stdout
