@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 
 from omero_tui.core.config.xml_file import read_config
+from omero_tui.core.discovery import discover
+from omero_tui.core.relocation.engine import EngineOptions, prepare_relocation, run_relocation
 from tests.core.relocation.helpers import cli, snapshot
 from tests.deployments.ansible_model import (
     AnsibleModel,
@@ -171,3 +173,64 @@ def test_layout_shows_each_source_and_what_the_next_start_would_do(
     assert text.returncode == 2, text.stdout  # CRITICAL: /elsewhere does not exist
     assert f"{ansible.omero_file}:10  omero.data.dir = {ansible.data_dir}  [Ansible" in text.stdout
     assert f"WARNING: the next start sets omero.data.dir to {ansible.data_dir}" in text.stdout
+
+
+def test_a_start_that_fails_after_the_rename_is_told_honestly_and_rolled_back(
+    hand_kept: AnsibleModel, tmp_path: Path
+) -> None:
+    env = hand_kept.env(tmp_path)
+    target = hand_kept.root / "srv" / "OMERO"
+    original = hand_kept.omero_file.read_bytes()
+    unit_text = hand_kept.unit.read_text()
+    # From now on every start fails after reloading the .omero files (a broken mount
+    # the unit waits for, say): the relocation's own start will fail.
+    hand_kept.unit.write_text(
+        unit_text.replace("ExecStart=", "ExecStartPre=/bin/false\nExecStart=")
+    )
+    done = cli("relocate", "--to", str(target), "--yes", "--rewrite-config-sources", env=env)
+    assert done.returncode == 1
+    assert "FAILED:" in done.stdout and "the server did not start" in done.stdout
+    assert f"the repository was renamed to {target}" in done.stdout
+    assert "untouched" not in done.stdout + done.stderr
+    assert target.is_dir() and not hand_kept.data_dir.exists()
+    # Something puts the old value back into config.xml meanwhile (as a start of the old
+    # .omero file would): the rollback must not call the file someone else's.
+    omero = str(hand_kept.server_dir / "bin" / "omero")
+    subprocess.run([omero, "config", "set", "omero.data.dir", str(hand_kept.data_dir)], check=True)
+    back = cli("relocate", "--rollback", "--yes", env=env)
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert "never written by this relocation" not in back.stdout
+    assert "already names the old location" in back.stdout
+    assert hand_kept.omero_file.read_bytes() == original
+    assert not list(hand_kept.omero_file.parent.glob("*.bak-*"))
+    assert hand_kept.data_dir.is_dir() and not target.exists()
+    hand_kept.unit.write_text(unit_text)
+    assert hand_kept.systemctl("start", "omero-server").returncode == 0, journal(hand_kept)
+    assert data_dir_in(hand_kept.config_xml) == str(hand_kept.data_dir)
+    assert list((hand_kept.data_dir / ".omero" / "repository").glob("*/.lock"))
+
+
+def test_a_source_added_after_the_preflight_stops_the_start_and_all_goes_back(
+    hand_kept: AnsibleModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = hand_kept.env(tmp_path)
+    monkeypatch.setenv("PATH", env["PATH"])  # the engine's systemctl is the stand-in
+    target = hand_kept.root / "srv" / "OMERO"
+    original = hand_kept.omero_file.read_bytes()
+    options = EngineOptions(
+        state_dir=tmp_path / "state", env=env, start_settle_s=0.2, rewrite_config_sources=True
+    )
+    location = discover(server_dir_arg=str(hand_kept.server_dir), env=env, candidates=[])
+    prepared = prepare_relocation(location, str(target), options=options)
+    assert prepared.preflight.ok, prepared.preflight.failures
+    # Between the preflight and the start, someone adds a file that wins over ours.
+    late = hand_kept.omero_file.parent / "99-late.omero"
+    late.write_text(f"config set omero.data.dir {hand_kept.data_dir}\n")
+    result = run_relocation(prepared, options=options)
+    assert result.outcome == "aborted", result.message
+    assert result.message.startswith(f"not started: {late}:1 (`config set omero.data.dir ")
+    assert "everything was put back as it was" in result.message
+    assert hand_kept.is_active() and hand_kept.data_dir.is_dir() and not target.exists()
+    assert hand_kept.omero_file.read_bytes() == original
+    assert data_dir_in(hand_kept.config_xml) == str(hand_kept.data_dir)
+    assert list((hand_kept.data_dir / ".omero" / "repository").glob("*/.lock"))

@@ -38,6 +38,7 @@ from omero_tui.core.relocation.engine_context import (
     Context,
     EngineOptions,
     RunResult,
+    StartRefused,
     StepEvent,
     StepFailed,
 )
@@ -53,6 +54,7 @@ from omero_tui.core.relocation.journal import (
 from omero_tui.core.relocation.plan import RelocationPlan, RelocationRefused, build_plan, with_scan
 from omero_tui.core.relocation.preflight import run_preflight
 from omero_tui.core.relocation.progress import Cancelled, Progress
+from omero_tui.core.relocation.rollback_steps import roll_back
 from omero_tui.core.relocation.server_steps import is_running
 from omero_tui.core.relocation.source_checks import assess_sources
 from omero_tui.core.relocation.source_rewrite import originals
@@ -283,6 +285,8 @@ def forward(ctx: Context) -> RunResult:
             "cancelled at a safe point; run `omero-tui relocate --resume` to continue "
             "or `--rollback` to undo",
         )
+    except StartRefused as err:
+        return _roll_back_refused_start(ctx, str(err))
     except StepFailed as err:
         if steps_forward.nothing_changed(ctx):
             steps_forward.restart_if_needed(ctx)
@@ -292,6 +296,23 @@ def forward(ctx: Context) -> RunResult:
     except (OSError, ConfigError, JournalError) as err:
         detail = str(err) if not isinstance(err, OSError) else _os_error(err)
         return _failed(ctx, detail)
+
+
+def _roll_back_refused_start(ctx: Context, reason: str) -> RunResult:
+    """Never leave the server down with its repository moved: when it must not start on
+    the new location, everything goes back and it starts on the old one again."""
+    plan = ctx.plan
+    try:
+        with ctx.step("rollback", "putting everything back, so the server runs as before"):
+            roll_back(ctx, ctx.status())
+    except (StepFailed, OSError, ConfigError) as err:
+        return _failed(ctx, f"{reason}; the automatic rollback failed too: {err}")
+    ctx.end("rolled back")
+    return ctx.result(
+        "aborted",
+        f"{reason}; so everything was put back as it was: {plan.source} is where it was and "
+        "config.xml and the .omero lines are restored; fix that source and relocate again",
+    )
 
 
 def _failed(ctx: Context, detail: str) -> RunResult:

@@ -76,6 +76,11 @@ class StepFailed(Exception):
     """A step could not be completed; ``str(err)`` is one line for the admin."""
 
 
+class StartRefused(StepFailed):
+    """The server must not be started: a configuration source would put the old path
+    back at this very start. The engine then rolls everything back by itself."""
+
+
 Ask = Callable[[str], bool]
 
 

@@ -19,7 +19,12 @@ from omero_tui.core.relocation.config_rewrite import (
     writer_leftovers,
 )
 from omero_tui.core.relocation.copy_tree import copy_entries, finish_directories, make_directories
-from omero_tui.core.relocation.engine_context import Context, RunResult, StepFailed
+from omero_tui.core.relocation.engine_context import (
+    Context,
+    RunResult,
+    StartRefused,
+    StepFailed,
+)
 from omero_tui.core.relocation.guards import (
     same_target_mount,
     source_unchanged,
@@ -295,7 +300,7 @@ def start(ctx: Context) -> str:
     # (someone may have edited one since the preflight).
     refused = start_guard(plan.server_dir, plan.config_path, plan.profile, env)
     if refused:
-        raise StepFailed(refused)
+        raise StartRefused(refused)
     tried_before = ctx.status().steps_started.count("start") > 1
     if tried_before and is_running(ctx):  # a resume after a start that went through
         on_new = running_on(plan.target, data_dir, managed_dir, [plan.source_real])
