@@ -95,7 +95,10 @@ def assess_sources(
     checks: list[Check] = []
     for source, items in _by_source(reverted).items():
         main = next((r for r in items if r.key == source.key), items[0])
-        intended = written.get(main.key) or config_value(main.intended or "")
+        if main.intended is None:  # set by the source alone: config.xml lags behind it
+            checks.append(_lagging(source, main))
+            continue
+        intended = written.get(main.key) or config_value(main.intended)
         rewritable = source.kind == "omero file" and source.key == main.key and source.value
         if rewritable and not source.is_template and rewrite:
             new = set_line(main.key, intended)
@@ -127,6 +130,8 @@ def _by_source(reverted: list[Reverted]) -> dict[ConfigSource, list[Reverted]]:
 def refusal(source: ConfigSource | None, item: Reverted, intended: str, rewritable: bool) -> Check:
     """The fail check naming the source and the exact change that would fix it."""
     back = f"puts {item.key} back to {item.restored} at every start"
+    if source is not None and source.key == "*":
+        back = f"erases {item.key} at every start, so the server would use {item.restored}"
     if source is None:
         return fail("relocation.config_source", f"the next start {back}")
     where = f"{source.describe()} (`{source.text}`)"
@@ -140,12 +145,14 @@ def refusal(source: ConfigSource | None, item: Reverted, intended: str, rewritab
             f"(keep {source.where}={source.value})",
         )
     if source.is_template:
+        edit = f"change the line to `{set_line(item.key, intended)}`"
+        if source.key == "*":
+            edit = f"add `{set_line(item.key, intended)}` after that line"
         return fail(
             "relocation.config_source_template",
             f"{where} {back}, and {source.tool or 'a tool'} rewrites that file at every "
-            f"run: {_inventory_change(item.key, intended)}, change the line to "
-            f"`{set_line(item.key, intended)}` (what the next run will write), then "
-            "relocate again; run the playbook only after the relocation",
+            f"run: {_inventory_change(item.key, intended)}, {edit} (what the next run "
+            "will write), then relocate again; run the playbook only after the relocation",
             source.where,
         )
     if source.kind == "properties file":
@@ -158,6 +165,17 @@ def refusal(source: ConfigSource | None, item: Reverted, intended: str, rewritab
         f", or run again with {OPTION} to have it rewritten with config.xml" if rewritable else ""
     )
     return fail("relocation.config_source", f"{where} {back}: {fix}{hint}", source.where)
+
+
+def _lagging(source: ConfigSource, item: Reverted) -> Check:
+    return fail(
+        "relocation.config_source_lagging",
+        f"{source.describe()} (`{source.text}`) sets {item.key} to {item.restored} at the "
+        "next start, which config.xml does not say now, so the plan cannot account for "
+        "it: fix that line, or start the server once so config.xml matches its sources, "
+        "then relocate again",
+        source.where,
+    )
 
 
 def _inventory_change(key: str, value: str) -> str:
