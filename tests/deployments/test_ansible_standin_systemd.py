@@ -26,7 +26,6 @@ from tests.core.relocation.helpers import cli, snapshot
 from tests.deployments.ansible_model import (
     AnsibleModel,
     build_ansible_model,
-    server_account,
     stop_model,
 )
 
@@ -40,25 +39,28 @@ def model_root() -> Iterator[Path]:
     shutil.rmtree(base, ignore_errors=True)
 
 
-def running_model(root: Path, *, managed: bool) -> Iterator[AnsibleModel]:
-    with server_account() as user:
-        model = build_ansible_model(root, managed=managed, user=user)
-        try:
-            started = model.systemctl("start", "omero-server")
-            assert started.returncode == 0, started.stderr + journal(model)
-            yield model
-        finally:
-            stop_model(model)
+# Scratch users (the unit's User=) are made on one worker only: see conftest.
+pytestmark = pytest.mark.xdist_group("scratch-users")
+
+
+def running_model(root: Path, user: str, *, managed: bool) -> Iterator[AnsibleModel]:
+    model = build_ansible_model(root, managed=managed, user=user)
+    try:
+        started = model.systemctl("start", "omero-server")
+        assert started.returncode == 0, started.stderr + journal(model)
+        yield model
+    finally:
+        stop_model(model)
 
 
 @pytest.fixture
-def ansible(model_root: Path) -> Iterator[AnsibleModel]:
-    yield from running_model(model_root, managed=True)
+def ansible(model_root: Path, server_user: str) -> Iterator[AnsibleModel]:
+    yield from running_model(model_root, server_user, managed=True)
 
 
 @pytest.fixture
-def hand_kept(model_root: Path) -> Iterator[AnsibleModel]:
-    yield from running_model(model_root, managed=False)
+def hand_kept(model_root: Path, server_user: str) -> Iterator[AnsibleModel]:
+    yield from running_model(model_root, server_user, managed=False)
 
 
 def journal(model: AnsibleModel) -> str:

@@ -166,8 +166,10 @@ def omero_file_patterns(server_dir: str | None, unit: UnitInfo | None) -> list[s
     return [os.path.join(folder, "*.omero") for folder in sorted(folders)]
 
 
-def _unit_for(server_dir: str | None, unit_path: str | None, unit: str) -> UnitInfo | None:
-    path = unit_path if unit_path is not None else find_unit_file(unit)
+def _unit_for(
+    server_dir: str | None, unit_path: str | None, unit: str, ask_systemd: bool
+) -> UnitInfo | None:
+    path = unit_path if unit_path is not None else find_unit_file(unit, ask_systemd=ask_systemd)
     info = read_unit(path) if path else None
     if info is None or not server_dir:
         return info
@@ -191,15 +193,17 @@ def scan_sources(
     process_environments: Sequence[tuple[str, Mapping[str, str]]] = (),
     unit: str = DEFAULT_UNIT,
     unit_path: str | None = None,
+    ask_systemd: bool = True,
 ) -> SourceScan:
     """Find every source for the server at ``server_dir``.
 
     ``env``: the console's environment (``os.environ`` when None);
     ``process_environments``: (who, environment) of the running server's processes;
-    ``unit_path``: the unit file ("" to skip systemd; None: ask systemd, then look).
+    ``unit_path``: the unit file ("" to skip systemd; None: ask systemd, then look);
+    ``ask_systemd``: False to look only in the usual unit dirs (runs no command).
     """
     env = os.environ if env is None else env
-    info = _unit_for(server_dir, unit_path, unit)
+    info = _unit_for(server_dir, unit_path, unit, ask_systemd)
     files: dict[str, OmeroFile] = {}
     paths = sorted(
         {p for pattern in omero_file_patterns(server_dir, info) for p in glob.glob(pattern)}

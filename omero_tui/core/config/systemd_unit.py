@@ -133,13 +133,16 @@ def _load_patterns(command: str) -> list[str]:
     return re.findall(r"""[^\s"'=]*\.omero\b""", text)
 
 
-def find_unit_file(unit: str = DEFAULT_UNIT, unit_dirs: Sequence[str] = UNIT_DIRS) -> str | None:
-    """Where the unit file is: systemd's answer if it can give one, else the usual dirs."""
+def find_unit_file(
+    unit: str = DEFAULT_UNIT, unit_dirs: Sequence[str] = UNIT_DIRS, *, ask_systemd: bool = True
+) -> str | None:
+    """Where the unit file is: systemd's answer if it can give one (``ask_systemd``:
+    runs ``systemctl show``), else the usual dirs."""
     import shutil
     import subprocess
 
     name = unit if "." in unit else unit + ".service"
-    if shutil.which("systemctl"):
+    if ask_systemd and shutil.which("systemctl"):
         try:
             done = subprocess.run(
                 ["systemctl", "show", "--property=FragmentPath", "--value", name],

@@ -112,7 +112,12 @@ def prepare_relocation(
             "relocation.source_missing",
             f"{plan.source} cannot be read ({err.strerror or err}); nothing to move",
         ) from None
-    changes, source_checks = assess_sources(plan, env, rewrite=options.rewrite_config_sources)
+    changes, source_checks = assess_sources(
+        plan,
+        env,
+        rewrite=options.rewrite_config_sources,
+        ask_systemd=controller.kind == "systemd",  # a refused input runs nothing else
+    )
     plan = with_scan(dataclasses.replace(plan, source_changes=changes), scan)
     unfinished = find_unfinished_relocation(options.state_dir)
     preflight = run_preflight(
@@ -331,7 +336,7 @@ def where_the_repository_is(ctx: Context) -> str:
         if os.path.isdir(plan.target) and not os.path.lexists(plan.source_real):
             return f"the repository was renamed to {plan.target}; nothing is at {plan.source} now"
         return f"the rename of {plan.source} to {plan.target} may have happened: check both"
-    return f"the source {plan.source} is untouched"
+    return "the source is untouched"
 
 
 def _os_error(err: OSError) -> str:

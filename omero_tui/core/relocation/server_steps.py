@@ -67,8 +67,9 @@ def _cause(ctx: Context) -> str:
     plan = ctx.plan
     key = main_key(plan.what)
     why = explain_mismatch(
-        plan.server_dir, plan.config_path, plan.profile, key, plan.target, ctx.options.env
-    )
+        plan.server_dir, plan.config_path, plan.profile, key, plan.target, ctx.options.env,
+        ctx.controller.kind == "systemd",
+    )  # fmt: skip
     return f"; {why}" if why else ""
 
 

@@ -60,8 +60,15 @@ def set_line(key: str, value: str) -> str:
     return f"config set {key} {shlex.quote(value)}"
 
 
-def scan_for(server_dir: str | None, env: Mapping[str, str] | None) -> SourceScan:
-    return scan_sources(server_dir, env=env, process_environments=server_environments(server_dir))
+def scan_for(
+    server_dir: str | None, env: Mapping[str, str] | None, ask_systemd: bool = True
+) -> SourceScan:
+    return scan_sources(
+        server_dir,
+        env=env,
+        process_environments=server_environments(server_dir),
+        ask_systemd=ask_systemd,
+    )
 
 
 def profile_props(config_path: str, profile: str | None) -> tuple[ConfigDocument, str, dict]:
@@ -76,6 +83,7 @@ def assess_sources(
     *,
     rewrite: bool,
     scan: SourceScan | None = None,
+    ask_systemd: bool = True,
 ) -> tuple[tuple[SourceChange, ...], list[Check]]:
     """(the ``.omero`` lines to rewrite, the preflight checks) for a relocation ``plan``
     (a RelocationPlan: server_dir, config_path, profile, config_changes)."""
@@ -86,7 +94,8 @@ def assess_sources(
         _, profile, props = profile_props(config_path, getattr(plan, "profile", None))
     except ConfigError:
         return (), []  # config_checks says why
-    scan = scan if scan is not None else scan_for(getattr(plan, "server_dir", None), env)
+    if scan is None:
+        scan = scan_for(getattr(plan, "server_dir", None), env, ask_systemd)
     written = {**props, **{c.key: c.new for c in getattr(plan, "config_changes", ())}}
     reverted = reverted_keys(scan, written, profile)
     if not reverted:
@@ -234,7 +243,11 @@ def _value_of(change: SourceChange) -> str:
 
 
 def start_guard(
-    server_dir: str | None, config_path: str | None, profile: str | None, env: Mapping[str, str]
+    server_dir: str | None,
+    config_path: str | None,
+    profile: str | None,
+    env: Mapping[str, str],
+    ask_systemd: bool = True,
 ) -> str | None:
     """Why the server must not be started now (a source would restore another path), or
     None. Asked right before every start the relocation makes."""
@@ -244,7 +257,7 @@ def start_guard(
         _, name, props = profile_props(config_path, profile)
     except ConfigError:
         return None
-    reverted = reverted_keys(scan_for(server_dir, env), props, name)
+    reverted = reverted_keys(scan_for(server_dir, env, ask_systemd), props, name)
     if not reverted:
         return None
     item = reverted[0]
@@ -263,6 +276,7 @@ def explain_mismatch(
     key: str,
     target: str,
     env: Mapping[str, str] | None,
+    ask_systemd: bool = True,
 ) -> str | None:
     """After a start: the source that put another value of ``key`` into config.xml."""
     if not config_path:
@@ -274,7 +288,7 @@ def explain_mismatch(
     value = props.get(key)
     if value is not None and value.rstrip("/") == target.rstrip("/"):
         return None
-    _, decided = after_next_start(scan_for(server_dir, env), {}, name)
+    _, decided = after_next_start(scan_for(server_dir, env, ask_systemd), {}, name)
     source = decided.get(key)
     now = value if value is not None else "unset"
     if source is None:

@@ -298,7 +298,8 @@ def start(ctx: Context) -> str:
     target_identity_ok(ctx)
     # Never start while a .omero file or CONFIG_ variable would put the old path back
     # (someone may have edited one since the preflight).
-    refused = start_guard(plan.server_dir, plan.config_path, plan.profile, env)
+    systemd = ctx.controller.kind == "systemd"
+    refused = start_guard(plan.server_dir, plan.config_path, plan.profile, env, systemd)
     if refused:
         raise StartRefused(refused)
     tried_before = ctx.status().steps_started.count("start") > 1
