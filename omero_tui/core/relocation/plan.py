@@ -11,9 +11,11 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from omero_tui.core.config_xml import ConfigDocument, ConfigError, read_config
+from omero_tui.core.config_xml_losses import losses_note
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.mounts import MountTable
 from omero_tui.core.relocation.config_rewrite import ConfigChange, main_key, planned_changes
@@ -231,7 +233,7 @@ def build_plan(
         managed_dir=location.managed_dir.value or "",
         config_changes=changes,
         controller=controller,
-        notes=tuple(_notes(location, what, source_real)),
+        notes=tuple(_notes(location, what, source_real) + _config_notes(location.config_path)),
         steps=(),
     )
     return with_scan(plan, scan), doc
@@ -259,6 +261,17 @@ def _notes(location: ServerLocation, what: str, source_real: str) -> list[str]:
             return [f"the managed repository {managed} is inside and moves with it"]
         return [f"the managed repository {managed} is elsewhere and stays where it is"]
     return []
+
+
+def _config_notes(config_path: str | None) -> list[str]:
+    """What a rewrite of config.xml drops (comments an admin wrote), said in the plan."""
+    if not config_path:
+        return []
+    try:
+        note = losses_note(Path(config_path).read_bytes())
+    except OSError:
+        return []  # the preflight says why config.xml cannot be used
+    return [note] if note else []
 
 
 def with_scan(plan: RelocationPlan, scan: TreeScan | None) -> RelocationPlan:
