@@ -4,14 +4,14 @@ Bytes first: the kernel hands out an ACL in one canonical encoding, so equal ACL
 equal bytes and the common case (no attributes at all, or the same ones) costs one tuple
 comparison. Only a difference is worked out in words, as the access it changes: which
 user or group gets which rights on the copy and which on the source (acl(5)'s access
-check, the mask included, through ``omero_tui.core.access``).
+check, the mask included, through ``omero_tui.core.perms.access``).
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from omero_tui.core.access import (
+from omero_tui.core.perms.access import (
     ACL_ACCESS_XATTR,
     ACL_DEFAULT_XATTR,
     AclEntry,

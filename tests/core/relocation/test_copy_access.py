@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core.access import (
+from omero_tui.core.perms.access import (
     ACL_ACCESS_XATTR,
     ACL_DEFAULT_XATTR,
     AclEntry,

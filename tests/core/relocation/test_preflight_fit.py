@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core.access import ACL_ACCESS_XATTR, AclEntry, AclTag, encode_acl_xattr
 from omero_tui.core.demo.sandbox import DemoSandbox
 from omero_tui.core.discovery import discover
+from omero_tui.core.perms.access import ACL_ACCESS_XATTR, AclEntry, AclTag, encode_acl_xattr
 from omero_tui.core.relocation.checks import PreflightReport
 from omero_tui.core.relocation.plan import build_plan
 from omero_tui.core.relocation.preflight import run_preflight
