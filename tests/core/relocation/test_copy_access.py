@@ -17,6 +17,7 @@ from omero_tui.core.perms.access import (
     AclTag,
     encode_acl_xattr,
 )
+from omero_tui.core.relocation.target_state import describe_target, restore_root
 from omero_tui.core.relocation.tree_scan import fingerprint_fact, same_tree, scan_tree
 from omero_tui.core.relocation.verify_access import Inode, access_difference
 from omero_tui.core.relocation.verify_tree import compare_trees
@@ -163,3 +164,19 @@ def test_access_difference_follows_the_acl_mask() -> None:
     assert access_difference(source, regrouped) == (
         "group 100 gets --- on the copy, r-x on the source"
     )
+
+
+def test_a_rollback_gives_an_existing_target_root_its_own_acls_back(tmp_path: Path) -> None:
+    source = build_tree(tmp_path / "OMERO")
+    target = tmp_path / "existing"  # an empty directory the admin prepared, with ACLs
+    target.mkdir()
+    os.setxattr(target, ACL_ACCESS_XATTR, encode_acl_xattr(NAMED_DEFAULT))
+    os.setxattr(target, ACL_DEFAULT_XATTR, encode_acl_xattr(GROUP_NONE_DEFAULT))
+    before = describe_target(str(target))
+    own = snapshot(tmp_path)["existing"]
+    full_copy(source, target)  # the root now has the source root's access
+    assert snapshot(tmp_path)["existing"] != own
+    for child in target.iterdir():  # what a rollback removes first
+        shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    restore_root(str(target), before)
+    assert snapshot(tmp_path)["existing"] == own
