@@ -297,7 +297,7 @@ def with_scan(plan: RelocationPlan, scan: TreeScan | None) -> RelocationPlan:
         PlanStep(
             "verify",
             "compare the whole tree with the source: names, kinds, sizes, "
-            "owners, modes, times, links and the .omero identity",
+            "owners, modes, ACLs and xattrs, times, links and the .omero identity",
         ),
         PlanStep("config", f"set {keys} in config.xml under OMERO's lock (backup kept)"),
         PlanStep("start", f"start the server if it was running and check it uses {plan.target}"),
