@@ -38,6 +38,8 @@ class Inode(NamedTuple):
 
 def xattr_differences(want: Entry, got: Entry) -> list[str]:
     """One line per difference in ACLs or other extended attributes (none: [])."""
+    if want.xattrs == got.xattrs:  # nearly always, and nearly always both empty
+        return []
     wanted, found = dict(want.compared_xattrs), dict(got.compared_xattrs)
     if wanted == found:
         return []
