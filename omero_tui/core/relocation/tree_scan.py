@@ -143,8 +143,10 @@ def read_xattrs(path: str | int, *, follow_symlinks: bool = False) -> Xattrs:
         if err.errno in _NO_XATTRS:
             return ()
         raise
-    if not names:
-        return ()
+    return xattr_values(path, names, follow_symlinks=follow_symlinks) if names else ()
+
+
+def xattr_values(path: str | int, names: list[str], *, follow_symlinks: bool = False) -> Xattrs:
     found = []
     for name in sorted(names):
         try:
@@ -235,6 +237,8 @@ class _Walk:
         self, rel: str, path: str, fd: int, found: list[tuple[str, os.stat_result]]
     ) -> list[Entry]:
         subdirs: list[Entry] = []
+        room = PATH_MAX - 1 - len(os.fsencode(path)) - 1  # bytes left for a name here
+        listxattr = getattr(os, "listxattr", None)
         for name, st in found:
             child = join(rel, name)
             kind = kind_of(st.st_mode)
@@ -244,11 +248,20 @@ class _Walk:
             if kind == "special":
                 self.specials.append(child)
                 continue
-            full = f"{path}/{name}"
-            if len(os.fsencode(full)) >= PATH_MAX:
+            # A name's bytes are at most 4 per character: encoded only when it may matter.
+            if len(name) * 4 > room and len(os.fsencode(name)) > room:
                 self.too_long.append(child)
                 continue
-            xattrs = read_xattrs(full)
+            full = f"{path}/{name}"
+            xattrs: Xattrs = ()
+            if listxattr is not None:  # the hot path: one call says "none" for most entries
+                try:
+                    names = listxattr(full, follow_symlinks=False)
+                except OSError as err:
+                    if err.errno not in _NO_XATTRS:
+                        raise
+                    names = []
+                xattrs = xattr_values(full, names) if names else ()
             if kind == "dir":
                 subdirs.append(entry_from_stat(child, st, "dir", None, xattrs))
             elif kind == "symlink":
