@@ -58,6 +58,9 @@ def make_app(sandbox: DemoSandbox, hold: str | None, status_box: list):  # noqa:
 
 def type_into(field: Input, text: str) -> None:
     """As if typed, without a key press per character (each costs a frame)."""
+    # A blinking cursor is drawn or not depending on when the frame is taken (a slow,
+    # loaded run caught it off): steady, it is always drawn in the focused field.
+    field.cursor_blink = False
     field.value = text
     field.cursor_position = len(text)
 
