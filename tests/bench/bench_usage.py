@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -289,6 +290,8 @@ def main() -> None:
     parser.add_argument("--share-files", type=int, default=50_000, help="files on the share")
     parser.add_argument("--rss", type=int, metavar="FILES", help="also measure memory at FILES")
     args = parser.parse_args()
+    # A kill ends the run through its finally clauses: no mirror left mounted.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.chdir(REPO)  # python -m omero_tui and tests.bench resolve from the checkout
     print(f"load average at the start: {os.getloadavg()[0]:.2f} (other work skews every figure)")
     cases: list[Case] = []
