@@ -50,6 +50,7 @@ from omero_tui.core.relocation.journal import (
 from omero_tui.core.relocation.plan import RelocationPlan, RelocationRefused, build_plan, with_scan
 from omero_tui.core.relocation.preflight import run_preflight
 from omero_tui.core.relocation.progress import Cancelled, Progress
+from omero_tui.core.relocation.removal_guard import device_of
 from omero_tui.core.relocation.server_control import (
     ControlError,
     RunAs,
@@ -296,6 +297,10 @@ def record_start_facts(ctx: Context) -> None:
         ctx.fact("server_was_running", is_running(ctx))
     if "identity" not in facts:
         ctx.fact("identity", identity_of(plan.source_real))
+    if plan.method == "copy" and "source_device" not in facts:
+        # --remove-source tells a bind mount of the copy at the old path by this.
+        with contextlib.suppress(OSError):
+            ctx.fact("source_device", device_of(plan.source_real))
     if plan.config_path and "config_before" not in facts:
         original = Path(plan.config_path).read_bytes()
         ctx.fact(
