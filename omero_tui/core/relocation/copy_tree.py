@@ -235,10 +235,14 @@ def _located(err: OSError, dirs: _DirPair, entry: Entry, name: str) -> OSError:
     only the file, or nothing (ENOSPC from copy_file_range): the admin was told
     "Permission denied (00001.czi)" and could not tell which file, or on which disk
     (found by tests/faults)."""
-    if err.filename is not None and os.path.isabs(os.fsdecode(err.filename)):
+    filename = err.filename
+    # A call made on a descriptor (fsetxattr, futimens) names the descriptor, a number:
+    # formatting that crashed the CLI (found by the second fault hunt, ENOSPC from
+    # fsetxattr). The descriptor is the copy's; _copy_file names the source's.
+    if isinstance(filename, (str, bytes)) and os.path.isabs(os.fsdecode(filename)):
         return err
-    side = dirs.source if err.filename == name else dirs.target  # reading it, or its copy
-    return OSError(err.errno, err.strerror, f"{side}/{entry.rel}")
+    side = dirs.source if filename == name else dirs.target  # reading it, or its copy
+    return OSError(err.errno, err.strerror or str(err), f"{side}/{entry.rel}")
 
 
 def _copy_named(
@@ -296,6 +300,10 @@ def _copy_file(
         try:
             copier.copy(src_fd, dst_fd, entry.size, entry.sparse)
             meta.apply_fd(dst_fd, src_fd, entry)
+        except OSError as err:
+            if err.filename == src_fd:  # read from the source's descriptor
+                raise OSError(err.errno, err.strerror or str(err), name) from None
+            raise
         finally:
             os.close(dst_fd)
     finally:

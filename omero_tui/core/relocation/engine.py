@@ -334,7 +334,7 @@ def forward(ctx: Context) -> RunResult:
             return ctx.result("aborted", str(err))
         return _failed(ctx, str(err))
     except (OSError, ConfigError, JournalError) as err:
-        detail = str(err) if not isinstance(err, OSError) else _os_error(err)
+        detail = str(err) if not isinstance(err, OSError) else _os_error(err, ctx)
         return _failed(ctx, detail)
 
 
@@ -347,8 +347,14 @@ def _failed(ctx: Context, detail: str) -> RunResult:
     )
 
 
-def _os_error(err: OSError) -> str:
-    where = f" ({err.filename})" if err.filename else ""
+def _os_error(err: OSError, ctx: Context | None = None) -> str:
+    filename = err.filename
+    if isinstance(filename, (str, bytes)) and filename:
+        where = f" ({os.fsdecode(filename)})"
+    elif ctx is not None:  # a descriptor or nothing: the step's place is the best there is
+        where = f" (under {ctx.plan.target} or {ctx.plan.source})"
+    else:
+        where = ""
     return f"{err.strerror or err}{where}"
 
 

@@ -75,22 +75,32 @@ def rollback_relocation(
         try:
             with ctx.step("rollback", f"rolling back relocation {status.id}"):
                 left = _rollback(ctx, status)
+                if left:
+                    raise StepFailed(_left_text(ctx, left))
         except (StepFailed, OSError, ConfigError) as err:
             detail = str(err)
             if isinstance(err, OSError):
-                detail = f"{err.strerror} ({err.filename})"
+                where = err.filename if isinstance(err.filename, str) else status.target
+                detail = f"{err.strerror or err} ({where})"
             return ctx.result(
                 "failed", f"rollback incomplete: {detail}; fix that and run --rollback again"
             )
         ctx.end("rolled back")
-        message = f"rolled back: config.xml restored and {status.target} removed"
-        if left:
-            message = (
-                f"rolled back: config.xml restored; kept {len(left)} entries in "
-                f"{status.target} that the relocation did not create or that changed "
-                "after the copy"
-            )
-        return ctx.result("rolled back", message)
+        return ctx.result(
+            "rolled back", f"rolled back: config.xml restored and {status.target} removed"
+        )
+
+
+def _left_text(ctx: Context, left: tuple[tuple[str, str], ...]) -> str:
+    """Never "rolled back" while entries stay in the target: each is named, with why."""
+    plan = ctx.plan
+    rel, why = left[0]
+    more = f" and {len(left) - 1} more (listed above)" if len(left) > 1 else ""
+    return (
+        f"{len(left)} entries are left in {plan.target}: {os.path.join(plan.target, rel)} "
+        f"({why}){more}; config.xml is restored and the old copy {plan.source} is in use "
+        "again; look at them, move them out of the target"
+    )
 
 
 def check_rollback_allowed(status: RelocationStatus) -> None:
@@ -114,7 +124,7 @@ def check_rollback_allowed(status: RelocationStatus) -> None:
         )
 
 
-def _rollback(ctx: Context, status: RelocationStatus) -> tuple[str, ...]:
+def _rollback(ctx: Context, status: RelocationStatus) -> tuple[tuple[str, str], ...]:
     plan = ctx.plan
     facts = ctx.facts()
     # Until config.xml changed, a running server can only be using the old location,
@@ -124,7 +134,7 @@ def _rollback(ctx: Context, status: RelocationStatus) -> tuple[str, ...]:
     if may_run_on_target or (plan.method == "rename" and status.started("rename")):
         ensure_stopped(ctx, [plan.target, plan.source_real])
     _restore_config(ctx, facts)
-    left: tuple[str, ...] = ()
+    left: tuple[tuple[str, str], ...] = ()
     if plan.method == "rename":
         if os.path.isdir(plan.target) and not os.path.lexists(plan.source_real):
             try:
@@ -133,14 +143,15 @@ def _rollback(ctx: Context, status: RelocationStatus) -> tuple[str, ...]:
                 raise StepFailed(str(err)) from None
     else:
         ctx.journal.detach_target()
-        cleanup = remove_copy(plan.target, plan.source_real)
-        left = cleanup.left
-        for rel in left[:5]:
+        cleanup = remove_copy(
+            plan.target, plan.source_real, server_may_have_run=status.started("start")
+        )
+        left = tuple(zip(cleanup.left, cleanup.why, strict=True))
+        for rel, why in left:
             ctx.note(
                 Severity.WARNING,
                 "relocation.rollback_left",
-                "left in place: the relocation did not create it, or it changed after "
-                "the copy (a server started there may have written it)",
+                f"left in place: {os.path.join(plan.target, rel)} ({why})",
                 os.path.join(plan.target, rel),
             )
     before = facts.get("target_before") or {}
