@@ -48,6 +48,7 @@ from omero_tui.core.relocation.plan import RelocationRefused
 from omero_tui.core.relocation.progress import Progress
 from omero_tui.core.relocation.server_control import ServerController
 from omero_tui.core.relocation.server_steps import ensure_stopped, is_running
+from omero_tui.core.relocation.source_stamps import remove_stamps
 from omero_tui.core.relocation.status import RelocationStatus, find_unfinished_relocation
 from omero_tui.core.relocation.target_state import remove_copy, restore_parent, restore_root
 from omero_tui.core.settings import Settings
@@ -85,6 +86,7 @@ def rollback_relocation(
             return ctx.result(
                 "failed", f"rollback incomplete: {detail}; fix that and run --rollback again"
             )
+        remove_stamps(ctx.journal.state_path)
         ctx.end("rolled back")
         return ctx.result(
             "rolled back", f"rolled back: config.xml restored and {status.target} removed"

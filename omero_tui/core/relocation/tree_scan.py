@@ -29,7 +29,7 @@ class Entry(NamedTuple):
     """One entry as lstat saw it (a tuple: a large tree holds millions of these)."""
 
     rel: str  # path below the root, "/"-separated; "" for the root itself
-    kind: str  # "dir" | "file" | "hardlink" | "symlink" | "special"
+    kind: str  # "dir" | "file" | "hardlink" | "symlink" | "special" (fifo, socket, device)
     mode: int  # st_mode, type bits included
     uid: int
     gid: int
@@ -65,7 +65,7 @@ class TreeScan:
     data_bytes: int  # bytes the copy reads and writes
     apparent_bytes: int  # sum of regular file sizes (each inode once)
     allocated_bytes: int  # what the source really occupies (each inode once)
-    specials: tuple[str, ...]  # fifos, sockets, devices: skipped by the copy, listed
+    specials: tuple[str, ...]  # fifos, sockets, devices (also entries: made again by the copy)
     links_outside: tuple[str, ...]  # files with hard links outside the tree
     foreign_mounts: tuple[str, ...]  # entries on another filesystem than the root
     unreadable: tuple[str, ...]  # directories that could not be listed
@@ -77,7 +77,7 @@ class TreeScan:
     @property
     def inodes(self) -> int:
         """Inodes the copy will use on the target (a hard link uses none)."""
-        return self.dirs + self.files + self.symlinks
+        return self.dirs + self.files + self.symlinks + len(self.specials)
 
     def copied_entries(self) -> int:
         return self.files + self.hardlinks + self.symlinks
@@ -194,6 +194,7 @@ class _Walk:
                 subdirs.append(entry_from_stat(child, st, "dir"))
             elif kind == "special":
                 self.specials.append(child)
+                self.add(entry_from_stat(child, st, "special"))
             elif kind == "symlink":
                 text = os.readlink(os.path.join(path, name))
                 self.add(entry_from_stat(child, st, "symlink", text))
@@ -223,7 +224,7 @@ class _Walk:
 
     def result(self) -> TreeScan:
         entries = self.entries
-        counts = {"dir": 0, "file": 0, "hardlink": 0, "symlink": 0}
+        counts = {"dir": 0, "file": 0, "hardlink": 0, "symlink": 0, "special": 0}
         for entry in entries:
             counts[entry.kind] += 1
         files = [e for e in entries if e.kind == "file"]

@@ -61,7 +61,7 @@ def compare_trees(
     if owners is None:
         owners = hasattr(os, "geteuid") and os.geteuid() == 0
     target = scan_tree(target_root, progress, cancel, step="verify")
-    wanted = {e.rel: e for e in source.entries if e.kind != "special"}
+    wanted = {e.rel: e for e in source.entries}
     found = {e.rel: e for e in target.entries if not _ignored(e.rel, ignore)}
     diffs: list[Difference] = []
     total = 0
