@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from omero_tui.core.config_xml import read_config, render_config, with_changes
+from omero_tui.core.config.xml_file import read_config, render_config, with_changes
 from omero_tui.core.demo.standin_server import running_pid
 from tests.core.relocation.test_engine_demo import repository
 from tests.faults.scene import Scene, one_line

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from omero_tui.core.config_xml import ACTIVE, ConfigDocument
+from omero_tui.core.config.xml_file import ACTIVE, ConfigDocument
 from omero_tui.core.mounts import MountInfo, MountTable
 from omero_tui.core.relocation.plan import RelocationRefused
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from omero_tui.core.config_xml import ConfigError, read_config
+from omero_tui.core.config.xml_file import ConfigError, read_config
 from omero_tui.core.discovery import discover
 from omero_tui.core.findings import Severity
 from omero_tui.core.mounts import MountTable
@@ -41,11 +41,11 @@ from omero_tui.core.relocation.removal_guard import (
     config_xml_pairs,
     other_source_pairs,
 )
-from omero_tui.core.relocation.server_control import ServerController
-from omero_tui.core.relocation.server_state import running_on
 from omero_tui.core.relocation.server_steps import is_running
 from omero_tui.core.relocation.status import RelocationStatus, latest_relocation
 from omero_tui.core.relocation.tree_scan import Entry, scan_tree
+from omero_tui.core.server.control import ServerController
+from omero_tui.core.server.state import running_on
 from omero_tui.core.settings import Settings
 
 # Rewritten by a running server, so they may differ from the old copy without loss.
