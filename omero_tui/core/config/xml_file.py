@@ -220,6 +220,11 @@ def _block_id(element: Element, seen: Mapping[str, Pairs], source: str) -> str:
     name = element.get("id")
     if not name:
         raise ConfigFormatError(f"{source}: a <properties> block has no id")
+    extra = set(element.attrib) - {"id"}
+    if extra and name != ACTIVE:  # OMERO writes a profile's block back as read, these too
+        raise ConfigFormatError(
+            f"{source}: profile {name!r} has an unexpected attribute {sorted(extra)[0]!r}"
+        )
     if name in seen:
         what = "more than one __ACTIVE__ block" if name == ACTIVE else f"profile {name!r} twice"
         raise ConfigFormatError(f"{source}: {what}")
