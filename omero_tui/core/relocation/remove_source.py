@@ -4,7 +4,9 @@ Refused unless the relocation is complete, config.xml still points at the new lo
 and the server runs on it (its repository lock held there, nothing open in the old
 place). Then every file of the source is compared byte for byte with the target once
 more; only what the running server legitimately rewrites is exempt (the Lucene index,
-lock files, the Bio-Formats cache). One difference and nothing is deleted.
+lock files, the Bio-Formats cache). One difference and nothing is deleted. Before all
+that, and again before each directory goes, ``removal_guard`` proves the old copy is
+not the new one under another path (a bind mount) and that nothing names it any more.
 """
 
 from __future__ import annotations
