@@ -55,7 +55,7 @@ def getfacl(root: Path) -> str:
     out = subprocess.run(
         ["getfacl", "-R", "-p", "-n", "."], cwd=root, capture_output=True, text=True, check=True
     ).stdout
-    return out
+    return "\n\n".join(sorted(out.split("\n\n")))  # in name order, not readdir's
 
 
 def hostile_parent(parent: Path, default_acl: tuple[AclEntry, ...]) -> Path:
