@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from omero_tui.core.config.sources import sources_of
 from omero_tui.core.config.xml_file import ConfigError, read_config
 from omero_tui.core.discovery import discover
 from omero_tui.core.findings import Severity
@@ -44,6 +45,7 @@ from omero_tui.core.relocation.removal_guard import (
     other_source_pairs,
 )
 from omero_tui.core.relocation.server_steps import is_running
+from omero_tui.core.relocation.source_checks import scan_for
 from omero_tui.core.relocation.status import RelocationStatus, latest_relocation
 from omero_tui.core.relocation.tree_scan import Entry, scan_tree
 from omero_tui.core.server.control import ServerController
@@ -229,7 +231,12 @@ def _guard(ctx: Context) -> DeletionGuard:
                 f"config.xml cannot be read ({err}), so it cannot be shown to have stopped "
                 "naming the old copy; nothing was deleted",
             ) from None
-    pairs += other_source_pairs(plan.server_dir, env)
+    try:  # the sources that rebuild config.xml at the next start (Ansible, Docker, unit)
+        found = sources_of(scan_for(plan.server_dir, env))
+    except OSError:
+        found = []
+    pairs += [(f"{s.describe()} ({s.key})", s.value) for s in found if s.value]
+    pairs += other_source_pairs(plan.server_dir, env)  # and any word of a .omero file
     check_nothing_names(pairs, {plan.source, source})
     return DeletionGuard(Roots(source, target, source_id, target_id), before)
 
