@@ -43,7 +43,10 @@ def run_health_check(
     progress: Callable[[HealthProgress], None] | None = None,
     cancel: threading.Event | None = None,
     now: Callable[[], float] = time.time,
+    perms_user: str | None = None,
 ) -> HealthReport:
+    """``perms_user``: judge permissions for this user rather than the server's own
+    (the console's Overview follows the user picked on its Permissions panel)."""
     if usage_mode not in USAGE_MODES:
         raise ValueError(f"usage_mode must be one of {USAGE_MODES}")
     own_service = usage is None
@@ -70,7 +73,7 @@ def run_health_check(
             progress=lambda p: tell("locks", 2, f"probe {p.done}/{p.total}"),
             cancel=cancel,
         ),
-        "permissions": lambda: perms_area(location, settings),
+        "permissions": lambda: perms_area(location, settings, perms_user),
         "server": lambda: server_area(location),
         "relocation": lambda: relocation_area(state_dir),
     }

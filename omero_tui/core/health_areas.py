@@ -160,11 +160,18 @@ def locks_area(
     return area, {"lock_probe": probes} if report.probed else {}
 
 
-def perms_area(location: ServerLocation, settings: Settings | None) -> AreaResult:
+def perms_area(
+    location: ServerLocation, settings: Settings | None, user: str | None = None
+) -> AreaResult:
     settings_user = settings.server_user if settings and settings.exists else None
     settings_path = str(settings.path) if settings and settings.exists else None
-    report = inspect_permissions(location, settings_user=settings_user, settings_path=settings_path)
-    area = summarise("permissions", report.findings, report.verdict, measured_at=time.time())
+    report = inspect_permissions(
+        location, user=user, settings_user=settings_user, settings_path=settings_path
+    )
+    note = f"for {report.user.name}, picked" if user else ""
+    area = summarise(
+        "permissions", report.findings, report.verdict, measured_at=time.time(), note=note
+    )
     return area, {"server_user": report.user.name}
 
 
