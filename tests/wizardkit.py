@@ -13,8 +13,10 @@ from omero_tui.core.config.xml_file import read_config
 from omero_tui.core.demo.sandbox import DemoSandbox
 from omero_tui.core.discovery import discover
 from omero_tui.core.relocation.engine import EngineOptions
+from omero_tui.core.relocation.target_trust import RAM_CONFIRMATION
 from omero_tui.tui.app import OmeroTuiApp
 from omero_tui.tui.wizard.source import WizardSource
+from omero_tui.tui.wizard.step_confirm import ConfirmPage
 from omero_tui.tui.wizard.wizard_screen import RelocationWizard
 from tests.appkit import demo_sources
 
@@ -87,6 +89,8 @@ async def confirm_and_run(pilot: Pilot, word: str = "relocate") -> RelocationWiz
     screen = wizard(pilot.app)
     await pilot.press("n")  # plan
     await pilot.press("n")  # confirm
+    if screen.query_one(ConfirmPage).in_ram:  # a tmpfs target: the explicit words
+        word = RAM_CONFIRMATION
     await pilot.press(*word)
     await pilot.press("enter")
     await wait_for(pilot, lambda: screen.state.running is not None or screen.page == "problem")

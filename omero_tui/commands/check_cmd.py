@@ -12,14 +12,13 @@ import json
 import sys
 from pathlib import Path
 
-from omero_tui.commands.context import load_settings, locate
+from omero_tui.commands.context import load_settings, locate, state_dir
 from omero_tui.commands.errors import CliError
 from omero_tui.core.findings import Severity
 from omero_tui.core.health.cache import save_health
 from omero_tui.core.health.check import HealthProgress, run_health_check
 from omero_tui.core.health.model import HealthReport
 from omero_tui.core.health.prometheus import write_textfile
-from omero_tui.core.settings import default_state_dir
 from omero_tui.core.usage.format import stamp
 from omero_tui.core.usage.service import UsageService, settings_thresholds
 
@@ -30,9 +29,9 @@ def run_check(args: argparse.Namespace) -> int:
     settings = load_settings(args)
     location = locate(args)
     mode = "cached" if args.cached else "quick" if args.quick else "full"
-    state_dir = default_state_dir()
+    state = state_dir(location)  # the console's, so each sees the other's scans and journals
     show = _progress_line if sys.stderr.isatty() else None
-    with UsageService(state_dir, thresholds=lambda: settings_thresholds(settings)) as usage:
+    with UsageService(state, thresholds=lambda: settings_thresholds(settings)) as usage:
         try:
             report = run_health_check(
                 location,
@@ -40,7 +39,7 @@ def run_check(args: argparse.Namespace) -> int:
                 usage=usage,
                 usage_mode=mode,
                 probe=args.probe,
-                state_dir=state_dir,
+                state_dir=state,
                 progress=show,
             )
         finally:
@@ -48,7 +47,7 @@ def run_check(args: argparse.Namespace) -> int:
                 print("\r\033[K", end="", file=sys.stderr, flush=True)
     # An unwritable state dir costs the console's overview its head start, nothing more.
     with contextlib.suppress(OSError):
-        save_health(report, state_dir)
+        save_health(report, state)
     if args.prometheus:
         try:
             write_textfile(report, Path(args.prometheus))

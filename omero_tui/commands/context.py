@@ -7,7 +7,7 @@ from pathlib import Path
 
 from omero_tui.commands.errors import CliError
 from omero_tui.core.discovery import ServerLocation, discover
-from omero_tui.core.settings import Settings, SettingsError
+from omero_tui.core.settings import Settings, SettingsError, state_dir_for
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
@@ -27,3 +27,8 @@ def locate(args: argparse.Namespace, *, demo: bool = False) -> ServerLocation:
         settings_path=str(settings.path) if settings.exists else None,
         demo=demo,
     )
+
+
+def state_dir(location: ServerLocation) -> Path:
+    """Where this server's caches, history and journals live: the console's place too."""
+    return state_dir_for(location.server_dir.value)

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-from omero_tui.commands.context import load_settings, locate
+from omero_tui.commands.context import load_settings, locate, state_dir
 from omero_tui.commands.errors import CliError
 from omero_tui.core.findings import Severity, worst
 from omero_tui.core.json_output import dumps, to_jsonable
@@ -37,7 +37,12 @@ def run_perms(args: argparse.Namespace) -> int:
         location = report.location
         header = {"server_dir": location.server_dir.value, "data_dir": location.data_dir.value}
         try:
-            applied = apply_fix(plan, progress=_progress("fixing"), header=header)
+            applied = apply_fix(
+                plan,
+                state_dir=state_dir(location),
+                progress=_progress("fixing"),
+                header=header,
+            )
         except ApplyRefused as err:
             raise CliError(str(err)) from err
         after = _inspect(args)
@@ -93,7 +98,7 @@ def _confirmed(args: argparse.Namespace, report: PermsReport, plan: FixPlan) -> 
 
 def _undo(args: argparse.Namespace) -> int:
     try:
-        result = undo_last(progress=_progress("undoing"))
+        result = undo_last(state_dir(locate(args)), progress=_progress("undoing"))
     except UndoError as err:
         raise CliError(str(err)) from err
     print(dumps(result) if args.json else render_undo(result))

@@ -18,9 +18,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from omero_tui.commands.context import load_settings, locate
+from omero_tui.commands.context import load_settings, locate, state_dir
 from omero_tui.commands.errors import CliError
 from omero_tui.core.relocation.engine import (
     EngineOptions,
@@ -58,6 +59,8 @@ def run_relocate(args: argparse.Namespace) -> int:
         raise CliError("give --to DEST (or --resume, --rollback, --remove-source)")
     out = Output(args.json)
     settings = load_settings(args)
+    # The console's state dir for this server: journals made by either are seen by both.
+    args.state_dir = state_dir(locate(args))
     cancel = threading.Event()
     previous = _cancel_on_ctrl_c(cancel)
     try:
@@ -93,7 +96,7 @@ def _relocate(
         args.to,
         what,
         settings=settings,
-        options=engine_options(),
+        options=engine_options(args.state_dir),
         progress=out.progress,
         cancel=cancel,
     )
@@ -107,7 +110,7 @@ def _relocate(
     _confirm(args, f"Stop the server and move {prepared.plan.source} to {prepared.plan.target}?")
     return run_relocation(
         prepared,
-        options=engine_options(),
+        options=engine_options(args.state_dir),
         progress=out.progress,
         on_step=out.step,
         cancel=cancel,
@@ -118,7 +121,7 @@ def _relocate(
 def _resume(
     args: argparse.Namespace, out: Output, settings: Any, cancel: threading.Event
 ) -> RunResult | None:
-    status = find_unfinished_relocation() or _adopted(args)
+    status = find_unfinished_relocation(args.state_dir) or _adopted(args)
     if status is None:
         raise RelocationRefused(
             "relocation.nothing_to_resume", "no interrupted relocation to resume"
@@ -134,9 +137,9 @@ def _resume(
 def _rollback(
     args: argparse.Namespace, out: Output, settings: Any, cancel: threading.Event
 ) -> RunResult | None:
-    status = find_unfinished_relocation() or _adopted(args)
+    status = find_unfinished_relocation(args.state_dir) or _adopted(args)
     if status is None:
-        latest = latest_relocation()
+        latest = latest_relocation(args.state_dir)
         why = f"the last relocation is {latest.state}" if latest else "there is no relocation"
         raise RelocationRefused("relocation.nothing_to_roll_back", f"nothing to roll back: {why}")
     check_rollback_allowed(status)
@@ -167,7 +170,7 @@ def _act_on_journal(
     _confirm(args, question)
     return engine_call(
         status,
-        options=engine_options(),
+        options=engine_options(args.state_dir),
         settings=settings,
         progress=out.progress,
         on_step=out.step,
@@ -179,7 +182,7 @@ def _act_on_journal(
 def _remove(
     args: argparse.Namespace, out: Output, settings: Any, cancel: threading.Event
 ) -> RunResult | None:
-    status = latest_relocation()
+    status = latest_relocation(args.state_dir)
     if status is None:
         raise RelocationRefused("relocation.remove_not_complete", "there is no relocation")
     out.status(
@@ -189,7 +192,7 @@ def _remove(
         _confirm(args, f"Delete {status.source} for good?")
     return remove_source(
         status,
-        options=engine_options(),
+        options=engine_options(args.state_dir),
         settings=settings,
         progress=out.progress,
         on_step=out.step,
@@ -203,12 +206,13 @@ def _remove(
 TESTONLY_SETTLE_ENV = "OMERO_TUI_TESTONLY_START_SETTLE_S"
 
 
-def engine_options() -> EngineOptions:
+def engine_options(state: Path | None = None) -> EngineOptions:
     value = os.environ.get(TESTONLY_SETTLE_ENV)
     try:
-        return EngineOptions(start_settle_s=float(value)) if value else EngineOptions()
+        settle = {"start_settle_s": float(value)} if value else {}
     except ValueError:
-        return EngineOptions()
+        settle = {}
+    return EngineOptions(state_dir=state, **settle)
 
 
 def _adopted(args: argparse.Namespace) -> RelocationStatus | None:
@@ -219,7 +223,7 @@ def _adopted(args: argparse.Namespace) -> RelocationStatus | None:
             path = target_journal(args.to)
             status = status_of(read_records(path), str(path)) if path else None
         else:
-            status = adopt_target_journal(args.to)
+            status = adopt_target_journal(args.to, args.state_dir)
     except (JournalError, OSError) as err:
         raise RelocationRefused("relocation.journal", str(err)) from None
     return status if status is not None and status.unfinished else None

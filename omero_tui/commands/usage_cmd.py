@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from omero_tui.commands.context import load_settings, locate
+from omero_tui.commands.context import load_settings, locate, state_dir
 from omero_tui.commands.errors import CliError
 from omero_tui.core.findings import Severity
 from omero_tui.core.usage.format import human_bytes, human_count, stamp
@@ -28,7 +28,7 @@ def run_usage(args: argparse.Namespace) -> int:
         settings = load_settings(args)
     except CliError as err:
         return _unknown(str(err), json_output=args.json)
-    service = UsageService(thresholds=lambda: settings_thresholds(settings))
+    service = UsageService(state_dir(location), thresholds=lambda: settings_thresholds(settings))
     show = _progress_line if sys.stderr.isatty() else None
     try:
         report = service.scan(

@@ -153,6 +153,14 @@ class RelocationHooks:
                     [
                         "Quitting stops it at the next safe point; resume or roll it back",
                         "later (the console offers that when it starts again).",
+                        *(
+                            [
+                                "The demo sandbox is then kept, not deleted, with the journal",
+                                "that can resume or roll back the move; the console says where.",
+                            ]
+                            if self.sources.demo_label
+                            else []
+                        ),
                     ],
                     action="Stop safely and quit",
                     cancel="Keep going",

@@ -122,6 +122,11 @@ class DemoSession:
         while standin_pids(server_dir) and time.monotonic() < deadline:
             time.sleep(0.05)
 
+    def keep(self) -> None:
+        """Keep a temp sandbox when the session closes (its stand-in is still stopped):
+        for one whose journal must outlive the session."""
+        self._made_dir = None
+
     def close(self) -> None:
         """Stop the stand-in and remove a temp sandbox; safe to call any number of times."""
         with self._lock:

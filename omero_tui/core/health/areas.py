@@ -175,7 +175,15 @@ def perms_area(
     return area, {"server_user": report.user.name}
 
 
-def server_area(location: ServerLocation) -> AreaResult:
+def _held_by_relocation(state_dir: Path | None) -> str | None:
+    try:
+        unfinished = find_unfinished_relocation(state_dir)
+    except Exception:  # noqa: BLE001 - the relocation area says an unreadable journal
+        return None
+    return unfinished.server_held() if unfinished is not None else None
+
+
+def server_area(location: ServerLocation, state_dir: Path | None = None) -> AreaResult:
     server_dir = location.server_dir.value
     now = time.time()
     if not server_dir:
@@ -191,6 +199,10 @@ def server_area(location: ServerLocation) -> AreaResult:
         )
         return summarise("server", [finding], finding.message, measured_at=now), {}
     processes = find_server_processes(server_dir)
+    held = _held_by_relocation(state_dir) if not processes else None
+    if held is not None:
+        finding = Finding("server", Severity.WARNING, "server.held_by_relocation", held, server_dir)
+        return summarise("server", [finding], finding.message, measured_at=now), {"running": 0}
     if not processes:
         finding = Finding(
             "server",

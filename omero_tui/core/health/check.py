@@ -74,7 +74,7 @@ def run_health_check(
             cancel=cancel,
         ),
         "permissions": lambda: perms_area(location, settings, perms_user),
-        "server": lambda: server_area(location),
+        "server": lambda: server_area(location, state_dir),
         "relocation": lambda: relocation_area(state_dir),
     }
     areas, metrics = [], {}

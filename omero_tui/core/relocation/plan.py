@@ -140,7 +140,8 @@ def _refuse_pasted_text(target: str) -> None:
     if target != target.strip():
         raise RelocationRefused(
             "relocation.target_malformed",
-            f"the target {target!r} starts or ends with a space; give the path without it",
+            f"the target \u201c{target}\u201d starts or ends with a space; "
+            "give the path without it",
         )
     if target.startswith("~"):
         raise RelocationRefused(
@@ -152,7 +153,7 @@ def _refuse_pasted_text(target: str) -> None:
     if quotes:
         raise RelocationRefused(
             "relocation.target_malformed",
-            f"the target {target!r} contains quote characters ({' '.join(quotes)}); "
+            f"the target {target} contains quote characters ({' '.join(quotes)}); "
             "give the plain path, without quotes",
         )
     if looks_like_windows_path(target):
@@ -161,7 +162,7 @@ def _refuse_pasted_text(target: str) -> None:
     if special:
         raise RelocationRefused(
             "relocation.target_malformed",
-            f"the target {target!r} contains shell characters ({' '.join(special)}) that "
+            f"the target {target} contains shell characters ({' '.join(special)}) that "
             "no repository path needs (pasted from a command?); give the plain path",
         )
 
@@ -212,7 +213,7 @@ def build_plan(
     source = location.data_dir.value if what == "data" else location.managed_dir.value
     if not source or not os.path.isabs(source):
         raise RelocationRefused(
-            "relocation.source_unknown", f"the source {source!r} is not a full path"
+            "relocation.source_unknown", f"the source {source or '(none)'} is not a full path"
         )
     source_real = os.path.realpath(source)
     method, why = choose_method(source_real, target, table or MountTable.read())

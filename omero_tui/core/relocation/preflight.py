@@ -25,6 +25,7 @@ from omero_tui.core.relocation.preflight_target import (
     name_checks,
     target_checks,
 )
+from omero_tui.core.relocation.target_trust import trust_checks
 from omero_tui.core.relocation.tree_scan import TreeScan
 
 
@@ -50,6 +51,7 @@ def run_preflight(
     checks += _source_checks(plan, scan)
     checks += _nesting_checks(plan, location)
     checks += target_checks(plan)
+    checks += trust_checks(plan.target, table)
     if plan.method == "copy":
         checks += capacity_checks(plan, scan, where)
         checks += filesystem_checks(plan, table, where, probe_locks, lock_probe)
@@ -133,11 +135,20 @@ def _inside(path: str, top: str) -> bool:
 def _nesting_checks(plan: RelocationPlan, location: ServerLocation) -> list[Check]:
     target = os.path.realpath(plan.target)
     source = plan.source_real
+    if target == source:
+        return [
+            fail(
+                "relocation.target_is_source",
+                f"{plan.target} is the repository itself; choose a directory outside it",
+                plan.target,
+            )
+        ]
     if _inside(target, source):
         return [
             fail(
                 "relocation.target_inside_source",
-                f"{plan.target} is inside {plan.source}, so the copy would copy itself",
+                f"{plan.target} is inside the repository being moved ({plan.source}), so "
+                "the copy would copy itself; choose a directory outside it",
                 plan.target,
             )
         ]

@@ -136,9 +136,12 @@ class ChoosePage(VerticalScroll):
         if choice.problem:
             info.update(Text(f"✗ {choice.problem}", style="red"))
         else:
-            style = "yellow" if choice.state == "not empty" or choice.fs_kind != "local" else ""
+            doubtful = choice.state == "not empty" or choice.fs_kind != "local" or choice.warnings
+            style = "yellow" if doubtful else ""
             text = Text(f"{choice.path}\n", style="bold")
             text.append(choice.summary(), style=style)
+            for warning in choice.warnings:
+                text.append(f"\n! {warning}", style="bold yellow")
             if choice.fs_kind and choice.fs_kind != "local":
                 text.append(
                     f"\n! a {choice.fs_kind} filesystem: OMERO needs proper locking "

@@ -277,15 +277,43 @@ class RelocationWizard(WizardWorkers, Screen[None]):
             return
         self.dismiss(None)
 
+    def too_late_to_cancel(self) -> str | None:
+        """Why a cancel would change nothing now (the move is done), or None."""
+        if self.state.running is None:
+            result = self.state.result
+            if result is not None and result.ok:
+                return "Too late: the relocation already completed."
+            return "Nothing is running to cancel."
+        if self.state.running in ("run", "resume") and self.state.step_state("config"):
+            # From the config rewrite on, the engine finishes: config.xml names the new
+            # place, and starting the server there is the quickest way to a whole state.
+            return (
+                "Too late: the relocation already completed its move; "
+                "config.xml and the start finish on their own."
+            )
+        return None
+
     def action_cancel_run(self) -> None:
+        late = self.too_late_to_cancel()
+        if late is not None:
+            self.notify(late, severity="warning")
+            return
         if self.state.running not in ("run", "resume"):
             self.notify("This step cannot be interrupted; it finishes on its own.")
             return
+        # The run this modal is about: a later run gets its own event, never this answer.
+        event = self.cancel_event
 
         def answered(yes: bool | None) -> None:
-            if yes:
-                self.cancel_event.set()
-                self.notify("Stopping at the next safe point…")
+            if not yes:
+                return
+            late = self.too_late_to_cancel()  # the run went on while the modal was open
+            if late is not None or event is not self.cancel_event:
+                late = late or "Too late: the relocation already completed."
+                self.notify(late, severity="warning")
+                return
+            event.set()
+            self.notify("Stopping at the next safe point…")
 
         self.app.push_screen(
             ConfirmModal(
