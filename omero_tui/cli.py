@@ -149,6 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     relocate.add_argument("--yes", action="store_true", help="do not ask before stopping")
     relocate.add_argument(
+        "--lost-at-reboot",
+        action="store_true",
+        help="accept a target on tmpfs or ramfs, whose data is lost at the next reboot",
+    )
+    relocate.add_argument(
         "--resume", action="store_true", help="continue an interrupted relocation"
     )
     relocate.add_argument(

@@ -48,6 +48,7 @@ from omero_tui.core.relocation.status import (
     status_of,
     target_journal,
 )
+from omero_tui.core.relocation.target_trust import RAM_CODE, RAM_CONFIRMATION
 from omero_tui.core.usage.format import human_bytes
 
 
@@ -107,6 +108,7 @@ def _relocate(
     if args.dry_run:
         out.line("Dry run: nothing was changed.")
         return None
+    _accept_ram(args, prepared)
     _confirm(args, f"Stop the server and move {prepared.plan.source} to {prepared.plan.target}?")
     return run_relocation(
         prepared,
@@ -227,6 +229,19 @@ def _adopted(args: argparse.Namespace) -> RelocationStatus | None:
     except (JournalError, OSError) as err:
         raise RelocationRefused("relocation.journal", str(err)) from None
     return status if status is not None and status.unfinished else None
+
+
+def _accept_ram(args: argparse.Namespace, prepared: Prepared) -> None:
+    """A target in memory goes ahead only on words that say so: ``--lost-at-reboot``, or
+    the admin typing them; ``--yes`` alone is not enough."""
+    ram = next((c for c in prepared.preflight.warnings if c.code == RAM_CODE), None)
+    if ram is None or args.lost_at_reboot:
+        return
+    if args.yes or args.json or not sys.stdin.isatty():
+        raise RelocationRefused(RAM_CODE, f"refused: {ram.reason}; give --lost-at-reboot to go on")
+    answer = input(f"{ram.reason}. Type {RAM_CONFIRMATION} to go on: ").strip()
+    if answer != RAM_CONFIRMATION:
+        raise CliError("not confirmed; nothing was changed")
 
 
 def _confirm(args: argparse.Namespace, question: str) -> None:

@@ -58,6 +58,10 @@ async def test_after_b_the_target_box_has_focus_and_letters_are_text(demo_sandbo
         assert screen.page == "choose"
         assert app.focused is target_box(app)
         box = target_box(app)
+        await pilot.press(*"-bcux")  # goes on at the end, never replaces the path
+        await pilot.pause()
+        assert screen.page == "choose"
+        assert box.value == str(demo_sandbox.second_volume / "OMERO") + "-bcux"
         box.value = ""
         await pilot.press(*KEY_LETTERS_PATH)
         await pilot.pause()

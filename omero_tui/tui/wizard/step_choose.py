@@ -81,6 +81,9 @@ class ChoosePage(VerticalScroll):
         yield Static("Where to? (a full path; → completes, ctrl+o browses)", classes="page-heading")
         yield TargetInput(
             value=self.initial_target,
+            # Back on this page, typing goes on at the end of the path rather than
+            # replacing it all (Input selects everything on focus by default).
+            select_on_focus=False,
             placeholder="/mnt/new-volume/OMERO",
             suggester=DirectorySuggester(),
             id="choose-target",
@@ -97,6 +100,7 @@ class ChoosePage(VerticalScroll):
         field = self.query_one("#choose-target", Input)
         if typed_ahead:
             field.insert_text_at_cursor(typed_ahead)
+        field.cursor_position = len(field.value)
         field.focus()
 
     def refuse(self, why: str) -> None:
