@@ -6,46 +6,14 @@ and Overview for the other side; the journal is written with the engine's Journa
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from omero_tui.commands.tui_cmd import console_sources
 from omero_tui.core.discovery import discover
-from omero_tui.core.relocation.journal import Journal
-from omero_tui.core.relocation.plan import build_plan
 from omero_tui.core.settings import DEMO_STATE_DIR, state_dir_for
 from omero_tui.tui.app import OmeroTuiApp
 from tests.appkit import settle
-
-
-def omero_tui(*args: str, xdg: Path, omerodir: Path | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("OMERODIR", "OMERO_CONFIG")}
-    env.update(XDG_STATE_HOME=str(xdg / "state"), XDG_CONFIG_HOME=str(xdg / "config"))
-    if omerodir is not None:
-        env["OMERODIR"] = str(omerodir)
-    return subprocess.run(
-        [sys.executable, "-m", "omero_tui", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-        check=False,
-    )
-
-
-def interrupted_journal(state: Path, root: Path) -> str:
-    """A relocation that stopped the server and was cancelled during its copy."""
-    journal = Journal.create(state, "20261204T120000-demo")
-    location = discover(server_dir_arg=str(root / "OMERO.server"), env={}, candidates=[])
-    plan, _ = build_plan(location, str(root / "volume2" / "OMERO"))
-    journal.append({"type": "begin", "id": "20261204T120000-demo", "plan": plan.to_json()})
-    for step, how in (("stop", "started"), ("stop", "done"), ("copy", "started")):
-        journal.append({"type": "step", "step": step, "state": how})
-    journal.append({"type": "step", "step": "copy", "state": "failed", "detail": "Cancelled"})
-    return "20261204T120000-demo"
+from tests.wizardkit import interrupted_journal, omero_tui
 
 
 async def test_a_kept_demo_has_one_state_for_the_console_and_every_command(

@@ -92,7 +92,7 @@ def test_a_kept_demo_stays_stopped_while_its_journal_says_a_relocation_stopped_i
     """#14: `omero-tui demo --dir` does not restart the stand-in over an unfinished move."""
     from omero_tui.core.demo.standin_server import standin_pids
     from omero_tui.core.settings import DEMO_STATE_DIR
-    from tests.cli.test_shared_state import interrupted_journal, omero_tui
+    from tests.wizardkit import interrupted_journal, omero_tui
 
     root = tmp_path / "kept"
     assert omero_tui("demo", "--dir", str(root), "--no-tui", xdg=tmp_path).returncode == 0

@@ -18,12 +18,13 @@ from omero_tui.core.relocation.status import find_unfinished_relocation
 from omero_tui.core.settings import DEMO_STATE_DIR
 from tests.appkit import settle, text_of
 from tests.core.relocation.helpers import mount_tmpfs, unmount
-from tests.tui.test_wizard import paused_engine
 from tests.wizardkit import (
     FAST,
     choose,
     confirm_and_run,
+    interrupted_journal,
     open_wizard,
+    paused_engine,
     until_finished,
     wait_for,
     wizard_app,
@@ -127,8 +128,6 @@ def test_quitting_a_throwaway_demo_mid_move_keeps_the_sandbox_and_its_journal(
         state = root / DEMO_STATE_DIR
         state.mkdir()
         assert keep_if_unfinished(session, throwaway=True) == []  # nothing unfinished
-        from tests.cli.test_shared_state import interrupted_journal
-
         interrupted_journal(state, root)
         said = keep_if_unfinished(session, throwaway=True)
     try:
