@@ -136,10 +136,12 @@ def _nesting_checks(plan: RelocationPlan, location: ServerLocation) -> list[Chec
     target = os.path.realpath(plan.target)
     source = plan.source_real
     if target == source:
+        through = "" if plan.target == target else " (through a symbolic link)"
         return [
             fail(
                 "relocation.target_is_source",
-                f"{plan.target} is the repository itself; choose a directory outside it",
+                f"{plan.target} is the repository itself{through}; "
+                "choose a directory outside it",
                 plan.target,
             )
         ]
