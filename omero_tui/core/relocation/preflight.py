@@ -140,8 +140,7 @@ def _nesting_checks(plan: RelocationPlan, location: ServerLocation) -> list[Chec
         return [
             fail(
                 "relocation.target_is_source",
-                f"{plan.target} is the repository itself{through}; "
-                "choose a directory outside it",
+                f"{plan.target} is the repository itself{through}; choose a directory outside it",
                 plan.target,
             )
         ]
