@@ -97,7 +97,7 @@ def _relocate(
         args.to,
         what,
         settings=settings,
-        options=engine_options(args.state_dir),
+        options=engine_options(args),
         progress=out.progress,
         cancel=cancel,
     )
@@ -112,7 +112,7 @@ def _relocate(
     _confirm(args, f"Stop the server and move {prepared.plan.source} to {prepared.plan.target}?")
     return run_relocation(
         prepared,
-        options=engine_options(args.state_dir),
+        options=engine_options(args),
         progress=out.progress,
         on_step=out.step,
         cancel=cancel,
@@ -172,7 +172,7 @@ def _act_on_journal(
     _confirm(args, question)
     return engine_call(
         status,
-        options=engine_options(args.state_dir),
+        options=engine_options(args),
         settings=settings,
         progress=out.progress,
         on_step=out.step,
@@ -194,7 +194,7 @@ def _remove(
         _confirm(args, f"Delete {status.source} for good?")
     return remove_source(
         status,
-        options=engine_options(args.state_dir),
+        options=engine_options(args),
         settings=settings,
         progress=out.progress,
         on_step=out.step,
@@ -208,13 +208,15 @@ def _remove(
 TESTONLY_SETTLE_ENV = "OMERO_TUI_TESTONLY_START_SETTLE_S"
 
 
-def engine_options(state: Path | None = None) -> EngineOptions:
+def engine_options(args: argparse.Namespace | None = None) -> EngineOptions:
+    rewrite = bool(getattr(args, "rewrite_config_sources", False))
+    state: Path | None = getattr(args, "state_dir", None)  # the console's, for this server
     value = os.environ.get(TESTONLY_SETTLE_ENV)
     try:
         settle = {"start_settle_s": float(value)} if value else {}
     except ValueError:
         settle = {}
-    return EngineOptions(state_dir=state, **settle)
+    return EngineOptions(state_dir=state, rewrite_config_sources=rewrite, **settle)
 
 
 def _adopted(args: argparse.Namespace) -> RelocationStatus | None:
@@ -320,6 +322,7 @@ class Output:
             ("method", f"{plan.method}: {plan.method_why}"),
             ("server", plan.controller),
             *[("config", f"{c.key} = {c.new}") for c in plan.config_changes],
+            *[("config", f"{c.path}:{c.line} `{c.new_text}`") for c in plan.source_changes],
             *[("note", n) for n in plan.notes],
         ]
         print("Relocation plan")

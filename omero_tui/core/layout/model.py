@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from omero_tui.core.config.sources import ConfigSource
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding
 from omero_tui.core.layout.identity import RepoIdentity
@@ -58,6 +59,9 @@ class LayoutReport:
     managed_outside: bool  # managed dir not directly at <data dir>/ManagedRepository
     identities: tuple[RepoIdentity, ...]  # data dir, then managed dir (each has its own .omero)
     findings: tuple[Finding, ...]
+    # What sets a repository path at the next start, winning over config.xml
+    # (.omero files, CONFIG_* variables, the systemd unit).
+    config_sources: tuple[ConfigSource, ...] = ()
 
 
 @dataclass(frozen=True)
