@@ -131,7 +131,8 @@ def read_only_connection(db: DbSettings) -> Iterator[psycopg.Connection[Any]]:
 
 
 def explain_connect_error(db: DbSettings, err: Exception) -> str:
-    text = " ".join(str(err).split()) or type(err).__name__
+    first = next((line for line in str(err).splitlines() if line.strip()), "")
+    text = " ".join(first.split()).removeprefix("connection failed: ") or type(err).__name__
     # libpq's message may quote the conninfo; never let a password through.
     if db.password:
         text = text.replace(db.password, "********")
