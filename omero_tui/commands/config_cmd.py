@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 import os
 
-from omero_tui.cli import CliError
 from omero_tui.commands.context import locate
-from omero_tui.core.config_commands import apply_set, format_get
-from omero_tui.core.config_xml import ConfigError, read_config
+from omero_tui.commands.errors import CliError
+from omero_tui.core.config.commands import apply_set, format_get
+from omero_tui.core.config.xml_file import ConfigError, read_config
 from omero_tui.core.discovery import config_path_of
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from omero_tui.cli import CliError
+from omero_tui.commands.errors import CliError
 from omero_tui.core.discovery import ServerLocation, discover
 from omero_tui.core.settings import Settings, SettingsError
 

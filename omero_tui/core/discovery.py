@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 
-from omero_tui.core import ice_values
-from omero_tui.core.config_xml import ConfigError, read_config
+from omero_tui.core.config import ice_values
+from omero_tui.core.config.xml_file import ConfigError, read_config
 
 DATA_DIR_KEY = "omero.data.dir"
 MANAGED_DIR_KEY = "omero.managed.dir"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from omero_tui.core.config_xml import new_config, render_config, with_changes
+from omero_tui.core.config.xml_file import new_config, render_config, with_changes
 from omero_tui.core.discovery import discover, find_server_dir
 
 
