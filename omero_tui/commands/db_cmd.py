@@ -12,7 +12,7 @@ import json
 import sys
 from typing import Any
 
-from omero_tui.cli import CliError
+from omero_tui.commands.errors import CliError
 from omero_tui.commands.context import locate
 from omero_tui.core.database.check import (
     DatabaseUnavailable,
@@ -23,7 +23,7 @@ from omero_tui.core.database.check import (
 from omero_tui.core.database.model import DbProgress, DbReport
 from omero_tui.core.findings import Severity
 from omero_tui.core.json_output import to_jsonable
-from omero_tui.core.usage_format import human_bytes
+from omero_tui.core.usage.format import human_bytes
 
 
 def run_db(args: argparse.Namespace) -> int:

@@ -79,7 +79,7 @@ def fill(cluster: LocalCluster, dbname: str, box: DemoSandbox) -> DemoFaults:
 @pytest.fixture
 def demo_db(pg_cluster: LocalCluster, tmp_path: Path) -> DemoDb:
     """A fresh demo sandbox and a database filled from it, config.xml pointing at it."""
-    from omero_tui.core.config_xml import write_config
+    from omero_tui.core.config.xml_file import write_config
 
     box = build_demo(tmp_path / "demo")
     dbname = new_database(pg_cluster)

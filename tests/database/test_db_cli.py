@@ -46,7 +46,7 @@ def test_db_text_flags(demo_db: DemoDb) -> None:
 
 def test_db_refusals_are_unknown(demo_db: DemoDb, tmp_path) -> None:
     # The demo's stock config.xml names localhost:5432, where nothing listens here.
-    from omero_tui.core.config_xml import write_config
+    from omero_tui.core.config.xml_file import write_config
 
     write_config(demo_db.sandbox.config_path, {"omero.db.host": str(tmp_path)}, env={})
     result = _run("db", "--json", "--server-dir", str(demo_db.sandbox.server_dir))

@@ -33,7 +33,7 @@ from omero_tui.core.database.merge import (
 )
 from omero_tui.core.database.model import AreaTotals, DbProgress, DbReport, DbRepository, UserUsage
 from omero_tui.core.discovery import ServerLocation
-from omero_tui.core.repo_identity import read_identity
+from omero_tui.core.layout.identity import read_identity
 
 __all__ = ["DatabaseUnavailable", "DbCancelled", "check_database", "db_settings", "usage_only"]
 

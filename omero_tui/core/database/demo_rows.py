@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from omero_tui.core.database.omero_schema import SCHEMA_SQL, SHA1_ID
-from omero_tui.core.repo_identity import read_identity
+from omero_tui.core.layout.identity import read_identity
 
 SYSTEM_GROUP, USER_GROUP, LAB_GROUP = 0, 1, 3
 LOST_FILES_ID = 900_001  # a legacy Files row whose file is gone

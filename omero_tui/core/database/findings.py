@@ -5,7 +5,7 @@ from __future__ import annotations
 from omero_tui.core.database.model import DbReport
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding, Severity
-from omero_tui.core.usage_format import human_bytes
+from omero_tui.core.usage.format import human_bytes
 
 AREA = "database"
 
