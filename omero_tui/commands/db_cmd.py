@@ -12,8 +12,8 @@ import json
 import sys
 from typing import Any
 
-from omero_tui.commands.errors import CliError
 from omero_tui.commands.context import locate
+from omero_tui.commands.errors import CliError
 from omero_tui.core.database.check import (
     DatabaseUnavailable,
     DbCancelled,
