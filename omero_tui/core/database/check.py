@@ -35,7 +35,14 @@ from omero_tui.core.database.model import AreaTotals, DbProgress, DbReport, DbRe
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.layout.identity import read_identity
 
-__all__ = ["DatabaseUnavailable", "DbCancelled", "check_database", "db_settings", "usage_only"]
+__all__ = [
+    "DatabaseUnavailable",
+    "DbCancelled",
+    "check_database",
+    "db_settings",
+    "recorded_roots",
+    "usage_only",
+]
 
 PG_ENV = ("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")
 
@@ -105,6 +112,19 @@ def usage_only(location: ServerLocation, *, db: DbSettings | None = None) -> DbR
         except psycopg.Error as err:
             raise lost_connection(err, during="reading usage") from None
     return report
+
+
+def recorded_roots(location: ServerLocation, *, db: DbSettings | None = None) -> dict[str, str]:
+    """uuid -> ``path || name`` of every Repository row: where the server says it is."""
+    db = db or db_settings(location)
+    psycopg = _psycopg()
+    with read_only_connection(db) as conn:
+        try:
+            queries.install_byte_loaders(conn)
+            rows = conn.execute(queries.REPOSITORIES_SQL).fetchall()
+        except psycopg.Error as err:
+            raise DatabaseUnavailable(f"cannot read the repositories: {_one_line(err)}") from None
+    return {show(h or b""): show(p or b"") + show(n or b"") for _, p, n, h in rows}
 
 
 def _psycopg() -> Any:

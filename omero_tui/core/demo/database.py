@@ -70,3 +70,54 @@ class DemoDatabase:
     @property
     def directory(self) -> Path | None:
         return self.cluster.directory if self.cluster else None
+
+
+def standin_updates_roots(server_dir: Path, repo_dirs: list[Path]) -> list[str]:
+    """What OMERO's server does at start, for the stand-in: set each repository row's root.
+
+    The row whose ``hash`` is the directory's repo_uuid gets ``path`` (the parent with a
+    trailing "/") and ``name`` of the directory in use, as ``AbstractRepositoryI`` does;
+    returns the "Data directory moved" lines to log. Best effort: a demo without its
+    database (or without psycopg) is left alone.
+    """
+    try:
+        import psycopg
+    except ImportError:
+        return []
+    from omero_tui.core.database.check import DatabaseUnavailable, db_settings
+    from omero_tui.core.discovery import discover
+    from omero_tui.core.layout.identity import read_identity
+
+    try:
+        db = db_settings(discover(server_dir_arg=str(server_dir), env={}, candidates=[]))
+    except DatabaseUnavailable:
+        return []
+    kwargs = connect_kwargs(db)
+    kwargs.pop("options")  # this is the server's own write, not the console's
+    kwargs["connect_timeout"] = 3
+    lines: list[str] = []
+    try:
+        with psycopg.connect(**kwargs) as conn:
+            for repo_dir in repo_dirs:
+                for entry in read_identity(repo_dir, "repository").entries:
+                    if not entry.repo_uuid:
+                        continue
+                    row = conn.execute(
+                        "SELECT path, name FROM originalfile WHERE hash = %s"
+                        " AND mimetype = 'Repository'",
+                        [entry.repo_uuid],
+                    ).fetchone()
+                    new_path, new_name = str(repo_dir.parent).rstrip("/") + "/", repo_dir.name
+                    if row is None or (row[0], row[1]) == (new_path, new_name):
+                        continue
+                    conn.execute(
+                        "UPDATE originalfile SET path = %s, name = %s WHERE hash = %s"
+                        " AND mimetype = 'Repository'",
+                        [new_path, new_name, entry.repo_uuid],
+                    )
+                    lines.append(
+                        f"Data directory moved: {row[0]}{row[1]} updated to {new_path}{new_name}"
+                    )
+    except psycopg.Error:
+        return lines
+    return lines

@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import omero_tui
 from omero_tui.core.config.xml_file import ConfigDocument, ConfigError, read_config
@@ -68,6 +69,7 @@ class Prepared:
     config_doc: ConfigDocument | None
     controller: ServerController
     server_user: ServerUser | None
+    db_baseline: dict[str, Any] | None = None  # OMERO's records of the source (or None)
 
 
 def prepare_relocation(
@@ -118,7 +120,13 @@ def prepare_relocation(
         unfinished=unfinished.describe() if unfinished else None,
         probe_locks=options.probe_locks,
     )
-    return Prepared(plan, scan, preflight, doc, controller, user)
+    base = None
+    if options.database:
+        from omero_tui.core.relocation.database_proof import baseline
+
+        check, base = baseline(location)
+        preflight = PreflightReport((*preflight.checks, check))
+    return Prepared(plan, scan, preflight, doc, controller, user, base)
 
 
 @contextlib.contextmanager
@@ -173,6 +181,8 @@ def run_relocation(
             ask,
         )
         record_start_facts(ctx)
+        if prepared.db_baseline is not None and "db_baseline" not in ctx.facts():
+            ctx.fact("db_baseline", prepared.db_baseline)
         return forward(ctx)
 
 
