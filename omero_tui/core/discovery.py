@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 
 from omero_tui.core.config import ice_values
-from omero_tui.core.config.xml_file import ConfigError, read_config
 
 DATA_DIR_KEY = "omero.data.dir"
 MANAGED_DIR_KEY = "omero.managed.dir"
@@ -103,6 +102,9 @@ def discover(
     raw: dict[str, str] = {}
     profile = Determined(None, "no configuration read")
     if server_dir.value:
+        # Here, not at the top: a command given only --data-dir reads no config.xml.
+        from omero_tui.core.config.xml_file import ConfigError, read_config
+
         path = config_path_of(server_dir.value)
         config_path = str(path)
         try:

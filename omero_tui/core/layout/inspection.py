@@ -11,6 +11,7 @@ import stat
 from collections.abc import Sequence
 
 from omero_tui.core.discovery import ServerLocation
+from omero_tui.core.layout.config_sources import look_at_sources
 from omero_tui.core.layout.findings import layout_findings
 from omero_tui.core.layout.identity import IdentityEntry, RepoIdentity, read_identity
 from omero_tui.core.layout.model import (
@@ -88,6 +89,8 @@ def inspect_layout(
         client_dirs=find_client_dirs(location) if client_dirs is None else client_dirs,
         data_children=[p.entry.name for p in [*standard, *extras] if p.usable],
     )
+    sources, source_warnings = look_at_sources(location)
+    findings += source_warnings
     return LayoutReport(
         location=location,
         data_dir=data.entry,
@@ -96,6 +99,7 @@ def inspect_layout(
         managed_outside=managed_outside,
         identities=identities,
         findings=tuple(findings),
+        config_sources=sources,
     )
 
 

@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from omero_tui.core.config.windows_paths import (
@@ -20,9 +21,11 @@ from omero_tui.core.config.windows_paths import (
     validate_windows_path,
 )
 from omero_tui.core.config.xml_file import ConfigDocument, ConfigError, read_config
+from omero_tui.core.config.xml_losses import losses_note
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.mounts import MountTable
 from omero_tui.core.relocation.config_rewrite import ConfigChange, main_key, planned_changes
+from omero_tui.core.relocation.source_checks import SourceChange
 from omero_tui.core.relocation.target_text import length_problem, lookalike_problem
 from omero_tui.core.relocation.tree_scan import TreeScan
 from omero_tui.core.usage.format import human_bytes
@@ -61,10 +64,13 @@ class RelocationPlan:
     controller: str  # how the server is stopped and started, in words
     notes: tuple[str, ...]  # what moves along, what stays
     steps: tuple[PlanStep, ...]
+    # .omero lines rewritten with config.xml (only with --rewrite-config-sources)
+    source_changes: tuple[SourceChange, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["config_changes"] = [c.to_json() for c in self.config_changes]
+        data["source_changes"] = [c.to_json() for c in self.source_changes]
         return data
 
     @classmethod
@@ -76,6 +82,9 @@ class RelocationPlan:
         steps = tuple(PlanStep(s["id"], s["title"]) for s in data.get("steps", ()))
         fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         fields.update(config_changes=changes, steps=steps, notes=tuple(data.get("notes", ())))
+        fields["source_changes"] = tuple(
+            SourceChange.from_json(c) for c in data.get("source_changes", ())
+        )
         return cls(**fields)
 
 
@@ -231,7 +240,7 @@ def build_plan(
         managed_dir=location.managed_dir.value or "",
         config_changes=changes,
         controller=controller,
-        notes=tuple(_notes(location, what, source_real)),
+        notes=tuple(_notes(location, what, source_real) + _config_notes(location.config_path)),
         steps=(),
     )
     return with_scan(plan, scan), doc
@@ -261,6 +270,17 @@ def _notes(location: ServerLocation, what: str, source_real: str) -> list[str]:
     return []
 
 
+def _config_notes(config_path: str | None) -> list[str]:
+    """What a rewrite of config.xml drops (comments an admin wrote), said in the plan."""
+    if not config_path:
+        return []
+    try:
+        note = losses_note(Path(config_path).read_bytes())
+    except OSError:
+        return []  # the preflight says why config.xml cannot be used
+    return [note] if note else []
+
+
 def with_scan(plan: RelocationPlan, scan: TreeScan | None) -> RelocationPlan:
     """The plan with its steps worded (with sizes once the source has been scanned)."""
     size = f" ({scan.copied_entries()} entries, {human_bytes(scan.data_bytes)})" if scan else ""
@@ -284,9 +304,13 @@ def with_scan(plan: RelocationPlan, scan: TreeScan | None) -> RelocationPlan:
         PlanStep(
             "verify",
             "compare the whole tree with the source: names, kinds, sizes, "
-            "owners, modes, times, links and the .omero identity",
+            "owners, modes, ACLs and xattrs, times, links and the .omero identity",
         ),
-        PlanStep("config", f"set {keys} in config.xml under OMERO's lock (backup kept)"),
+        PlanStep(
+            "config",
+            f"set {keys} in config.xml under OMERO's lock (backup kept)"
+            + "".join(f"; {c.path} line {c.line}: `{c.new_text}`" for c in plan.source_changes),
+        ),  # fmt: skip
         PlanStep("start", f"start the server if it was running and check it uses {plan.target}"),
         PlanStep(
             "finish",

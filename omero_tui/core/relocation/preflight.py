@@ -9,7 +9,7 @@ table of filesystem types only guesses.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.layout.identity import read_identity
@@ -19,6 +19,7 @@ from omero_tui.core.perms.server_user import ServerUser
 from omero_tui.core.relocation.checks import Check, PreflightReport, fail, passed, warn
 from omero_tui.core.relocation.plan import RelocationPlan, nearest_existing
 from omero_tui.core.relocation.preflight_config import config_checks
+from omero_tui.core.relocation.preflight_fit import fit_checks
 from omero_tui.core.relocation.preflight_target import (
     capacity_checks,
     filesystem_checks,
@@ -39,6 +40,7 @@ def run_preflight(
     probe_locks: bool = True,
     table: MountTable | None = None,
     lock_probe: Callable[[str], str | None] | None = None,
+    source_checks: Sequence[Check] = (),
 ) -> PreflightReport:
     """All checks; ``unfinished`` describes a relocation still to resume or roll back."""
     table = table or MountTable.read()
@@ -54,8 +56,10 @@ def run_preflight(
         checks += capacity_checks(plan, scan, where)
         checks += filesystem_checks(plan, table, where, probe_locks, lock_probe)
         checks += name_checks(plan, scan, where)
+        checks += fit_checks(plan, scan, where)
     checks += _access_checks(plan, server_user)
     checks += config_checks(plan, location, env)
+    checks += source_checks  # what will rewrite config.xml at the next start
     return PreflightReport(tuple(checks))
 
 

@@ -2,14 +2,16 @@
 
 Contents were already compared byte for byte batch by batch while copying; this pass
 checks what the last steps set (directory modes and times) and the shape of the whole
-tree: names, kinds, sizes, owners, modes, nanosecond modification times, symlink
-texts and which names share an inode. It only stats, so it is quick even for
-millions of files.
+tree: names, kinds, sizes, owners, modes, ACLs and other extended attributes,
+nanosecond modification times, symlink texts and which names share an inode. It only
+stats and reads attributes, so it is quick even for millions of files.
+
+"All entries match" is said only when every one of these does: a copy on which any
+user or group would get other rights than on the source is a difference, named.
 """
 
 from __future__ import annotations
 
-import os
 import stat
 import threading
 from collections.abc import Callable, Collection
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 
 from omero_tui.core.relocation.progress import Progress
 from omero_tui.core.relocation.tree_scan import Entry, TreeScan, scan_tree
+from omero_tui.core.relocation.verify_access import xattr_differences
 
 MAX_LISTED = 20
 
@@ -49,17 +52,17 @@ def compare_trees(
     target_root: str,
     *,
     ignore: Collection[str] = (),
-    owners: bool | None = None,
+    owners: bool = True,
     progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> TreeComparison:
     """Scan ``target_root`` and compare it with ``source``.
 
     ``ignore``: rel paths present in the target that are not part of the copy (its own
-    journal, a ``lost+found`` that was there before). ``owners`` defaults to "when root".
+    journal, a ``lost+found`` that was there before). Owners are compared too: another
+    owner or group is other access (a run that is not root is refused by the preflight
+    when it could not keep them).
     """
-    if owners is None:
-        owners = hasattr(os, "geteuid") and os.geteuid() == 0
     target = scan_tree(target_root, progress, cancel, step="verify")
     wanted = {e.rel: e for e in source.entries if e.kind != "special"}
     found = {e.rel: e for e in target.entries if not _ignored(e.rel, ignore)}
@@ -108,4 +111,5 @@ def entry_differences(want: Entry, got: Entry, *, owners: bool) -> list[str]:
         out.append(f"not a hard link of {want.link}")
     if want.kind == "file" and got.kind == "hardlink":
         out.append(f"shares its inode with {got.link}, the source does not")
+    out += xattr_differences(want, got)
     return out

@@ -9,13 +9,20 @@ stranger's file) is ignored: the next scan is simply a full one.
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
 import sys
 from pathlib import Path
 
 from omero_tui.core.atomic_write import write_atomic
+
+try:  # the interpreter's own SHA-256: loading OpenSSL (hashlib) costs more than the hash
+    from _sha256 import sha256  # Python 3.11
+except ImportError:  # pragma: no cover - other versions and builds
+    try:
+        from _sha2 import sha256  # type: ignore[no-redef]  # Python 3.12+
+    except ImportError:
+        from hashlib import sha256  # type: ignore[no-redef,assignment]
 from omero_tui.core.usage.assemble import WalkResult, assemble
 from omero_tui.core.usage.model import ScanRoot, UsageScan
 from omero_tui.core.usage.plan import ScanPlan, UnitSpec
@@ -26,7 +33,7 @@ _TAG = f"omero-tui usage cache {CACHE_FORMAT} {sys.version_info[:2]}"
 
 
 def cache_path(state_dir: Path, data_dir: str) -> Path:
-    key = hashlib.sha256(os.path.abspath(data_dir).encode("utf-8", "surrogateescape"))
+    key = sha256(os.path.abspath(data_dir).encode("utf-8", "surrogateescape"))
     return state_dir / "usage" / f"{key.hexdigest()[:24]}.scan"
 
 
@@ -61,15 +68,22 @@ def save_scan(scan: UsageScan, state_dir: Path) -> Path:
 
 def load_scan(state_dir: Path, data_dir: str) -> UsageScan | None:
     """The cached scan of ``data_dir``, or None when there is none that loads cleanly."""
+    walk = load_walk(state_dir, data_dir)
+    return assemble(walk) if walk is not None else None
+
+
+def load_walk(state_dir: Path, data_dir: str) -> WalkResult | None:
+    """The cached walk, not summed up: all a rescan needs, in time by directories."""
     path = cache_path(state_dir, data_dir)
     try:
         with open(path, "rb") as handle:
-            payload = marshal.load(handle)
+            # One read, then loads: marshal.load on a file reads object by object.
+            payload = marshal.loads(handle.read())
         if not isinstance(payload, dict) or payload.get("tag") != _TAG:
             return None
         if payload["data_dir"] != os.path.abspath(data_dir):
             return None
-        return assemble(_walk_of(payload))
+        return _walk_of(payload)
     except (OSError, EOFError, ValueError, TypeError, KeyError, IndexError):
         return None
 
