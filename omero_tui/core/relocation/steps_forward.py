@@ -39,6 +39,13 @@ from omero_tui.core.relocation.progress import check_cancel
 from omero_tui.core.relocation.server_steps import ensure_stopped, is_running, start_and_check
 from omero_tui.core.relocation.source_checks import start_guard
 from omero_tui.core.relocation.source_rewrite import SourceRewriteError, write_changes
+from omero_tui.core.relocation.source_stamps import (
+    first_change,
+    remove_stamps,
+    stamps_path,
+    write_stamps,
+)
+from omero_tui.core.relocation.source_stamps import usable as stamps_usable
 from omero_tui.core.relocation.sync import syncfs
 from omero_tui.core.relocation.target_state import (
     describe_parent,
@@ -210,13 +217,15 @@ def copy(ctx: Context) -> None:
             f"the target filesystem did not keep {line}; check the server user's access there",
             plan.target,
         )
-    if result.specials_skipped:
+    if result.specials_made:
+        ctx.event("copy", "info", f"{result.specials_made} fifo/socket/device entries made again")
+    for rel in scan.links_outside:
         ctx.note(
             Severity.WARNING,
-            "relocation.specials_skipped",
-            f"{len(result.specials_skipped)} special files were not copied, e.g. "
-            f"{result.specials_skipped[0]}",
-            plan.source,
+            "relocation.links_outside",
+            f"{os.path.join(plan.source, rel)} also has hard links outside the repository: "
+            "the copy is a separate file, the names outside keep the old one",
+            os.path.join(plan.source, rel),
         )
 
 
@@ -228,6 +237,17 @@ def verify(ctx: Context) -> None:
             raise StepFailed(f"{plan.source_real} still exists after the rename")
         verify_against_database(ctx)
         return
+    stamp_source(ctx)  # before the comparison: whatever changes after it is seen
+    compare_copy(ctx)
+
+
+def stamp_source(ctx: Context) -> None:
+    path = stamps_path(ctx.journal.state_path)
+    ctx.fact("source_stamps", write_stamps(ctx.plan.source_real, path, ctx.cancel).to_json())
+
+
+def compare_copy(ctx: Context) -> None:
+    plan = ctx.plan
     scan = scan_tree(plan.source_real, None, ctx.cancel)
     before = ctx.facts().get("target_before") or {}
     ignore = [TARGET_JOURNAL_NAME, *before.get("names", [])]
@@ -307,6 +327,28 @@ def database_roots_note(ctx: Context) -> None:
             )
 
 
+def no_late_writer(ctx: Context) -> None:
+    """Right before the switch: the source is still what the copy was compared with."""
+    plan = ctx.plan
+    if plan.method != "copy":
+        return
+    recorded = ctx.facts().get("source_stamps")
+    if not stamps_usable(recorded):
+        # A journal from before the stamps, or a state dir that lost them: stamp now
+        # and compare again, so the check below still covers the whole window.
+        stamp_source(ctx)
+        compare_copy(ctx)
+        recorded = ctx.facts().get("source_stamps")
+    change = first_change(plan.source_real, recorded, ctx.cancel)
+    if change:
+        raise StepFailed(
+            f"{change} after the server was stopped and the copy compared: the copy "
+            f"would miss it, so config.xml was not switched and still names "
+            f"{plan.source}; find what writes there, then `omero-tui relocate --rollback` "
+            "and start again"
+        )
+
+
 def rewrite_config(ctx: Context) -> None:
     plan = ctx.plan
     if not plan.config_path:
@@ -335,6 +377,7 @@ def rewrite_config(ctx: Context) -> None:
         raise StepFailed(
             f"{plan.config_path} was changed by someone else during the relocation; nothing written"
         )
+    no_late_writer(ctx)
     result = apply_changes(
         plan.config_path,
         plan.config_changes,
@@ -387,6 +430,7 @@ def finish(ctx: Context) -> None:
         remove_stale_lock(plan.config_path, ctx.facts().get("config_dir_before"))
     if plan.method != "copy":
         return
+    remove_stamps(ctx.journal.state_path)
     ctx.journal.detach_target()
     times = (ctx.facts().get("scan") or {}).get("root_times_ns")
     if times:  # removing the journal copy touched the root's mtime
