@@ -116,7 +116,7 @@ def run_demo(args: argparse.Namespace, keep_dir: Path | None) -> int:
     # A kept sandbox whose journal says a relocation stopped its server stays stopped:
     # the console offers to resume or roll back, which starts it when that is right.
     held = _stopped_by_journal(root / DEMO_STATE_DIR) if root is not None else None
-    with DemoSession(root=root, start_server=held is None) as session:
+    with DemoSession(root=root, start_server=held is None, database=True) as session:
         box = session.sandbox
         server_dir = str(box.server_dir)
         # The demo keeps its settings, history, caches and journals inside its sandbox:
