@@ -13,16 +13,8 @@ from omero_tui.core.config.sources import ConfigSource
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding
 from omero_tui.core.layout.identity import RepoIdentity
+from omero_tui.core.layout.subdirs import STANDARD_SUBDIRS as STANDARD_SUBDIRS
 
-# The standard subdirectories and what each holds, in the order OMERO documents them.
-STANDARD_SUBDIRS: tuple[tuple[str, str], ...] = (
-    ("Pixels", "pixel data and pyramids"),
-    ("Files", "original files and attachments"),
-    ("Thumbnails", "thumbnails"),
-    ("FullText", "Lucene full-text search index"),
-    ("ManagedRepository", "imported filesets and import logs (OMERO.fs)"),
-    ("BioFormatsCache", "Bio-Formats memo files (a cache)"),
-)
 # Listed only when present.
 OPTIONAL_SUBDIRS: tuple[tuple[str, str], ...] = (
     ("DropBox", "OMERO.dropbox watch folders (omero.fs.watchDir)"),
