@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from omero_tui.cli import CliError
+from omero_tui.core.deployment_notes import deployment_notes
 from omero_tui.core.discovery import ServerLocation, discover
+from omero_tui.core.running_server import find_running_server
 from omero_tui.core.settings import Settings, SettingsError
 
 
@@ -20,10 +23,15 @@ def load_settings(args: argparse.Namespace) -> Settings:
 
 def locate(args: argparse.Namespace, *, demo: bool = False) -> ServerLocation:
     settings = load_settings(args)
-    return discover(
+    location = discover(
         server_dir_arg=getattr(args, "server_dir", None),
         data_dir_arg=getattr(args, "data_dir", None),
         settings_server_dir=settings.server_dir,
         settings_path=str(settings.path) if settings.exists else None,
         demo=demo,
+        profile_arg=getattr(args, "profile", None),
+        running=None if demo else find_running_server,
     )
+    if demo:
+        return location
+    return replace(location, notes=(*location.notes, *deployment_notes(location)))

@@ -22,6 +22,7 @@ from typing import Any
 
 from omero_tui.cli import CliError
 from omero_tui.commands.context import load_settings, locate
+from omero_tui.core.json_output import hide_secrets
 from omero_tui.core.relocation.engine import (
     EngineOptions,
     Prepared,
@@ -269,7 +270,7 @@ class Output:
         self._last = time.monotonic()  # in a log, the first line comes after 2 s
 
     def emit(self, event: dict[str, Any]) -> None:
-        print(json.dumps(event), flush=True)
+        print(json.dumps(hide_secrets(event)), flush=True)
 
     def line(self, text: str) -> None:
         if self.as_json:

@@ -26,10 +26,12 @@ from pathlib import Path
 
 import omero_tui
 from omero_tui.core.config_xml import ConfigDocument, ConfigError, read_config
+from omero_tui.core.deployment_notes import container_refusal
 from omero_tui.core.discovery import ServerLocation, discover
 from omero_tui.core.findings import Severity
 from omero_tui.core.relocation import steps_forward
 from omero_tui.core.relocation.checks import PreflightReport
+from omero_tui.core.relocation.config_rewrite import FOLLOWER_KEYS, main_key, relative_under
 from omero_tui.core.relocation.engine_context import (
     Ask,
     Context,
@@ -129,6 +131,7 @@ def prepare_relocation(
 ) -> Prepared:
     """Plan and preflight; nothing is changed. RelocationRefused for unusable input."""
     env = os.environ if options.env is None else options.env
+    refuse_containerised(location, target, what, env)
     user = server_user_of(location, settings)
     if controller is None:
         try:
@@ -165,6 +168,25 @@ def prepare_relocation(
         probe_locks=options.probe_locks,
     )
     return Prepared(plan, scan, preflight, doc, controller, user)
+
+
+def refuse_containerised(
+    location: ServerLocation, target: str, what: str, env: Mapping[str, str]
+) -> None:
+    """RelocationRefused, before anything is stopped, when the server is a container's."""
+    if location.demo:
+        return
+    source = (location.data_dir.value if what == "data" else location.managed_dir.value) or ""
+    keys = [main_key(what)] + [
+        key
+        for key in FOLLOWER_KEYS
+        if key != main_key(what)
+        and location.properties.get(key)
+        and relative_under(location.properties[key], source) is not None
+    ]
+    why = container_refusal(location, target, keys, env=env)
+    if why:
+        raise RelocationRefused("relocation.container", why)
 
 
 @contextlib.contextmanager
