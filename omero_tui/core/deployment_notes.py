@@ -47,7 +47,7 @@ def deployment_notes(
             )
         )
     held = container_holders(location, holders)
-    if held and not container.inside:
+    if held:
         notes.append(
             Finding(
                 "layout",

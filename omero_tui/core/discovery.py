@@ -271,16 +271,30 @@ def _found_running(hint: RunningServerHint) -> Finding:
     )
 
 
+def windows_not_judged(location: ServerLocation, area: str) -> Finding:
+    """The one line an area says instead of judging a Windows-era repository path."""
+    return Finding(
+        area,
+        Severity.UNKNOWN,
+        f"{area}.windows_path",
+        f"Not judged: {location.data_dir.value} is a Windows path, so nothing on this "
+        "machine's disk is checked for it.",
+        location.data_dir.value,
+    )
+
+
 def windows_note(location: ServerLocation) -> Finding:
     """The one line said wherever a Windows-era path stands for the repository."""
-    paths = " and ".join(location.windows_paths) or (location.data_dir.value or "")
+    data = location.data_dir.value or ""
+    managed = location.managed_dir.value or ""
+    also = f" (nor for the managed dir {managed})" if managed in location.windows_paths else ""
     return Finding(
         "layout",
         Severity.UNKNOWN,
         "layout.windows_path",
-        f"{paths} is a Windows path (a Windows-era configuration read on {sys.platform}): "
-        "nothing on this machine's disk is judged for it; check it on the Windows server, "
-        "or set omero.data.dir to where the repository is now.",
+        f"{data} is a Windows path (a Windows-era configuration read on {sys.platform}): "
+        f"nothing on this machine's disk is judged for it{also}; check it on the Windows "
+        "server, or set omero.data.dir to where the repository is now.",
         location.data_dir.value,
     )
 

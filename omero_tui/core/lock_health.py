@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from omero_tui.core import lock_probe
 from omero_tui.core.declared_mounts import DeclaredMounts, read_declared
-from omero_tui.core.discovery import ServerLocation
+from omero_tui.core.discovery import ServerLocation, windows_not_judged
 from omero_tui.core.findings import Finding, Severity, worst
 from omero_tui.core.layout import RELOCATABLE, STANDARD_SUBDIRS
 from omero_tui.core.lock_files import (
@@ -117,6 +117,17 @@ def inspect_locks(
 ) -> LockHealthReport:
     """Everything but the active probe; only reads (and stats, which wakes automounts)."""
     declared = read_declared() if declared is None else declared
+    if location.on_windows_paths:  # not on this disk; the server's logs still are
+        return LockHealthReport(
+            location=location,
+            directories=(),
+            declared=declared,
+            lock_files=LockFilesReport((), "not looked for: a Windows path", True),
+            logs=scan_logs(location.server_dir.value, tail_bytes=tail_bytes),
+            statd_running=None,
+            probed=False,
+            findings=(windows_not_judged(location, "locks"),),
+        )
     dirs = repository_dirs(location)
     present = {path: os.path.isdir(path) for _, path in dirs}  # wakes automounts first
     table = table or MountTable.read()

@@ -38,7 +38,7 @@ from omero_tui.core.access import (
     perm_text,
     read_acl,
 )
-from omero_tui.core.discovery import ServerLocation
+from omero_tui.core.discovery import ServerLocation, windows_not_judged
 from omero_tui.core.findings import Finding
 from omero_tui.core.layout import STANDARD_SUBDIRS
 from omero_tui.core.perms_deep import DeepProgress, DeepResult, deep_check
@@ -117,6 +117,11 @@ def check_permissions(
 ) -> PermsReport:
     """Look at every directory the server needs, for the decided user. Never raises."""
     user = decision.user
+    if location.on_windows_paths:  # not on this disk: no row may stand for it
+        note = windows_not_judged(location, "permissions")
+        return PermsReport(
+            location, user, decision.processes, (), (*decision.findings, note), note.message
+        )
     repo_paths = repository_paths(location)
     rows = [inspect_dir(label, path, "repository", user) for label, path in repo_paths]
     # Real paths: a symlinked data dir's target is a repository row, not an ancestor.

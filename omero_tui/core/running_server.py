@@ -89,8 +89,7 @@ def _look(proc: psutil.Process) -> Seen | None:
             cmdline = tuple(proc.cmdline())
             name = proc.name()
             uid = proc.uids().effective
-            username = proc.username()
-    except (psutil.Error, KeyError):
+    except psutil.Error:
         return None
     role = role_of(name, cmdline)
     if role is None:
@@ -99,7 +98,17 @@ def _look(proc: psutil.Process) -> Seen | None:
         cwd: str | None = proc.cwd()
     except psutil.Error:
         cwd = None
+    username = _username(uid)
     return Seen(proc.pid, role, uid, username, _server_dir(cmdline, cwd), _held_repos(proc))
+
+
+def _username(uid: int) -> str | None:
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return None
 
 
 def _server_dir(cmdline: tuple[str, ...], cwd: str | None) -> str | None:

@@ -15,13 +15,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from omero_tui.core.discovery import ServerLocation
+from omero_tui.core.discovery import ServerLocation, windows_not_judged
 from omero_tui.core.settings import DEFAULT_THRESHOLDS, Settings, SettingsError, default_state_dir
 from omero_tui.core.usage_cache import load_scan, save_scan
 from omero_tui.core.usage_export import export_scan
 from omero_tui.core.usage_files import FileListing, largest_files
 from omero_tui.core.usage_history import VolumePoint, append_history, read_history
 from omero_tui.core.usage_model import UsageProgress, UsageScan
+from omero_tui.core.usage_plan import UsageError
 from omero_tui.core.usage_pool import ScanPool
 from omero_tui.core.usage_quick import quick_rescan
 from omero_tui.core.usage_report import UsageReport, build_report
@@ -145,6 +146,8 @@ class UsageService:
 
 
 def _data_dir(location: ServerLocation) -> str:
+    if location.on_windows_paths:  # joined with the cwd it would measure some other folder
+        raise UsageError(windows_not_judged(location, "usage").message)
     return os.path.abspath(location.data_dir.value or "")
 
 
