@@ -12,10 +12,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from omero_tui import __version__
-
-
-class CliError(Exception):
-    """A refusal: printed as one line on stderr, exit code 1."""
+from omero_tui.commands.errors import CliError
 
 
 class OneLineParser(argparse.ArgumentParser):

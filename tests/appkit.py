@@ -13,11 +13,11 @@ from textual.widgets import Static
 
 from omero_tui.core.demo.sandbox import DemoSandbox
 from omero_tui.core.discovery import ServerLocation, discover
-from omero_tui.core.health_source import HealthSource
-from omero_tui.core.layout import LayoutReport, inspect_layout
-from omero_tui.core.perms_source import PermsSource
+from omero_tui.core.health.source import HealthSource
+from omero_tui.core.layout.inspection import LayoutReport, inspect_layout
+from omero_tui.core.perms.source import PermsSource
 from omero_tui.core.relocation.engine import EngineOptions
-from omero_tui.core.usage_service import UsageSource
+from omero_tui.core.usage.service import UsageSource
 from omero_tui.tui.app import OmeroTuiApp
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.wizard.source import WizardSource

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from omero_tui.core.findings import Finding, Severity
-from omero_tui.core.health_model import AreaHealth, HealthReport
-from omero_tui.core.health_source import HealthSource
+from omero_tui.core.health.model import AreaHealth, HealthReport
+from omero_tui.core.health.source import HealthSource
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC).timestamp()
 DATA = "/tmp/omero-tui-snapshot-demo/OMERO"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from omero_tui.core.config_xml import read_config
+from omero_tui.core.config.xml_file import read_config
 from omero_tui.core.demo.sandbox import DemoSandbox
 from omero_tui.core.discovery import discover
 from omero_tui.core.relocation.engine import EngineOptions

@@ -12,17 +12,17 @@ import json
 import sys
 from pathlib import Path
 
-from omero_tui.cli import CliError
 from omero_tui.commands.context import load_settings, locate
+from omero_tui.commands.errors import CliError
 from omero_tui.core.findings import Severity
-from omero_tui.core.health import HealthProgress, run_health_check
-from omero_tui.core.health_cache import save_health
-from omero_tui.core.health_model import HealthReport
+from omero_tui.core.health.cache import save_health
+from omero_tui.core.health.check import HealthProgress, run_health_check
+from omero_tui.core.health.model import HealthReport
+from omero_tui.core.health.prometheus import write_textfile
 from omero_tui.core.json_output import hide_secrets
-from omero_tui.core.prometheus import write_textfile
 from omero_tui.core.settings import default_state_dir
-from omero_tui.core.usage_format import stamp
-from omero_tui.core.usage_service import UsageService, settings_thresholds
+from omero_tui.core.usage.format import stamp
+from omero_tui.core.usage.service import UsageService, settings_thresholds
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -7,12 +7,12 @@ import argparse
 import os
 import sys
 
-from omero_tui.cli import CliError
 from omero_tui.commands.context import locate
-from omero_tui.core.config_commands import apply_set, format_get
-from omero_tui.core.config_xml import ConfigError, read_config
-from omero_tui.core.container import detect_container
+from omero_tui.commands.errors import CliError
+from omero_tui.core.config.commands import apply_set, format_get
+from omero_tui.core.config.xml_file import ConfigError, read_config
 from omero_tui.core.discovery import ServerLocation, config_path_of
+from omero_tui.core.server.container import detect_container
 
 
 def run_config(args: argparse.Namespace) -> int:

@@ -6,10 +6,10 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from omero_tui.cli import CliError
-from omero_tui.core.deployment_notes import deployment_notes
+from omero_tui.commands.errors import CliError
 from omero_tui.core.discovery import ServerLocation, discover
-from omero_tui.core.running_server import find_running_server
+from omero_tui.core.server.deployment import deployment_notes
+from omero_tui.core.server.running import find_running_server
 from omero_tui.core.settings import Settings, SettingsError
 
 

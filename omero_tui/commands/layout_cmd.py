@@ -7,7 +7,7 @@ import argparse
 from omero_tui.commands.context import locate
 from omero_tui.core.findings import Severity, worst
 from omero_tui.core.json_output import dumps
-from omero_tui.core.layout import LayoutReport, inspect_layout
+from omero_tui.core.layout.inspection import LayoutReport, inspect_layout
 
 
 def run_layout(args: argparse.Namespace) -> int:

@@ -8,8 +8,8 @@ import sys
 from omero_tui.commands.context import load_settings, locate
 from omero_tui.core.findings import Severity, worst
 from omero_tui.core.json_output import dumps
-from omero_tui.core.lock_files import removable
-from omero_tui.core.lock_health import (
+from omero_tui.core.locks.files import removable
+from omero_tui.core.locks.health import (
     DirectoryLocks,
     LockHealthReport,
     check_server_stopped,
@@ -17,7 +17,7 @@ from omero_tui.core.lock_health import (
     probe_report,
     remove_stale_locks,
 )
-from omero_tui.core.lock_probe import KINDS, ProbeProgress
+from omero_tui.core.locks.probe import KINDS, ProbeProgress
 
 
 def run_locks(args: argparse.Namespace) -> int:

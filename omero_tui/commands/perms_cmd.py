@@ -10,15 +10,15 @@ import argparse
 import sys
 from typing import Any
 
-from omero_tui.cli import CliError
 from omero_tui.commands.context import load_settings, locate
+from omero_tui.commands.errors import CliError
 from omero_tui.core.findings import Severity, worst
 from omero_tui.core.json_output import dumps, to_jsonable
-from omero_tui.core.perms_apply import ApplyRefused, ApplyResult, apply_fix
-from omero_tui.core.perms_check import PermsReport, inspect_permissions
-from omero_tui.core.perms_fix import FixPlan, plan_fix
-from omero_tui.core.perms_undo import UndoError, UndoResult, undo_last
-from omero_tui.core.server_user import UnknownUserError
+from omero_tui.core.perms.apply import ApplyRefused, ApplyResult, apply_fix
+from omero_tui.core.perms.check import PermsReport, inspect_permissions
+from omero_tui.core.perms.fix import FixPlan, plan_fix
+from omero_tui.core.perms.server_user import UnknownUserError
+from omero_tui.core.perms.undo import UndoError, UndoResult, undo_last
 
 
 def run_perms(args: argparse.Namespace) -> int:

@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from omero_tui.cli import CliError
 from omero_tui.commands.context import load_settings, locate
+from omero_tui.commands.errors import CliError
 from omero_tui.core.json_output import hide_secrets
 from omero_tui.core.relocation.engine import (
     EngineOptions,
@@ -48,7 +48,7 @@ from omero_tui.core.relocation.status import (
     status_of,
     target_journal,
 )
-from omero_tui.core.usage_format import human_bytes
+from omero_tui.core.usage.format import human_bytes
 
 
 def run_relocate(args: argparse.Namespace) -> int:

@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from omero_tui.cli import CliError
 from omero_tui.commands.context import locate
+from omero_tui.commands.errors import CliError
 from omero_tui.core.discovery import ServerLocation, discover
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def console_sources(
     Built lazily: the panels' cores are imported when first used, not before the
     console's first frame.
     """
-    from omero_tui.core.health_source import HealthSource
+    from omero_tui.core.health.source import HealthSource
     from omero_tui.tui.lazy import Lazy, lazy
     from omero_tui.tui.sources import ConsoleSources
 
@@ -55,9 +55,9 @@ def console_sources(
         locate=locate_server,
         demo_label=demo_label,
         settings_path=settings_path,
-        usage=lazy("omero_tui.core.usage_service", "UsageSource", state_dir=state_dir),
+        usage=lazy("omero_tui.core.usage.service", "UsageSource", state_dir=state_dir),
         perms=lazy(
-            "omero_tui.core.perms_source",
+            "omero_tui.core.perms.source",
             "PermsSource",
             settings_path=settings_path,
             state_dir=state_dir,

@@ -7,15 +7,15 @@ import json
 import sys
 from pathlib import Path
 
-from omero_tui.cli import CliError
 from omero_tui.commands.context import load_settings, locate
+from omero_tui.commands.errors import CliError
 from omero_tui.core.findings import Severity
 from omero_tui.core.json_output import hide_secrets
-from omero_tui.core.usage_format import human_bytes, human_count, stamp
-from omero_tui.core.usage_model import UsageProgress
-from omero_tui.core.usage_plan import UsageError
-from omero_tui.core.usage_report import UsageReport, report_json
-from omero_tui.core.usage_service import UsageService, settings_thresholds
+from omero_tui.core.usage.format import human_bytes, human_count, stamp
+from omero_tui.core.usage.model import UsageProgress
+from omero_tui.core.usage.plan import UsageError
+from omero_tui.core.usage.report import UsageReport, report_json
+from omero_tui.core.usage.service import UsageService, settings_thresholds
 
 
 def run_usage(args: argparse.Namespace) -> int:

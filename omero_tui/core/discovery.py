@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PureWindowsPath
 
-from omero_tui.core import ice_values
-from omero_tui.core.config_xml import (
+from omero_tui.core.config import ice_values
+from omero_tui.core.config.xml_file import (
     ACTIVE,
     IGNORED_KEYS,
     ConfigDocument,

@@ -40,7 +40,7 @@ class Lazy:
 
 
 def lazy(module: str, name: str, **kwargs: Any) -> Lazy:
-    """``lazy("omero_tui.core.perms_source", "PermsSource", state_dir=...)``."""
+    """``lazy("omero_tui.core.perms.source", "PermsSource", state_dir=...)``."""
 
     def factory() -> Any:
         import importlib

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from omero_tui.core.layout import LayoutReport
+from omero_tui.core.layout.inspection import LayoutReport
 
 
 class LayoutReady(Message):

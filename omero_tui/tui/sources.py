@@ -12,19 +12,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from omero_tui.core.discovery import ServerLocation
-from omero_tui.core.health_source import HealthSource
+from omero_tui.core.health.source import HealthSource
 from omero_tui.tui.lazy import lazy
 
 if TYPE_CHECKING:
-    from omero_tui.core.layout import LayoutReport
-    from omero_tui.core.lock_health import LockHealthSource
-    from omero_tui.core.perms_source import PermsSource
-    from omero_tui.core.usage_service import UsageSource
+    from omero_tui.core.layout.inspection import LayoutReport
+    from omero_tui.core.locks.health import LockHealthSource
+    from omero_tui.core.perms.source import PermsSource
+    from omero_tui.core.usage.service import UsageSource
     from omero_tui.tui.wizard.source import WizardSource
 
 
 def inspect_layout(location: ServerLocation) -> LayoutReport:
-    from omero_tui.core.layout import inspect_layout as inspect
+    from omero_tui.core.layout.inspection import inspect_layout as inspect
 
     return inspect(location)
 
@@ -37,15 +37,15 @@ class ConsoleSources:
     settings_path: Path | None = None  # --settings FILE; None: the default settings file
     # the Lock health panel's report and probe
     locks: LockHealthSource = field(
-        default_factory=lambda: lazy("omero_tui.core.lock_health", "LockHealthSource")
+        default_factory=lambda: lazy("omero_tui.core.locks.health", "LockHealthSource")
     )
     # the Permissions panel's check, fix and undo
     perms: PermsSource = field(
-        default_factory=lambda: lazy("omero_tui.core.perms_source", "PermsSource")
+        default_factory=lambda: lazy("omero_tui.core.perms.source", "PermsSource")
     )
     # the Disk usage panel's scans, history and volumes
     usage: UsageSource = field(
-        default_factory=lambda: lazy("omero_tui.core.usage_service", "UsageSource")
+        default_factory=lambda: lazy("omero_tui.core.usage.service", "UsageSource")
     )
     health: HealthSource = HealthSource()  # the Overview's cached and refreshed report
     # the relocation engine, as the wizard calls it

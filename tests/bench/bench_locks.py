@@ -22,12 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from omero_tui.core import lock_probe
-from omero_tui.core.declared_mounts import DeclaredMounts
 from omero_tui.core.demo.sandbox import build_demo
 from omero_tui.core.discovery import discover
-from omero_tui.core.lock_files import DEFAULT_PYRAMID_BUDGET, find_lock_files
-from omero_tui.core.lock_health import inspect_locks
+from omero_tui.core.locks import probe as lock_probe
+from omero_tui.core.locks.declared_mounts import DeclaredMounts
+from omero_tui.core.locks.files import DEFAULT_PYRAMID_BUDGET, find_lock_files
+from omero_tui.core.locks.health import inspect_locks
 
 
 def bench_probe(directory: str, runs: int) -> None:

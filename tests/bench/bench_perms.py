@@ -18,12 +18,12 @@ import time
 from pathlib import Path
 
 from omero_tui.core.discovery import discover
-from omero_tui.core.perms_apply import apply_fix
-from omero_tui.core.perms_check import check_permissions
-from omero_tui.core.perms_deep import deep_check
-from omero_tui.core.perms_fix import plan_fix
-from omero_tui.core.perms_undo import undo_last
-from omero_tui.core.server_user import UserDecision, lookup_user
+from omero_tui.core.perms.apply import apply_fix
+from omero_tui.core.perms.check import check_permissions
+from omero_tui.core.perms.deep import deep_check
+from omero_tui.core.perms.fix import plan_fix
+from omero_tui.core.perms.server_user import UserDecision, lookup_user
+from omero_tui.core.perms.undo import undo_last
 
 MARKER = ".perms-bench.json"
 

@@ -35,9 +35,9 @@ def du(tree: Path) -> float:
 
 
 def speed(tree: Path, rounds: int) -> dict[str, float]:
-    from omero_tui.core.usage_pool import ScanPool
-    from omero_tui.core.usage_quick import quick_rescan
-    from omero_tui.core.usage_scan import scan_usage
+    from omero_tui.core.usage.pool import ScanPool
+    from omero_tui.core.usage.quick import quick_rescan
+    from omero_tui.core.usage.scan import scan_usage
 
     load = os.getloadavg()[0]
     times: dict[str, list[float]] = {"du": [], "full": [], "quick": [], "cli": []}
@@ -79,8 +79,8 @@ def speed(tree: Path, rounds: int) -> dict[str, float]:
 
 _RSS_CHILD = """
 import json, resource, sys, time
-from omero_tui.core.usage_pool import ScanPool
-from omero_tui.core.usage_scan import scan_usage
+from omero_tui.core.usage.pool import ScanPool
+from omero_tui.core.usage.scan import scan_usage
 start = time.perf_counter()
 with ScanPool() as pool:
     scan = scan_usage(sys.argv[1], pool=pool)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from omero_tui import __version__
-from omero_tui.core.config_xml import read_config
+from omero_tui.core.config.xml_file import read_config
 
 
 def omero_tui(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

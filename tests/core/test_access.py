@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core.access import (
+from omero_tui.core.perms.access import (
     AclEntry,
     AclFormatError,
     AclTag,

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core.perms_check import path_access
-from omero_tui.core.server_user import lookup_user
+from omero_tui.core.perms.check import path_access
+from omero_tui.core.perms.server_user import lookup_user
 
 TOOLS = ("useradd", "userdel", "groupadd", "groupdel", "runuser")
 
@@ -365,8 +365,8 @@ def test_a_running_process_is_judged_by_its_capabilities(scratch: Scratch, case:
     """The server user of a running server carries its CapEff, as the kernel does."""
     if shutil.which("setpriv") is None:
         pytest.skip("needs setpriv (util-linux) to start a process with other capabilities")
-    from omero_tui.core.server_processes import ServerProcess
-    from omero_tui.core.server_user import user_of_process
+    from omero_tui.core.perms.server_user import user_of_process
+    from omero_tui.core.server.processes import ServerProcess
 
     args = list(CAPABILITY_CASES[case])
     if case.startswith("user"):

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core.config_lock import _flock_owner, backup, describe_process, short_command
-from omero_tui.core.config_xml import (
+from omero_tui.core.config.lock import _flock_owner, backup, describe_process, short_command
+from omero_tui.core.config.xml_file import (
     ConfigLockedError,
     lock_holder,
     new_config,

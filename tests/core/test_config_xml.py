@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core.config_xml import (
+from omero_tui.core.config.xml_file import (
     ACTIVE,
     PROFILE_KEY,
     VERSION_KEY,

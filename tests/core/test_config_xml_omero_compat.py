@@ -23,8 +23,8 @@ from typing import Any
 import portalocker
 import pytest
 
-from omero_tui.core.config_lock import exclusive_lock
-from omero_tui.core.config_xml import (
+from omero_tui.core.config.lock import exclusive_lock
+from omero_tui.core.config.xml_file import (
     ACTIVE,
     ConfigLockedError,
     parse_config,

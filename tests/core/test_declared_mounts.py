@@ -9,17 +9,17 @@ import os
 import subprocess
 from pathlib import Path
 
-from omero_tui.core.declared_mounts import (
+from omero_tui.core.discovery import Determined, ServerLocation
+from omero_tui.core.findings import Severity
+from omero_tui.core.locks.declared_mounts import (
     DeclaredMounts,
     parse_autofs_map,
     parse_fstab,
     parse_mount_unit,
     read_declared,
 )
-from omero_tui.core.discovery import Determined, ServerLocation
-from omero_tui.core.findings import Severity
-from omero_tui.core.lock_health import inspect_locks
-from omero_tui.core.mount_trap import MountGuard, check_declared, inspect_guard
+from omero_tui.core.locks.health import inspect_locks
+from omero_tui.core.locks.mount_trap import MountGuard, check_declared, inspect_guard
 from omero_tui.core.mounts import MountTable, parse_mountinfo
 from tests import mountkit
 

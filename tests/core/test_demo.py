@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core.config_xml import read_config
+from omero_tui.core.config.xml_file import read_config
 from omero_tui.core.demo.sandbox import (
     MARKER,
     DemoError,
@@ -22,7 +22,7 @@ from omero_tui.core.demo.sandbox import (
     numbered,
 )
 from omero_tui.core.discovery import discover
-from omero_tui.core.repo_identity import decode_repo_uuid, read_identity
+from omero_tui.core.layout.identity import decode_repo_uuid, read_identity
 
 # One worker builds the shared sandbox once (xdist would otherwise build it per worker).
 pytestmark = pytest.mark.xdist_group("demo-builder")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core.config_xml import new_config, render_config, with_changes
+from omero_tui.core.config.xml_file import new_config, render_config, with_changes
 from omero_tui.core.discovery import discover, find_server_dir
 
 

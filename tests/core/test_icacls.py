@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from omero_tui.core.icacls import (
+from omero_tui.core.perms.icacls import (
     EVERYONE,
     IcaclsFormatError,
     grant_command,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from omero_tui.core.ice_values import resolve, unescape
+from omero_tui.core.config.ice_values import resolve, unescape
 
 
 @pytest.mark.parametrize(

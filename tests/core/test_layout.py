@@ -8,12 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core import layout as layout_module
 from omero_tui.core.discovery import Determined, ServerLocation
 from omero_tui.core.findings import Finding, Severity, worst
-from omero_tui.core.layout import STANDARD_SUBDIRS, EntryInfo, LayoutReport, inspect_layout
+from omero_tui.core.layout import inspection as layout_module
+from omero_tui.core.layout.identity import encode_repo_uuid
+from omero_tui.core.layout.inspection import (
+    STANDARD_SUBDIRS,
+    EntryInfo,
+    LayoutReport,
+    inspect_layout,
+)
 from omero_tui.core.mounts import MountTable
-from omero_tui.core.repo_identity import encode_repo_uuid
 
 STANDARD = [name for name, _ in STANDARD_SUBDIRS]
 DB = "8f0c2c8e-6b36-4b8c-9e87-0d3b1c2a4f5e"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from omero_tui.core.findings import Severity
-from omero_tui.core.lock_files import (
+from omero_tui.core.locks.files import (
     find_lock_files,
     inspect_lock_files,
     lock_file_findings,

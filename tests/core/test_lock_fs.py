@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from omero_tui.core.findings import Severity
-from omero_tui.core.lock_fs import classify, needs_statd, nfs_version
+from omero_tui.core.locks.fs import classify, needs_statd, nfs_version
 from omero_tui.core.mounts import MountInfo, parse_mountinfo
 
 # Recorded from NFS, CIFS, AFS, sshfs and cluster clients (addresses and names changed).

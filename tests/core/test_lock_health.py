@@ -11,18 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core.declared_mounts import DeclaredMount, DeclaredMounts
 from omero_tui.core.demo.sandbox import DemoSandbox, build_demo
 from omero_tui.core.discovery import ServerLocation, discover
 from omero_tui.core.findings import Finding, Severity, worst
 from omero_tui.core.json_output import dumps
-from omero_tui.core.lock_health import (
+from omero_tui.core.locks.declared_mounts import DeclaredMount, DeclaredMounts
+from omero_tui.core.locks.health import (
     StopCheck,
     inspect_locks,
     probe_report,
     remove_stale_locks,
 )
-from omero_tui.core.mount_trap import MountGuard
+from omero_tui.core.locks.mount_trap import MountGuard
 from omero_tui.core.mounts import MountTable, parse_mountinfo
 from tests.core.test_lock_probe import simulated_child
 
@@ -180,7 +180,7 @@ def test_stale_locks_are_removed_only_when_verified_stopped(demo_sandbox: DemoSa
 
 
 def test_a_probe_that_cannot_start_simulated_is_unknown_not_red(shared_demo: DemoSandbox) -> None:
-    from omero_tui.core.lock_probe import ProbeTimeouts
+    from omero_tui.core.locks.probe import ProbeTimeouts
     from tests.core.test_lock_probe import SLOW_START_CHILD
 
     report = inspect_locks(locate(shared_demo), declared=NOTHING_DECLARED)
@@ -211,7 +211,7 @@ def test_probe_passing_on_an_unknown_fuse_fs_states_the_blind_spot_simulated(
 
 ROOT_SQUASH_CHILD = """
 import errno, os, sys
-from omero_tui.core import lock_probe_child as child
+from omero_tui.core.locks import probe_child as child
 
 real_open = os.open
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from omero_tui.core import lock_probe
-from omero_tui.core.lock_probe import (
+from omero_tui.core.locks import probe as lock_probe
+from omero_tui.core.locks.probe import (
     HANDOFF,
     KINDS,
     PROBE_PREFIX,
@@ -32,7 +32,7 @@ from tests.mountkit import mount_tmpfs
 # A probe child whose lock implementation is chosen by name; only the simulations use it.
 SIMULATED_CHILD = """
 import errno, fcntl, sys, time
-from omero_tui.core.lock_probe_child import PosixLocker, serve
+from omero_tui.core.locks.probe_child import PosixLocker, serve
 
 class AlwaysSucceeds:  # a filesystem that accepts every lock and enforces none
     def lock(self, fd, kind, mode): pass
@@ -225,7 +225,7 @@ def test_a_relative_directory_is_probed_where_the_console_means_it(
 
 
 def test_the_write_probe_never_removes_a_file_it_did_not_make(tmp_path: Path) -> None:
-    from omero_tui.core.lock_probe_child import _write_probe
+    from omero_tui.core.locks.probe_child import _write_probe
 
     name = f"{PROBE_PREFIX}collision-w"
     for existing in (name, f"{name}.tmp"):  # the final name, then the temporary one

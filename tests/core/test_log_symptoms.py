@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from omero_tui.core.findings import Severity
-from omero_tui.core.log_symptoms import scan_log, scan_logs, symptom_findings
+from omero_tui.core.locks.log_symptoms import scan_log, scan_logs, symptom_findings
 
 BLITZ = """\
 2026-11-20 09:14:01,120 INFO  [        ome.services.blitz.Entry] (      main) OMERO.blitz now accepting connections.

@@ -9,7 +9,7 @@ import pytest
 
 from omero_tui.core import mounts
 from omero_tui.core.discovery import Determined, ServerLocation
-from omero_tui.core.layout import inspect_layout
+from omero_tui.core.layout.inspection import inspect_layout
 from omero_tui.core.mounts import (
     MountInfo,
     MountTable,

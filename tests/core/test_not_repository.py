@@ -10,7 +10,7 @@ import pytest
 
 from omero_tui.core.discovery import Determined, ServerLocation
 from omero_tui.core.findings import Finding, Severity
-from omero_tui.core.not_repository import (
+from omero_tui.core.layout.not_repository import (
     check_not_repository,
     client_install_kind,
     find_client_dirs,

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core import perms_deep
-from omero_tui.core.perms_deep import deep_check
-from omero_tui.core.server_user import lookup_user
+from omero_tui.core.perms import deep as perms_deep
+from omero_tui.core.perms.deep import deep_check
+from omero_tui.core.perms.server_user import lookup_user
 from tests.core.test_access_ground_truth import (
     Scratch,
     has_setfacl,

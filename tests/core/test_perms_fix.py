@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core import perms_apply
-from omero_tui.core.access import ACL_ACCESS_XATTR, ACL_DEFAULT_XATTR
 from omero_tui.core.discovery import discover
 from omero_tui.core.findings import Severity, worst
-from omero_tui.core.perms_apply import ApplyRefused, apply_fix
-from omero_tui.core.perms_check import PermsReport, inspect_permissions
-from omero_tui.core.perms_fix import plan_fix
-from omero_tui.core.perms_undo import latest_record, undo_last
+from omero_tui.core.perms import apply as perms_apply
+from omero_tui.core.perms.access import ACL_ACCESS_XATTR, ACL_DEFAULT_XATTR
+from omero_tui.core.perms.apply import ApplyRefused, apply_fix
+from omero_tui.core.perms.check import PermsReport, inspect_permissions
+from omero_tui.core.perms.fix import plan_fix
+from omero_tui.core.perms.undo import latest_record, undo_last
 from tests.core.test_access_ground_truth import (
     Scratch,
     has_setfacl,

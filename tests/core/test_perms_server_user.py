@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from omero_tui.core.discovery import discover
-from omero_tui.core.server_user import UnknownUserError, determine_server_user, lookup_user
+from omero_tui.core.perms.server_user import UnknownUserError, determine_server_user, lookup_user
 from tests.core.test_access_ground_truth import Scratch, make, scratch_users
 
 

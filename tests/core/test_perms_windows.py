@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from omero_tui.core.discovery import Determined, ServerLocation
 from omero_tui.core.findings import Severity, worst
-from omero_tui.core.perms_fix import plan_fix
-from omero_tui.core.perms_windows import check_permissions_windows, windows_user
+from omero_tui.core.perms.fix import plan_fix
+from omero_tui.core.perms.windows import check_permissions_windows, windows_user
 
 LISTINGS = {
     r"C:\OMERO": r"""C:\OMERO NT AUTHORITY\SYSTEM:(OI)(CI)(F)

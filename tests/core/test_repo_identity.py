@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core.repo_identity import (
+from omero_tui.core.layout.identity import (
     decode_repo_uuid,
     encode_repo_uuid,
     read_identity,

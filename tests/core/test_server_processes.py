@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from omero_tui.core.server_processes import (
+from omero_tui.core.server.processes import (
     DEMO_STANDIN_MODULE,
     find_server_processes,
     role_rank,

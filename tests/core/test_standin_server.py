@@ -19,8 +19,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from omero_tui.core.config_commands import apply_set, format_get
-from omero_tui.core.config_xml import ConfigError, read_config
+from omero_tui.core.config.commands import apply_set, format_get
+from omero_tui.core.config.xml_file import ConfigError, read_config
 from omero_tui.core.demo.sandbox import FAULTS_FILE, DemoSandbox, build_demo
 from omero_tui.core.demo.session import DemoSession
 from omero_tui.core.demo.standin_server import PID_FILE, running_pid, standin_pids

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core.usage_export import export_scan
-from omero_tui.core.usage_files import largest_files
-from omero_tui.core.usage_model import ScanCancelled
-from omero_tui.core.usage_pool import ScanPool
-from omero_tui.core.usage_scan import scan_usage
+from omero_tui.core.usage.export import export_scan
+from omero_tui.core.usage.files import largest_files
+from omero_tui.core.usage.model import ScanCancelled
+from omero_tui.core.usage.pool import ScanPool
+from omero_tui.core.usage.scan import scan_usage
 from tests.bench.usage_tree import gnu_du, make_tricky_tree
 
 

@@ -10,9 +10,9 @@ import pytest
 
 from omero_tui.core.findings import Severity
 from omero_tui.core.mounts import MountTable
-from omero_tui.core.usage_format import human_bytes, human_days, sparkline
-from omero_tui.core.usage_headroom import WINDOW_DAYS, assess
-from omero_tui.core.usage_history import (
+from omero_tui.core.usage.format import human_bytes, human_days, sparkline
+from omero_tui.core.usage.headroom import WINDOW_DAYS, assess
+from omero_tui.core.usage.history import (
     HistoryPoint,
     VolumePoint,
     append_history,
@@ -20,10 +20,10 @@ from omero_tui.core.usage_history import (
     read_history,
     unit_series,
 )
-from omero_tui.core.usage_pool import ScanPool
-from omero_tui.core.usage_report import build_report
-from omero_tui.core.usage_scan import scan_usage
-from omero_tui.core.usage_volumes import Volume, read_volumes
+from omero_tui.core.usage.pool import ScanPool
+from omero_tui.core.usage.report import build_report
+from omero_tui.core.usage.scan import scan_usage
+from omero_tui.core.usage.volumes import Volume, read_volumes
 from tests.bench.usage_tree import FIXED_MTIME, make_tricky_tree
 
 DAY = 86400
@@ -148,7 +148,7 @@ def test_history_appends_reads_per_repository_and_skips_torn_lines(scan, tmp_pat
 
 
 def test_history_trims_to_the_newest_lines_atomically(scan, tmp_path, monkeypatch) -> None:  # noqa: ANN001
-    from omero_tui.core import usage_history
+    from omero_tui.core.usage import history as usage_history
 
     monkeypatch.setattr(usage_history, "TRIM_AT_BYTES", 1)  # trim after every append
     monkeypatch.setattr(usage_history, "MAX_LINES", 3)

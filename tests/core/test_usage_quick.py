@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core.usage_cache import cache_path, load_scan, save_scan
-from omero_tui.core.usage_pool import ScanPool
-from omero_tui.core.usage_quick import quick_rescan
-from omero_tui.core.usage_scan import scan_usage
+from omero_tui.core.usage.cache import cache_path, load_scan, save_scan
+from omero_tui.core.usage.pool import ScanPool
+from omero_tui.core.usage.quick import quick_rescan
+from omero_tui.core.usage.scan import scan_usage
 from tests.bench.usage_tree import gnu_du, gnu_find_files, make_tricky_tree
 from tests.mountkit import mount_tmpfs, unmount
 

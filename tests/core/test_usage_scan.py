@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core.usage_format import date_to_day
-from omero_tui.core.usage_model import ScanCancelled, UsageProgress
-from omero_tui.core.usage_pool import ScanPool
-from omero_tui.core.usage_report import scan_findings
-from omero_tui.core.usage_scan import scan_usage
+from omero_tui.core.usage.format import date_to_day
+from omero_tui.core.usage.model import ScanCancelled, UsageProgress
+from omero_tui.core.usage.pool import ScanPool
+from omero_tui.core.usage.report import scan_findings
+from omero_tui.core.usage.scan import scan_usage
 from tests.bench.usage_tree import gnu_du, gnu_find_files, make_tricky_tree
 from tests.mountkit import mount_tmpfs, unmount
 
@@ -258,7 +258,7 @@ def test_workers_killed_under_a_cancelled_scan_are_not_replaced(tricky) -> None:
 
 
 def test_missing_data_dir_is_a_one_line_error(tmp_path) -> None:  # noqa: ANN001
-    from omero_tui.core.usage_plan import UsageError
+    from omero_tui.core.usage.plan import UsageError
 
     with pytest.raises(UsageError, match="does not exist"):
         scan_usage(str(tmp_path / "nope"), pool=ScanPool(0))

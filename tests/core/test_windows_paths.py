@@ -15,18 +15,8 @@ from pathlib import Path, PureWindowsPath
 
 import pytest
 
-from omero_tui.core.config_xml import (
-    ACTIVE,
-    ConfigError,
-    new_config,
-    parse_config,
-    read_config,
-    render_config,
-    with_changes,
-    write_config,
-)
-from omero_tui.core.ice_values import unescape
-from omero_tui.core.windows_paths import (
+from omero_tui.core.config.ice_values import unescape
+from omero_tui.core.config.windows_paths import (
     MESSAGES,
     RESERVED_NAMES,
     cmd_line,
@@ -36,6 +26,16 @@ from omero_tui.core.windows_paths import (
     posix_shell_line,
     powershell_line,
     validate_windows_path,
+)
+from omero_tui.core.config.xml_file import (
+    ACTIVE,
+    ConfigError,
+    new_config,
+    parse_config,
+    read_config,
+    render_config,
+    with_changes,
+    write_config,
 )
 
 KEY = "omero.data.dir"

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core.config_xml import new_config, render_config, with_changes
-from omero_tui.core.repo_identity import encode_repo_uuid
+from omero_tui.core.config.xml_file import new_config, render_config, with_changes
+from omero_tui.core.layout.identity import encode_repo_uuid
 
 STANDIN = Path(__file__).with_name("standin_server_process.py")
 SUBDIRS = ("Pixels", "Files", "Thumbnails", "FullText", "ManagedRepository", "BioFormatsCache")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from omero_tui.core.running_server import find_running_server, repository_holders
+from omero_tui.core.server.running import find_running_server, repository_holders
 from tests.deployments.kit import (
     CWD_MARK,
     SERVER_UID,

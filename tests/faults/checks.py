@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 
-from omero_tui.core.config_xml import ConfigError, parse_config
+from omero_tui.core.config.xml_file import ConfigError, parse_config
 from omero_tui.core.demo.sandbox import DemoSandbox
 from omero_tui.core.demo.standin_server import running_pid
 from omero_tui.core.discovery import discover

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core.config_xml import parse_config
+from omero_tui.core.config.xml_file import parse_config
 from omero_tui.core.demo.standin_server import running_pid
 from omero_tui.core.discovery import discover
 from omero_tui.core.relocation.engine import (
@@ -26,7 +26,7 @@ from tests.faults.scene import Scene, batches, one_line, step_states
 SAFETY_CATEGORY = "Configuration"
 HOLDER = (
     "import sys, time, pathlib\n"
-    "from omero_tui.core.config_lock import exclusive_lock\n"
+    "from omero_tui.core.config.lock import exclusive_lock\n"
     "with exclusive_lock(pathlib.Path(sys.argv[1]), 10):\n"
     "    pathlib.Path(sys.argv[2]).touch()\n"
     "    time.sleep(float(sys.argv[3]))\n"

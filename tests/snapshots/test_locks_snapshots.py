@@ -14,18 +14,18 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from omero_tui.core.declared_mounts import DeclaredMount, DeclaredMounts
 from omero_tui.core.demo.sandbox import DemoSandbox
 from omero_tui.core.discovery import ServerLocation, discover
-from omero_tui.core.lock_health import (
+from omero_tui.core.locks.declared_mounts import DeclaredMount, DeclaredMounts
+from omero_tui.core.locks.health import (
     LockHealthReport,
     LockHealthSource,
     StopCheck,
     inspect_locks,
     probe_report,
 )
-from omero_tui.core.lock_probe import DirectoryProbe, ProbeStep
-from omero_tui.core.mount_trap import MountGuard
+from omero_tui.core.locks.mount_trap import MountGuard
+from omero_tui.core.locks.probe import DirectoryProbe, ProbeStep
 from omero_tui.core.mounts import MountTable, parse_mountinfo
 from omero_tui.tui.sources import ConsoleSources
 from tests.core.test_lock_probe import simulated_child

@@ -16,9 +16,9 @@ import pytest
 
 from omero_tui.core.demo.sandbox import DemoSandbox
 from omero_tui.core.discovery import ServerLocation, discover
-from omero_tui.core.perms_check import PermsReport, inspect_permissions
-from omero_tui.core.perms_fix import FixPlan, plan_fix
-from omero_tui.core.perms_source import PermsSource
+from omero_tui.core.perms.check import PermsReport, inspect_permissions
+from omero_tui.core.perms.fix import FixPlan, plan_fix
+from omero_tui.core.perms.source import PermsSource
 from omero_tui.tui.sources import ConsoleSources
 from tests.tui.test_perms_panel import PermsApp, pick_user, settle
 

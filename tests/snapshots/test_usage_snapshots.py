@@ -19,15 +19,15 @@ from textual.pilot import Pilot
 from textual.widgets import Footer
 
 from omero_tui.core.discovery import discover
-from omero_tui.core.usage_assemble import WalkResult, assemble
-from omero_tui.core.usage_cache import save_scan
-from omero_tui.core.usage_files import FileListing, largest_files
-from omero_tui.core.usage_history import history_path
-from omero_tui.core.usage_model import ScanCancelled, UsageProgress, UsageScan
-from omero_tui.core.usage_pool import ScanPool
-from omero_tui.core.usage_scan import scan_usage
-from omero_tui.core.usage_service import UsageService, UsageSource
-from omero_tui.core.usage_volumes import Volume
+from omero_tui.core.usage.assemble import WalkResult, assemble
+from omero_tui.core.usage.cache import save_scan
+from omero_tui.core.usage.files import FileListing, largest_files
+from omero_tui.core.usage.history import history_path
+from omero_tui.core.usage.model import ScanCancelled, UsageProgress, UsageScan
+from omero_tui.core.usage.pool import ScanPool
+from omero_tui.core.usage.scan import scan_usage
+from omero_tui.core.usage.service import UsageService, UsageSource
+from omero_tui.core.usage.volumes import Volume
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.widgets.usage_panel import UsagePanel
 from tests.appkit import settle

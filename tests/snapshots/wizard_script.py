@@ -14,7 +14,7 @@ import dataclasses
 import threading
 from pathlib import Path
 
-from omero_tui.core.config_xml import write_config
+from omero_tui.core.config.xml_file import write_config
 from omero_tui.core.findings import Finding, Severity
 from omero_tui.core.relocation.checks import PreflightReport, passed, warn
 from omero_tui.core.relocation.engine import EngineOptions, prepare_relocation

@@ -6,7 +6,7 @@ import shutil
 
 from textual.widgets import DataTable
 
-from omero_tui.core.layout import STANDARD_SUBDIRS
+from omero_tui.core.layout.inspection import STANDARD_SUBDIRS
 from omero_tui.tui.widgets.layout_panel import LayoutPanel
 from tests.appkit import demo_app, settle, text_of
 

@@ -11,10 +11,10 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Footer, ProgressBar
 
-from omero_tui.core.declared_mounts import DeclaredMounts
 from omero_tui.core.demo.sandbox import DemoSandbox, build_demo
 from omero_tui.core.discovery import ServerLocation, discover
-from omero_tui.core.lock_health import (
+from omero_tui.core.locks.declared_mounts import DeclaredMounts
+from omero_tui.core.locks.health import (
     LockHealthSource,
     ProbeFunction,
     StopCheck,
@@ -22,7 +22,7 @@ from omero_tui.core.lock_health import (
     probe_report,
     remove_stale_locks,
 )
-from omero_tui.core.lock_probe import ProbeProgress
+from omero_tui.core.locks.probe import ProbeProgress
 from omero_tui.tui.app import WIDGET_STYLES
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.widgets.locks_panel import LocksPanel

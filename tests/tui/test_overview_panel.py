@@ -7,7 +7,7 @@ import os
 
 from textual.widgets import DataTable, TabbedContent
 
-from omero_tui.core.health_cache import save_health
+from omero_tui.core.health.cache import save_health
 from omero_tui.tui.screens.help_screen import HelpScreen
 from omero_tui.tui.widgets.overview_panel import OverviewPanel
 from tests.appkit import demo_app, settle, state_dir_of, text_of

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer
 
 from omero_tui.core.demo.session import DemoSession
 from omero_tui.core.discovery import ServerLocation, discover
-from omero_tui.core.perms_source import PermsSource
+from omero_tui.core.perms.source import PermsSource
 from omero_tui.tui.app import WIDGET_STYLES
 from omero_tui.tui.screens.perms_confirm import PermsConfirm
 from omero_tui.tui.sources import ConsoleSources

@@ -10,10 +10,10 @@ from textual.widgets import DataTable, Footer, Sparkline
 
 from omero_tui.core.demo.sandbox import build_demo
 from omero_tui.core.discovery import discover
-from omero_tui.core.usage_cache import load_scan
-from omero_tui.core.usage_format import human_bytes
-from omero_tui.core.usage_model import ScanCancelled, UsageProgress
-from omero_tui.core.usage_service import UsageService, UsageSource
+from omero_tui.core.usage.cache import load_scan
+from omero_tui.core.usage.format import human_bytes
+from omero_tui.core.usage.model import ScanCancelled, UsageProgress
+from omero_tui.core.usage.service import UsageService, UsageSource
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.widgets.usage_panel import UsagePanel
 from tests.appkit import settle, text_of

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from omero_tui.core.demo.session import DemoSession
+from omero_tui.core.layout.identity import read_identity
 from omero_tui.core.relocation.engine import EngineOptions, run_relocation
 from omero_tui.core.relocation.status import find_unfinished_relocation
-from omero_tui.core.repo_identity import read_identity
-from omero_tui.core.server_processes import find_server_processes
+from omero_tui.core.server.processes import find_server_processes
 from omero_tui.tui.screens.resume_prompt import ResumePrompt
 from omero_tui.tui.wizard.source import WizardSource
 from tests.core.relocation.helpers import mount_tmpfs, unmount

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 from omero_tui.core.demo.server_content import log_line
 from omero_tui.core.demo.tree_writer import BIG, INSTALLED, LAST_IMPORT, LAST_START, TreeWriter
-from omero_tui.core.repo_identity import encode_repo_uuid
+from omero_tui.core.layout.identity import encode_repo_uuid
 
 if TYPE_CHECKING:
-    from omero_tui.core.demo.sandbox import DemoSandbox
+    from omero_tui.core.demo.model import DemoSandbox
 
 USERS = (("root", 0, 1), ("user-2", 2, 5), ("user-3", 3, 5))  # name, id, weight
 STEMS = (

@@ -17,10 +17,10 @@ from __future__ import annotations
 import json
 import os
 import random
-from dataclasses import dataclass
 from pathlib import Path
 
 import omero_tui
+from omero_tui.core.demo.model import DemoSandbox
 from omero_tui.core.demo.repository_content import numbered, write_repository
 from omero_tui.core.demo.server_content import (
     DB_UUID_FILE,
@@ -51,31 +51,6 @@ DEMO_FORMAT = 1
 
 class DemoError(ValueError):
     """A refusal to build; ``str(err)`` is one line."""
-
-
-@dataclass(frozen=True)
-class DemoSandbox:
-    root: Path
-    server_dir: Path
-    data_dir: Path
-    managed_dir: Path  # data_dir/ManagedRepository
-    second_volume: Path  # an empty "other disk" to practise relocations on
-    omero_bin: Path  # server_dir/bin/omero, the stand-in CLI
-    config_path: Path
-
-    @classmethod
-    def at(cls, root: Path) -> DemoSandbox:
-        """Paths as built; after a practice relocation config.xml says where things are."""
-        server_dir, data_dir = root / "OMERO.server", root / "OMERO"
-        return cls(
-            root,
-            server_dir,
-            data_dir,
-            data_dir / "ManagedRepository",
-            root / "volume2",
-            server_dir / "bin" / "omero",
-            server_dir / "etc" / "grid" / "config.xml",
-        )
 
 
 def is_demo_root(root: Path) -> bool:

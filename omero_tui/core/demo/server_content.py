@@ -15,7 +15,7 @@ import omero_tui
 from omero_tui.core.demo.tree_writer import INSTALLED, LAST_START, TreeWriter
 
 if TYPE_CHECKING:
-    from omero_tui.core.demo.sandbox import DemoSandbox
+    from omero_tui.core.demo.model import DemoSandbox
 
 # Demo-only state of the stand-in server, in its var/ next to OMERO's own.
 DB_UUID_FILE = "var/demo-db-uuid"  # the "database" the stand-in pretends to serve
@@ -35,7 +35,7 @@ def log_line(
 def write_server(tree: TreeWriter, box: DemoSandbox, db_uuid: str) -> None:
     # Imported here: the stand-in `omero` imports this module for its constants and must
     # start fast for `admin status`, which a console polls.
-    from omero_tui.core.config_xml import write_config
+    from omero_tui.core.config.xml_file import write_config
 
     grid = box.config_path.parent
     grid.mkdir(parents=True)

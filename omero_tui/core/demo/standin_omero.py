@@ -78,7 +78,7 @@ def admin_start(server_dir: Path, wait: float) -> int:
         _err("Server already running")
         return 1
     # Config modules are imported only where needed: `admin status` must start fast.
-    from omero_tui.core.config_lock import LockTimeout, exclusive_lock
+    from omero_tui.core.config.lock import LockTimeout, exclusive_lock
 
     config = server_dir / "etc" / "grid" / "config.xml"
     try:
@@ -218,8 +218,8 @@ def config_get(server_dir: Path, argv: Sequence[str]) -> int:
     secrets.add_argument("--hide-password", action="store_true")  # accepted, the default
     secrets.add_argument("--show-password", action="store_true")  # OMERO 5.6's option
     opts = parser.parse_args(argv)
-    from omero_tui.core.config_commands import format_get
-    from omero_tui.core.config_xml import ConfigError, new_config, read_config
+    from omero_tui.core.config.commands import format_get
+    from omero_tui.core.config.xml_file import ConfigError, new_config, read_config
 
     path = server_dir / "etc" / "grid" / "config.xml"
     try:
@@ -238,8 +238,8 @@ def config_set(server_dir: Path, argv: Sequence[str]) -> int:
     parser.add_argument("key", metavar="KEY")
     parser.add_argument("value", nargs="?", metavar="VALUE")
     opts = parser.parse_args(argv)
-    from omero_tui.core.config_commands import apply_set
-    from omero_tui.core.config_xml import ConfigError
+    from omero_tui.core.config.commands import apply_set
+    from omero_tui.core.config.xml_file import ConfigError
 
     path = server_dir / "etc" / "grid" / "config.xml"
     try:

@@ -34,6 +34,7 @@ from typing import IO
 
 import psutil
 
+from omero_tui.core.config.ice_values import resolve, unescape
 from omero_tui.core.demo.sandbox import is_demo_root
 from omero_tui.core.demo.server_content import (
     DB_UUID_FILE,
@@ -41,8 +42,7 @@ from omero_tui.core.demo.server_content import (
     LAST_DATA_DIR_FILE,
     log_line,
 )
-from omero_tui.core.ice_values import resolve, unescape
-from omero_tui.core.repo_identity import encode_repo_uuid
+from omero_tui.core.layout.identity import encode_repo_uuid
 
 MODULE = "omero_tui.core.demo.standin_server"
 PID_FILE = "var/master/master.pid"
@@ -84,7 +84,7 @@ def repository_dirs(server_dir: Path, env: Mapping[str, str]) -> tuple[Path, Pat
     props: dict[str, str] = {}
     if config.exists():  # OMERO starts from an empty configuration when there is none
         # Imported here: `admin status`, which a console polls, needs none of this.
-        from omero_tui.core.config_xml import ConfigError, read_config
+        from omero_tui.core.config.xml_file import ConfigError, read_config
 
         try:
             doc = read_config(config)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from omero_tui.core.config_xml import ACTIVE, ConfigDocument, ConfigError, parse_config
+from omero_tui.core.config.xml_file import ACTIVE, ConfigDocument, ConfigError, parse_config
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 
-from omero_tui.core import ice_values
-from omero_tui.core.config_lock import LockTimeout, exclusive_lock, replace_file
-from omero_tui.core.config_xml import ConfigDocument, ConfigLockedError, WriteResult, write_config
-from omero_tui.core.windows_paths import config_value, looks_like_windows_path
+from omero_tui.core.config import ice_values
+from omero_tui.core.config.lock import LockTimeout, exclusive_lock, replace_file
+from omero_tui.core.config.windows_paths import config_value, looks_like_windows_path
+from omero_tui.core.config.xml_file import (
+    ConfigDocument,
+    ConfigLockedError,
+    WriteResult,
+    write_config,
+)
 
 DATA_KEY = "omero.data.dir"
 MANAGED_KEY = "omero.managed.dir"

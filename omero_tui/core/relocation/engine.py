@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import omero_tui
-from omero_tui.core.config_xml import ConfigDocument, ConfigError, read_config
-from omero_tui.core.deployment_notes import container_refusal
+from omero_tui.core.config.xml_file import ConfigDocument, ConfigError, read_config
 from omero_tui.core.discovery import ServerLocation, discover
 from omero_tui.core.findings import Severity
+from omero_tui.core.layout.identity import read_identity
+from omero_tui.core.perms.server_user import ServerUser
 from omero_tui.core.relocation import steps_forward
 from omero_tui.core.relocation.checks import PreflightReport
 from omero_tui.core.relocation.config_rewrite import FOLLOWER_KEYS, main_key, relative_under
@@ -52,17 +53,12 @@ from omero_tui.core.relocation.journal import (
 from omero_tui.core.relocation.plan import RelocationPlan, RelocationRefused, build_plan, with_scan
 from omero_tui.core.relocation.preflight import run_preflight
 from omero_tui.core.relocation.progress import Cancelled, Progress
-from omero_tui.core.relocation.server_control import (
-    ControlError,
-    RunAs,
-    ServerController,
-    choose_controller,
-)
 from omero_tui.core.relocation.server_steps import is_running
 from omero_tui.core.relocation.status import RelocationStatus, find_unfinished_relocation
 from omero_tui.core.relocation.tree_scan import TreeScan, scan_tree
-from omero_tui.core.repo_identity import read_identity
-from omero_tui.core.server_user import ServerUser, UnknownUserError, determine_server_user
+from omero_tui.core.server.control import ControlError, ServerController
+from omero_tui.core.server.deployment import container_refusal
+from omero_tui.core.server.for_location import make_controller, server_user_of
 from omero_tui.core.settings import Settings
 
 
@@ -74,48 +70,6 @@ class Prepared:
     config_doc: ConfigDocument | None
     controller: ServerController
     server_user: ServerUser | None
-
-
-def server_user_of(location: ServerLocation, settings: Settings | None) -> ServerUser | None:
-    try:
-        return determine_server_user(
-            location,
-            settings_user=settings.server_user if settings else None,
-            settings_path=str(settings.path) if settings and settings.exists else None,
-        ).user
-    except (UnknownUserError, OSError):
-        return None
-
-
-def make_controller(
-    settings: Settings | None,
-    server_dir: str | None,
-    *,
-    env: Mapping[str, str] | None = None,
-    user: ServerUser | None = None,
-) -> ServerController:
-    """The controller the settings ask for (or the detected one); ControlError if invalid."""
-    run_as = None
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and user is not None and user.uid != 0:
-        run_as = RunAs(user.name, user.uid, user.gid, user.groups, _home_of(user.uid))
-    return choose_controller(
-        server_dir,
-        control=settings.control if settings else None,
-        unit=settings.systemd_unit if settings else None,
-        start_command=settings.start_command if settings else None,
-        stop_command=settings.stop_command if settings else None,
-        env=env,
-        run_as=run_as,
-    )
-
-
-def _home_of(uid: int) -> str:
-    try:
-        import pwd
-
-        return pwd.getpwuid(uid).pw_dir
-    except (ImportError, KeyError):
-        return "/"
 
 
 def prepare_relocation(

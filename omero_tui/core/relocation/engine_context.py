@@ -19,8 +19,8 @@ from omero_tui.core.findings import Finding, Severity
 from omero_tui.core.relocation.journal import Journal
 from omero_tui.core.relocation.plan import RelocationPlan
 from omero_tui.core.relocation.progress import Progress
-from omero_tui.core.relocation.server_control import ServerController
 from omero_tui.core.relocation.status import RelocationStatus, status_of
+from omero_tui.core.server.control import ServerController
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,12 @@ preflight may be minutes old when the run starts, and a resume may come after a 
 
 from __future__ import annotations
 
+from omero_tui.core.layout.identity import read_identity
 from omero_tui.core.mounts import MountTable
 from omero_tui.core.relocation.engine_context import Context, StepFailed
 from omero_tui.core.relocation.plan import nearest_existing
 from omero_tui.core.relocation.preflight_target import target_checks
 from omero_tui.core.relocation.tree_scan import scan_tree
-from omero_tui.core.repo_identity import read_identity
 
 
 def still_usable(ctx: Context) -> None:

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from omero_tui.core.config_lock import lock_holder
+from omero_tui.core.config.lock import lock_holder
 from omero_tui.core.settings import default_state_dir
 
 JOURNAL_VERSION = 1

@@ -13,7 +13,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from omero_tui.core.config_xml import ConfigDocument, ConfigError, read_config
+from omero_tui.core.config.windows_paths import (
+    cmd_line,
+    looks_like_windows_path,
+    normalise_windows_path,
+    validate_windows_path,
+)
+from omero_tui.core.config.xml_file import ConfigDocument, ConfigError, read_config
 from omero_tui.core.discovery import ServerLocation, is_foreign_windows_path
 from omero_tui.core.mounts import MountTable
 from omero_tui.core.relocation.config_rewrite import (
@@ -25,13 +31,7 @@ from omero_tui.core.relocation.config_rewrite import (
 )
 from omero_tui.core.relocation.target_text import length_problem, lookalike_problem
 from omero_tui.core.relocation.tree_scan import TreeScan
-from omero_tui.core.usage_format import human_bytes
-from omero_tui.core.windows_paths import (
-    cmd_line,
-    looks_like_windows_path,
-    normalise_windows_path,
-    validate_windows_path,
-)
+from omero_tui.core.usage.format import human_bytes
 
 WHAT = ("data", "managed")
 WINDOWS_PATH_KEYS = ("omero.data.dir", *FOLLOWER_KEYS)

@@ -12,8 +12,10 @@ import os
 from collections.abc import Callable, Mapping
 
 from omero_tui.core.discovery import ServerLocation
+from omero_tui.core.layout.identity import read_identity
 from omero_tui.core.mounts import MountTable
-from omero_tui.core.perms_check import ancestors_of, path_access
+from omero_tui.core.perms.check import ancestors_of, path_access
+from omero_tui.core.perms.server_user import ServerUser
 from omero_tui.core.relocation.checks import Check, PreflightReport, fail, passed, warn
 from omero_tui.core.relocation.plan import RelocationPlan, nearest_existing
 from omero_tui.core.relocation.preflight_config import config_checks
@@ -24,8 +26,6 @@ from omero_tui.core.relocation.preflight_target import (
     target_checks,
 )
 from omero_tui.core.relocation.tree_scan import TreeScan
-from omero_tui.core.repo_identity import read_identity
-from omero_tui.core.server_user import ServerUser
 
 
 def run_preflight(

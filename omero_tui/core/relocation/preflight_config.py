@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 import psutil
 
-from omero_tui.core.config_lock import lock_holder
-from omero_tui.core.config_xml import ConfigError, read_config
+from omero_tui.core.config.lock import lock_holder
+from omero_tui.core.config.xml_file import ConfigError, read_config
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.relocation.checks import Check, fail, passed, warn
-from omero_tui.core.server_processes import find_server_processes
+from omero_tui.core.server.processes import find_server_processes
 
 if TYPE_CHECKING:
     from omero_tui.core.relocation.plan import RelocationPlan

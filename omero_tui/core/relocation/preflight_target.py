@@ -14,14 +14,14 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator
 
-from omero_tui.core.access import is_read_only_fs
 from omero_tui.core.findings import Severity
-from omero_tui.core.lock_fs import classify
+from omero_tui.core.locks.fs import classify
 from omero_tui.core.mounts import MountTable
+from omero_tui.core.perms.access import is_read_only_fs
 from omero_tui.core.relocation.checks import Check, fail, passed, warn
 from omero_tui.core.relocation.plan import RelocationPlan, nearest_existing
 from omero_tui.core.relocation.tree_scan import TreeScan
-from omero_tui.core.usage_format import human_bytes
+from omero_tui.core.usage.format import human_bytes
 
 PATH_MAX = 4096
 SPACE_MARGIN_BYTES = 64 << 20
@@ -175,7 +175,7 @@ def filesystem_checks(
 
 
 def _lock_probe(directory: str) -> str | None:
-    from omero_tui.core.lock_probe import run
+    from omero_tui.core.locks.probe import run
 
     result = run([directory], cancel=threading.Event())[0]
     if result.passed:

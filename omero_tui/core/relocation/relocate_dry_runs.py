@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from omero_tui.core.relocation.plan import RelocationPlan
 from omero_tui.core.relocation.status import RelocationStatus
-from omero_tui.core.usage_format import human_bytes
+from omero_tui.core.usage.format import human_bytes
 
 
 def describe_remaining(status: RelocationStatus) -> list[str]:

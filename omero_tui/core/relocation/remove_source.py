@@ -28,11 +28,11 @@ from omero_tui.core.relocation.engine_context import (
 from omero_tui.core.relocation.file_copy import ContentMismatch, compare_files
 from omero_tui.core.relocation.plan import RelocationRefused
 from omero_tui.core.relocation.progress import Progress, Reporter, check_cancel
-from omero_tui.core.relocation.server_control import ServerController
-from omero_tui.core.relocation.server_state import running_on
 from omero_tui.core.relocation.server_steps import is_running
 from omero_tui.core.relocation.status import RelocationStatus, latest_relocation
 from omero_tui.core.relocation.tree_scan import Entry, scan_tree
+from omero_tui.core.server.control import ServerController
+from omero_tui.core.server.state import running_on
 from omero_tui.core.settings import Settings
 
 # Rewritten by a running server, so they may differ from the old copy without loss.

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from omero_tui.core.config_xml import (
+from omero_tui.core.config.xml_file import (
     ConfigDocument,
     ConfigError,
     parse_config,
@@ -46,10 +46,10 @@ from omero_tui.core.relocation.journal import decode_bytes
 from omero_tui.core.relocation.move import RenameRefused, rename_back
 from omero_tui.core.relocation.plan import RelocationRefused
 from omero_tui.core.relocation.progress import Progress
-from omero_tui.core.relocation.server_control import ServerController
 from omero_tui.core.relocation.server_steps import ensure_stopped, is_running
 from omero_tui.core.relocation.status import RelocationStatus, find_unfinished_relocation
 from omero_tui.core.relocation.target_state import remove_copy, restore_parent, restore_root
+from omero_tui.core.server.control import ServerController
 from omero_tui.core.settings import Settings
 
 

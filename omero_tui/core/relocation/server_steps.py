@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from omero_tui.core.findings import Severity
 from omero_tui.core.relocation.engine_context import Context, StepFailed
 from omero_tui.core.relocation.progress import check_cancel
-from omero_tui.core.relocation.server_state import (
+from omero_tui.core.server.processes import find_server_processes
+from omero_tui.core.server.state import (
     StopProof,
     find_moved_line,
     log_size,
@@ -17,7 +18,6 @@ from omero_tui.core.relocation.server_state import (
     wait_until_running,
     wait_until_stopped,
 )
-from omero_tui.core.server_processes import find_server_processes
 
 
 def is_running(ctx: Context) -> bool:

@@ -9,7 +9,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from omero_tui.core.config_xml import ConfigError, parse_config
+from omero_tui.core.config.xml_file import ConfigError, parse_config
 from omero_tui.core.discovery import discover
 from omero_tui.core.findings import Severity
 from omero_tui.core.relocation.config_rewrite import (
@@ -30,7 +30,6 @@ from omero_tui.core.relocation.journal import TARGET_JOURNAL_NAME, decode_bytes
 from omero_tui.core.relocation.metadata import MetadataCopier
 from omero_tui.core.relocation.move import RenameRefused, rename_into_place
 from omero_tui.core.relocation.progress import check_cancel
-from omero_tui.core.relocation.server_state import running_on
 from omero_tui.core.relocation.server_steps import ensure_stopped, is_running, start_and_check
 from omero_tui.core.relocation.sync import syncfs
 from omero_tui.core.relocation.target_state import (
@@ -40,7 +39,8 @@ from omero_tui.core.relocation.target_state import (
 )
 from omero_tui.core.relocation.tree_scan import scan_tree
 from omero_tui.core.relocation.verify_tree import compare_trees
-from omero_tui.core.usage_format import human_bytes
+from omero_tui.core.server.state import running_on
+from omero_tui.core.usage.format import human_bytes
 
 CHANGING_STEPS = ("prepare", "copy", "rename", "verify", "config", "start")
 

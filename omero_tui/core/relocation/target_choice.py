@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from omero_tui.core.lock_fs import classify
+from omero_tui.core.config.windows_paths import looks_like_windows_path
+from omero_tui.core.locks.fs import classify
 from omero_tui.core.mounts import MountTable
 from omero_tui.core.relocation.plan import RelocationRefused, check_target_text, nearest_existing
-from omero_tui.core.usage_format import human_bytes
-from omero_tui.core.windows_paths import looks_like_windows_path
+from omero_tui.core.usage.format import human_bytes
 
 
 @dataclass(frozen=True)

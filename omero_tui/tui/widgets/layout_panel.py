@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Static
 
 from omero_tui.core.discovery import Determined
 from omero_tui.core.findings import Severity, worst
-from omero_tui.core.layout import EntryInfo, LayoutReport, RepoIdentity
+from omero_tui.core.layout.inspection import EntryInfo, LayoutReport, RepoIdentity
 from omero_tui.tui.messages import LayoutFailed, LayoutReady
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.widgets.presentation import finding_text, severity_text, state_text

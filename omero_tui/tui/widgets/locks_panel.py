@@ -19,9 +19,9 @@ from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
 
 from omero_tui.core.findings import Severity, worst
-from omero_tui.core.lock_files import StaleRemoval, removable
-from omero_tui.core.lock_health import DirectoryLocks, LockHealthReport, StopCheck
-from omero_tui.core.lock_probe import (
+from omero_tui.core.locks.files import StaleRemoval, removable
+from omero_tui.core.locks.health import DirectoryLocks, LockHealthReport, StopCheck
+from omero_tui.core.locks.probe import (
     HANDOFF,
     HOLDER_TAKES,
     KINDS,

@@ -16,8 +16,8 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from omero_tui.core.health_model import AreaHealth, HealthCancelled, HealthProgress, HealthReport
-from omero_tui.core.usage_format import human_age
+from omero_tui.core.health.model import AreaHealth, HealthCancelled, HealthProgress, HealthReport
+from omero_tui.core.usage.format import human_age
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.widgets.presentation import finding_text, severity_text
 

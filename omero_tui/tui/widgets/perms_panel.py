@@ -17,12 +17,12 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from omero_tui.core.perms_apply import ApplyRefused
-from omero_tui.core.perms_check import PermsReport
-from omero_tui.core.perms_findings import SHORT
-from omero_tui.core.perms_fix import FixPlan
-from omero_tui.core.perms_undo import UndoError
-from omero_tui.core.server_user import UnknownUserError
+from omero_tui.core.perms.apply import ApplyRefused
+from omero_tui.core.perms.check import PermsReport
+from omero_tui.core.perms.findings import SHORT
+from omero_tui.core.perms.fix import FixPlan
+from omero_tui.core.perms.server_user import UnknownUserError
+from omero_tui.core.perms.undo import UndoError
 from omero_tui.tui.screens.perms_confirm import PermsConfirm
 from omero_tui.tui.screens.perms_user_picker import AUTOMATIC, PermsUserPicker
 from omero_tui.tui.sources import ConsoleSources

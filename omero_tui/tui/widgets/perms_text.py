@@ -5,10 +5,10 @@ from __future__ import annotations
 from rich.text import Text
 
 from omero_tui.core.findings import Severity, worst
-from omero_tui.core.perms_apply import ApplyResult
-from omero_tui.core.perms_check import DirAccess, PermsReport
-from omero_tui.core.perms_fix import FixPlan
-from omero_tui.core.perms_undo import UndoResult
+from omero_tui.core.perms.apply import ApplyResult
+from omero_tui.core.perms.check import DirAccess, PermsReport
+from omero_tui.core.perms.fix import FixPlan
+from omero_tui.core.perms.undo import UndoResult
 from omero_tui.tui.widgets.presentation import finding_text, severity_text
 
 YES, NO = ("✓", "green"), ("✗", "bold red")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from textual.message import Message
 
 from omero_tui.core.discovery import ServerLocation
-from omero_tui.core.usage_files import FileListing
-from omero_tui.core.usage_model import UsageProgress
-from omero_tui.core.usage_report import UsageReport
+from omero_tui.core.usage.files import FileListing
+from omero_tui.core.usage.model import UsageProgress
+from omero_tui.core.usage.report import UsageReport
 from omero_tui.tui.widgets.usage_render import Level
 
 

@@ -20,12 +20,12 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, ProgressBar, Sparkline, Static
 
 from omero_tui.core.discovery import ServerLocation
-from omero_tui.core.usage_files import FileListing
-from omero_tui.core.usage_format import human_bytes, human_count
-from omero_tui.core.usage_model import ScanCancelled
-from omero_tui.core.usage_plan import UsageError
-from omero_tui.core.usage_report import UsageReport
-from omero_tui.core.usage_service import UsageService
+from omero_tui.core.usage.files import FileListing
+from omero_tui.core.usage.format import human_bytes, human_count
+from omero_tui.core.usage.model import ScanCancelled
+from omero_tui.core.usage.plan import UsageError
+from omero_tui.core.usage.report import UsageReport
+from omero_tui.core.usage.service import UsageService
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.widgets.usage_messages import (
     UsageExported,

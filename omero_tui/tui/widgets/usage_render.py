@@ -7,8 +7,8 @@ from dataclasses import dataclass, replace
 from rich.text import Text
 
 from omero_tui.core.findings import Severity
-from omero_tui.core.usage_files import FileListing
-from omero_tui.core.usage_format import (
+from omero_tui.core.usage.files import FileListing
+from omero_tui.core.usage.format import (
     by_month,
     human_age,
     human_bytes,
@@ -16,10 +16,10 @@ from omero_tui.core.usage_format import (
     sparkline,
     stamp,
 )
-from omero_tui.core.usage_headroom import DAY, MIN_HISTORY_SPAN_DAYS, WINDOW_DAYS
-from omero_tui.core.usage_history import unit_series
-from omero_tui.core.usage_model import Totals, UsageProgress, UsageScan
-from omero_tui.core.usage_report import UsageReport
+from omero_tui.core.usage.headroom import DAY, MIN_HISTORY_SPAN_DAYS, WINDOW_DAYS
+from omero_tui.core.usage.history import unit_series
+from omero_tui.core.usage.model import Totals, UsageProgress, UsageScan
+from omero_tui.core.usage.report import UsageReport
 from omero_tui.tui.widgets.presentation import finding_text, severity_text
 
 BAR_WIDTH = 10

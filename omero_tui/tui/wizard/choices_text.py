@@ -6,7 +6,7 @@ from omero_tui.core.relocation.plan import RelocationRefused
 from omero_tui.core.relocation.relocate_dry_runs import describe_remaining, rollback_actions
 from omero_tui.core.relocation.rollback import check_rollback_allowed
 from omero_tui.core.relocation.status import RelocationStatus
-from omero_tui.core.usage_format import human_bytes
+from omero_tui.core.usage.format import human_bytes
 
 
 def resume_summary(status: RelocationStatus) -> str:

@@ -6,7 +6,7 @@ from rich.text import Text
 
 from omero_tui.core.relocation.engine_context import StepEvent
 from omero_tui.core.relocation.progress import Progress
-from omero_tui.core.usage_format import human_bytes
+from omero_tui.core.usage.format import human_bytes
 
 EVENT_MARKS = {
     "started": ("▶", "cyan"),

@@ -9,16 +9,16 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, RadioButton, RadioSet, Static
 
-from omero_tui.core.config_xml import ConfigError
-from omero_tui.core.discovery import ServerLocation
-from omero_tui.core.relocation.target_choice import TargetChoice
-from omero_tui.core.windows_paths import (
+from omero_tui.core.config.windows_paths import (
     cmd_line,
     config_value,
     normalise_windows_path,
     posix_shell_line,
     powershell_line,
 )
+from omero_tui.core.config.xml_file import ConfigError
+from omero_tui.core.discovery import ServerLocation
+from omero_tui.core.relocation.target_choice import TargetChoice
 from omero_tui.tui.wizard.path_suggester import DirectorySuggester
 
 DATA_KEY, MANAGED_KEY = "omero.data.dir", "omero.managed.dir"

@@ -8,8 +8,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from omero_tui.core.usage_format import human_bytes
-from omero_tui.core.windows_paths import looks_like_windows_path, posix_shell_line
+from omero_tui.core.config.windows_paths import looks_like_windows_path, posix_shell_line
+from omero_tui.core.usage.format import human_bytes
 from omero_tui.tui.wizard.state import WizardState
 from omero_tui.tui.wizard.step_choose import windows_notations
 

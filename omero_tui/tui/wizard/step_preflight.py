@@ -8,7 +8,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import ProgressBar, Static
 
 from omero_tui.core.relocation.progress import Progress
-from omero_tui.core.usage_format import human_bytes
+from omero_tui.core.usage.format import human_bytes
 from omero_tui.tui.wizard.state import WizardState
 
 MARKS = {"pass": ("✓", "green"), "warn": ("!", "yellow"), "fail": ("✗", "bold red")}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core.config_xml import ConfigLockedError, read_config, write_config
+from omero_tui.core.config.xml_file import ConfigLockedError, read_config, write_config
 from omero_tui.core.relocation.config_rewrite import (
     apply_changes,
     planned_changes,
@@ -94,7 +94,7 @@ def test_a_held_config_lock_fails_clearly_and_writes_nothing(tmp_path: Path) -> 
             sys.executable,
             "-c",
             "import sys, time; from pathlib import Path;"
-            "from omero_tui.core.config_lock import exclusive_lock\n"
+            "from omero_tui.core.config.lock import exclusive_lock\n"
             "with exclusive_lock(Path(sys.argv[1]), 5):\n"
             "    print('held', flush=True); time.sleep(30)",
             str(path) + ".lock",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core.access import AclEntry, AclTag, encode_acl_xattr
+from omero_tui.core.perms.access import AclEntry, AclTag, encode_acl_xattr
 from omero_tui.core.relocation.batch_verifier import Committed, VerificationError
 from omero_tui.core.relocation.copy_tree import (
     TEMP_PREFIX,

@@ -16,15 +16,15 @@ from omero_tui.core.demo.sandbox import FAULTS_FILE
 from omero_tui.core.demo.session import DemoSession
 from omero_tui.core.demo.standin_server import running_pid
 from omero_tui.core.discovery import discover
+from omero_tui.core.layout.identity import read_identity
 from omero_tui.core.relocation.engine import prepare_relocation, resume_relocation, run_relocation
 from omero_tui.core.relocation.engine_context import EngineOptions, RunResult, StepEvent
 from omero_tui.core.relocation.plan import RelocationRefused
 from omero_tui.core.relocation.remove_source import remove_source
 from omero_tui.core.relocation.rollback import rollback_relocation
-from omero_tui.core.relocation.server_control import choose_controller
-from omero_tui.core.relocation.server_state import prove_stopped
 from omero_tui.core.relocation.status import find_unfinished_relocation, latest_relocation
-from omero_tui.core.repo_identity import read_identity
+from omero_tui.core.server.control import choose_controller
+from omero_tui.core.server.state import prove_stopped
 from tests.core.relocation.helpers import mount_tmpfs, snapshot, unmount
 
 LOCK_DIRS = re.compile(r"^(ManagedRepository/)?\.omero/repository/[^/]+$")
@@ -228,7 +228,7 @@ def test_config_lock_held_by_another_process(stopped_session: DemoSession, state
             sys.executable,
             "-c",
             "import sys, time; from pathlib import Path;"
-            "from omero_tui.core.config_lock import exclusive_lock\n"
+            "from omero_tui.core.config.lock import exclusive_lock\n"
             "with exclusive_lock(Path(sys.argv[1]), 5):\n"
             "    print('held', flush=True); sys.stdin.readline()",
             str(box.config_path) + ".lock",

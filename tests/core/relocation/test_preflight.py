@@ -14,6 +14,7 @@ import pytest
 from omero_tui.core.demo.sandbox import DemoSandbox, build_demo
 from omero_tui.core.discovery import ServerLocation, discover
 from omero_tui.core.mounts import MountInfo, MountTable
+from omero_tui.core.perms.server_user import lookup_user
 from omero_tui.core.relocation import preflight_target
 from omero_tui.core.relocation.checks import PreflightReport
 from omero_tui.core.relocation.engine import prepare_relocation
@@ -22,7 +23,6 @@ from omero_tui.core.relocation.journal import Journal
 from omero_tui.core.relocation.plan import RelocationRefused, build_plan, check_target_text
 from omero_tui.core.relocation.preflight import run_preflight
 from omero_tui.core.relocation.tree_scan import scan_tree
-from omero_tui.core.server_user import lookup_user
 from tests.core.relocation.helpers import mount_tmpfs, unmount
 
 NO_PROBE = EngineOptions(probe_locks=False)
@@ -291,7 +291,7 @@ def test_refuses_while_another_process_holds_the_config_lock(
             sys.executable,
             "-c",
             "import sys; from pathlib import Path;"
-            "from omero_tui.core.config_lock import exclusive_lock\n"
+            "from omero_tui.core.config.lock import exclusive_lock\n"
             "with exclusive_lock(Path(sys.argv[1]), 5):\n"
             "    print('held', flush=True); sys.stdin.readline()",
             str(lock),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core.relocation.server_control import (
+from omero_tui.core.server.control import (
     ControlError,
     CustomController,
     ManualController,
@@ -17,7 +17,7 @@ from omero_tui.core.relocation.server_control import (
     choose_controller,
     command_argv,
 )
-from omero_tui.core.relocation.server_state import files_open_under
+from omero_tui.core.server.state import files_open_under
 
 
 def test_controllers_follow_the_settings(tmp_path: Path) -> None:

@@ -1,0 +1,234 @@
+"""One function per overview area: run that area's own check and say it in one line.
+
+Each returns an ``AreaHealth`` and the figures monitoring wants from it. None of them
+raises: a check that cannot run is an UNKNOWN area saying why, never a crash and never
+a silent OK.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from omero_tui.core.discovery import ServerLocation
+from omero_tui.core.findings import Finding, Severity
+from omero_tui.core.health.headroom import headroom_without_scan
+from omero_tui.core.health.model import AreaHealth, summarise
+from omero_tui.core.health.stopped_server import stopped_server_finding
+from omero_tui.core.layout.inspection import inspect_layout
+from omero_tui.core.locks.health import inspect_locks, probe_report
+from omero_tui.core.perms.check import inspect_permissions
+from omero_tui.core.relocation.status import find_unfinished_relocation, latest_relocation
+from omero_tui.core.server.processes import find_server_processes
+from omero_tui.core.settings import Settings
+from omero_tui.core.usage.format import human_bytes, stamp
+from omero_tui.core.usage.plan import UsageError
+from omero_tui.core.usage.report import UsageReport
+from omero_tui.core.usage.service import UsageService
+
+Metrics = dict[str, Any]
+AreaResult = tuple[AreaHealth, Metrics]
+
+
+def guarded(area: str, check: Callable[[], AreaResult]) -> AreaResult:
+    """Run one area's check; any failure becomes an UNKNOWN verdict that says why."""
+    try:
+        return check()
+    except Exception as err:  # noqa: BLE001 - an area that cannot run must still be seen
+        why = f"{type(err).__name__}: {err}"
+        finding = Finding(area, Severity.UNKNOWN, f"{area}.check_failed", f"Check failed: {why}")
+        return AreaHealth(area, Severity.UNKNOWN, finding.message, (finding,), time.time()), {}
+
+
+def not_judged_area(area: str, location: ServerLocation) -> AreaResult:
+    """An area that has nothing on this disk to look at: a Windows-era repository path.
+    The Layout area carries the one line that says why; this one only says so."""
+    words = f"Not judged: {location.data_dir.value} is a Windows path, not on this disk."
+    return AreaHealth(area, Severity.UNKNOWN, words, (), time.time(), "Windows path"), {}
+
+
+def layout_area(location: ServerLocation) -> AreaResult:
+    report = inspect_layout(location)
+    return summarise(
+        "layout", report.findings, "Every subdirectory and the identity are where OMERO expects."
+    ), {}
+
+
+def usage_area(
+    location: ServerLocation,
+    service: UsageService,
+    mode: str,
+    *,
+    progress: Callable[[Any], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> AreaResult:
+    """``mode``: "full" scans, "quick" rescans, "cached" judges the last scan on record."""
+    if mode == "cached":
+        report = service.last_report(location)
+        if report is None:
+            return headroom_without_scan(location, service.thresholds()), {}
+    else:
+        try:
+            report = service.scan(location, quick=mode == "quick", progress=progress, cancel=cancel)
+        except UsageError as err:
+            finding = Finding(
+                "usage", Severity.UNKNOWN, "usage.cannot_scan", f"Cannot measure: {err}."
+            )
+            return summarise("usage", [finding], finding.message, measured_at=time.time()), {}
+    kind = "quick rescan" if report.scan.quick else "full scan"
+    area = summarise(
+        "usage",
+        report.findings,
+        f"{report.verdict_words}; repository {human_bytes(report.scan.totals.allocated_bytes)}.",
+        severity=report.verdict,
+        measured_at=report.scan.finished_at,
+        note=f"{kind} of {stamp(report.scan.finished_at)}",
+    )
+    return area, usage_metrics(report)
+
+
+def usage_metrics(report: UsageReport) -> Metrics:
+    scan = report.scan
+    return {
+        "subdirectories": [
+            {
+                "name": u.name,
+                "allocated_bytes": u.totals.allocated_bytes,
+                "apparent_bytes": u.totals.apparent_bytes,
+                "files": u.totals.files,
+            }
+            for u in scan.units
+        ],
+        "repository": {
+            "allocated_bytes": scan.totals.allocated_bytes,
+            "apparent_bytes": scan.totals.apparent_bytes,
+            "files": scan.totals.files,
+        },
+        "scanned_at": scan.finished_at,
+        "volumes": [
+            {
+                "mount_point": h.volume.mount_point,
+                "free_bytes": h.volume.free_bytes,
+                "total_bytes": h.volume.total_bytes,
+                "free_inodes": h.volume.free_inodes,
+                "days_to_full": h.projection.days_to_full,
+            }
+            for h in report.headroom
+        ],
+    }
+
+
+def locks_area(
+    location: ServerLocation,
+    settings: Settings | None,
+    *,
+    probe: bool,
+    progress: Callable[[Any], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> AreaResult:
+    report = inspect_locks(location, server_user=settings.server_user if settings else None)
+    if probe:
+        report = probe_report(report, progress, cancel)
+    fstypes = sorted({d.mount.fstype for d in report.directories if d.mount is not None})
+    if not fstypes:
+        finding = Finding(
+            "locks",
+            Severity.UNKNOWN,
+            "locks.nothing_to_check",
+            "No repository directory exists, so locking could not be judged.",
+            location.data_dir.value,
+        )
+        return summarise("locks", [*report.findings, finding], finding.message), {}
+    on = ", ".join(fstypes) or "no filesystem found"
+    remote = any(d.mount is not None and d.fs.kind != "local" for d in report.directories)
+    if report.probed:
+        all_well = f"Locking works on {on}: flock and fcntl probes passed" + (
+            " on this host (one host cannot prove locks between clients of a share)."
+            if remote
+            else "."
+        )
+        note = "probed"
+    elif remote:
+        # Without a probe, a share with no known-bad option is not proof of good locking.
+        all_well = f"{on}: a shared or unknown filesystem; run the lock probe to test locking."
+        note = "lock probe not run"
+    else:
+        all_well = f"{on}: a local filesystem with trusted locking."
+        note = "lock probe not run"
+    area = summarise("locks", report.findings, all_well, measured_at=time.time(), note=note)
+    probes = [
+        {"name": d.name, "path": d.path, "passed": d.probe_verdict == "passed"}
+        for d in report.directories
+        if report.probed and d.probe is not None
+    ]
+    return area, {"lock_probe": probes} if report.probed else {}
+
+
+def perms_area(location: ServerLocation, settings: Settings | None) -> AreaResult:
+    settings_user = settings.server_user if settings and settings.exists else None
+    settings_path = str(settings.path) if settings and settings.exists else None
+    report = inspect_permissions(location, settings_user=settings_user, settings_path=settings_path)
+    area = summarise("permissions", report.findings, report.verdict, measured_at=time.time())
+    return area, {"server_user": report.user.name}
+
+
+def server_area(location: ServerLocation, state_dir: Path | None = None) -> AreaResult:
+    server_dir = location.server_dir.value
+    now = time.time()
+    if not server_dir:
+        words = "No server dir known (repository given with --data-dir): server not checked."
+        return AreaHealth("server", Severity.OK, words, (), now, "not checked"), {}
+    if not os.path.isdir(server_dir):
+        finding = Finding(
+            "server",
+            Severity.UNKNOWN,
+            "server.dir_missing",
+            f"The server dir {server_dir} does not exist, so the server cannot be checked.",
+            server_dir,
+        )
+        return summarise("server", [finding], finding.message, measured_at=now), {}
+    processes = find_server_processes(server_dir)
+    if not processes:
+        finding = stopped_server_finding(server_dir, state_dir) or Finding(
+            "server",
+            Severity.INFO,
+            "server.not_running",
+            "The server is not running: the repository is idle (expected during maintenance).",
+            server_dir,
+        )
+        return summarise("server", [finding], finding.message, measured_at=now), {"running": 0}
+    users = sorted({p.username or str(p.uid) for p in processes})
+    roles = ", ".join(sorted({p.role for p in processes}))
+    words = f"Running as {', '.join(users)}: {len(processes)} process(es) ({roles})."
+    return AreaHealth("server", Severity.OK, words, (), now), {"running": len(processes)}
+
+
+def relocation_area(state_dir: Path | None) -> AreaResult:
+    now = time.time()
+    unfinished = find_unfinished_relocation(state_dir)
+    if unfinished is not None:
+        severity = Severity.WARNING if unfinished.state == "running" else Severity.CRITICAL
+        finding = Finding(
+            "relocation",
+            severity,
+            f"relocation.{unfinished.state}",
+            unfinished.describe(),
+            unfinished.target or None,
+        )
+        return summarise("relocation", [finding], finding.message, measured_at=now), {}
+    latest = latest_relocation(state_dir)
+    if latest is not None and latest.state == "complete":
+        finding = Finding(
+            "relocation",
+            Severity.INFO,
+            "relocation.source_kept",
+            f"The last relocation is complete; the old copy is kept at {latest.source} until "
+            "you remove it (`omero-tui relocate --remove-source`).",
+            latest.source,
+        )
+        return summarise("relocation", [finding], finding.message, measured_at=now), {}
+    return AreaHealth("relocation", Severity.OK, "No relocation in progress.", (), now), {}

@@ -1,0 +1,103 @@
+"""All checks in one pass: what ``omero-tui check`` and the console's Overview run.
+
+``run_health_check`` runs each area's own check (the same code as its panel and its
+headless command) and gathers one ``HealthReport``. Slow parts are chosen by the
+caller: the usage figures come from a full scan, a quick rescan, or the last scan on
+record; the lock probe runs only when asked.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from omero_tui.core.discovery import ServerLocation
+from omero_tui.core.health.areas import (
+    AreaResult,
+    guarded,
+    layout_area,
+    locks_area,
+    not_judged_area,
+    perms_area,
+    relocation_area,
+    server_area,
+    usage_area,
+)
+from omero_tui.core.health.model import AREAS, HealthCancelled, HealthProgress, HealthReport
+from omero_tui.core.settings import Settings
+from omero_tui.core.usage.service import UsageService
+
+USAGE_MODES = ("full", "quick", "cached")
+__all__ = ["HealthCancelled", "HealthProgress", "run_health_check"]
+
+
+def run_health_check(
+    location: ServerLocation,
+    *,
+    settings: Settings | None = None,
+    usage: UsageService | None = None,
+    usage_mode: str = "full",
+    probe: bool = False,
+    state_dir: Path | None = None,
+    progress: Callable[[HealthProgress], None] | None = None,
+    cancel: threading.Event | None = None,
+    now: Callable[[], float] = time.time,
+) -> HealthReport:
+    if usage_mode not in USAGE_MODES:
+        raise ValueError(f"usage_mode must be one of {USAGE_MODES}")
+    own_service = usage is None
+    service = usage or UsageService(state_dir)
+    total = len(AREAS)
+
+    def tell(area: str, done: int, detail: str = "") -> None:
+        if progress is not None:
+            progress(HealthProgress(area, done, total, detail))
+
+    checks: dict[str, Callable[[], AreaResult]] = {
+        "layout": lambda: layout_area(location),
+        "usage": lambda: usage_area(
+            location,
+            service,
+            usage_mode,
+            progress=lambda p: tell("usage", 1, f"{p.entries:,} entries"),
+            cancel=cancel,
+        ),
+        "locks": lambda: locks_area(
+            location,
+            settings,
+            probe=probe,
+            progress=lambda p: tell("locks", 2, f"probe {p.done}/{p.total}"),
+            cancel=cancel,
+        ),
+        "permissions": lambda: perms_area(location, settings),
+        "server": lambda: server_area(location, state_dir),
+        "relocation": lambda: relocation_area(state_dir),
+    }
+    if location.on_windows_paths:  # nothing on this disk is the repository
+        for name in ("usage", "locks", "permissions"):
+            checks[name] = lambda name=name: not_judged_area(name, location)
+    areas, metrics = [], {}
+    try:
+        for done, (name, _title) in enumerate(AREAS):
+            if cancel is not None and cancel.is_set():
+                raise HealthCancelled()
+            tell(name, done)
+            area, figures = guarded(name, checks[name])
+            if cancel is not None and cancel.is_set():
+                raise HealthCancelled()  # a cancelled scan or probe is not an answer
+            areas.append(area)
+            metrics.update(figures)
+    finally:
+        if own_service:
+            service.close()
+    tell("", total)
+    return HealthReport(
+        server_dir=location.server_dir.value,
+        data_dir=location.data_dir.value or "",
+        managed_dir=location.managed_dir.value or "",
+        areas=tuple(areas),
+        checked_at=now(),
+        metrics=metrics,
+    )

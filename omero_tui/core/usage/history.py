@@ -1,0 +1,133 @@
+"""Every completed scan, one JSON line in the state dir: the trend and the growth rate.
+
+One small line per scan, appended (O_APPEND), so two consoles scanning at once cannot
+interleave within a line. The file keeps the newest MAX_LINES lines of all
+repositories; a line that does not parse (a torn write) is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omero_tui.core.atomic_write import write_atomic
+from omero_tui.core.usage.model import UsageScan
+
+HISTORY_FILE = "usage-history.jsonl"
+MAX_LINES = 10_000
+TRIM_AT_BYTES = 8 << 20
+
+
+@dataclass(frozen=True)
+class VolumePoint:
+    used_bytes: int
+    total_bytes: int
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    at: float  # when the scan finished, epoch seconds
+    quick: bool
+    allocated_bytes: int
+    apparent_bytes: int
+    files: int
+    units: Mapping[str, int] = field(default_factory=dict)  # allocated bytes per row
+    volumes: Mapping[str, VolumePoint] = field(default_factory=dict)  # by mount point
+
+
+def history_path(state_dir: Path) -> Path:
+    return state_dir / HISTORY_FILE
+
+
+def append_history(
+    scan: UsageScan, volumes: Mapping[str, VolumePoint], state_dir: Path
+) -> HistoryPoint:
+    point = HistoryPoint(
+        at=scan.finished_at,
+        quick=scan.quick,
+        allocated_bytes=scan.totals.allocated_bytes,
+        apparent_bytes=scan.totals.apparent_bytes,
+        files=scan.totals.files,
+        units={u.name: u.totals.allocated_bytes for u in scan.units},
+        volumes=dict(volumes),
+    )
+    line = {
+        "repository": os.path.abspath(scan.data_dir),
+        "at": point.at,
+        "quick": point.quick,
+        "allocated_bytes": point.allocated_bytes,
+        "apparent_bytes": point.apparent_bytes,
+        "files": point.files,
+        "units": dict(point.units),
+        "volumes": {m: [v.used_bytes, v.total_bytes] for m, v in point.volumes.items()},
+    }
+    path = history_path(state_dir)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data = (json.dumps(line, separators=(",", ":")) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            # A line torn by a crash: end it, so this line is not glued to it and lost too.
+            data = b"\n" + data
+        os.write(fd, data)
+        size = os.fstat(fd).st_size
+    finally:
+        os.close(fd)
+    if size > TRIM_AT_BYTES:
+        _trim(path)
+    return point
+
+
+def read_history(state_dir: Path, data_dir: str, limit: int = 1000) -> list[HistoryPoint]:
+    """The newest ``limit`` points of ``data_dir``, oldest first."""
+    repository = os.path.abspath(data_dir)
+    try:
+        with open(history_path(state_dir), encoding="utf-8", errors="replace") as handle:
+            points = [p for p in _parse(handle, repository) if p is not None]
+    except OSError:
+        return []
+    points.sort(key=lambda p: p.at)
+    return points[-limit:]
+
+
+def unit_series(points: Iterable[HistoryPoint], name: str) -> list[int]:
+    return [p.units[name] for p in points if name in p.units]
+
+
+def _parse(lines: Iterable[str], repository: str) -> Iterable[HistoryPoint | None]:
+    for text in lines:
+        try:
+            line = json.loads(text)
+            if line.get("repository") != repository:
+                continue
+            yield HistoryPoint(
+                at=float(line["at"]),
+                quick=bool(line.get("quick", False)),
+                allocated_bytes=int(line["allocated_bytes"]),
+                apparent_bytes=int(line.get("apparent_bytes", 0)),
+                files=int(line.get("files", 0)),
+                units={str(k): int(v) for k, v in line.get("units", {}).items()},
+                volumes={
+                    str(m): VolumePoint(int(v[0]), int(v[1]))
+                    for m, v in line.get("volumes", {}).items()
+                },
+            )
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+            yield None
+
+
+def _trim(path: Path) -> None:
+    """Keep the newest MAX_LINES lines (temp file + rename, so a crash loses nothing).
+
+    A line another console appends between the read and the rename is lost: one point
+    of a trend, once per TRIM_AT_BYTES of history, which no lock across consoles is worth.
+    """
+    try:
+        lines = path.read_bytes().splitlines(keepends=True)[-MAX_LINES:]
+        write_atomic(path, b"".join(lines))
+    except OSError:
+        pass  # a history too long is no reason to fail a scan

@@ -1,0 +1,59 @@
+"""A scan worker process: reads walk tasks on stdin, writes their results on stdout.
+
+Started by usage_pool as ``python -m omero_tui.core.usage.worker``: a fresh interpreter
+that imports nothing of the console but the walk, so it starts fast and is safe to
+start from a process with threads (the console). Frames are an 8-byte little-endian
+length and a ``marshal`` payload; both ends are this package, same user, same Python.
+The worker exits at the end of its input, so closing its stdin stops it.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+
+from omero_tui.core.usage.walk import walk_task
+
+HEADER = 8
+
+
+def read_exact(fd: int, n: int) -> bytes:
+    chunks = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def write_frame(fd: int, payload: object) -> None:
+    data = marshal.dumps(payload)
+    view = memoryview(len(data).to_bytes(HEADER, "little") + data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def read_frame(fd: int) -> object:
+    size = int.from_bytes(read_exact(fd, HEADER), "little")
+    return marshal.loads(read_exact(fd, size))
+
+
+def main() -> int:
+    stdin, stdout = sys.stdin.fileno(), sys.stdout.fileno()
+    while True:
+        try:
+            args = read_frame(stdin)
+        except EOFError:
+            return 0
+        try:
+            result: object = ("ok", walk_task(*args))  # type: ignore[misc]
+        except Exception as err:  # noqa: BLE001 - reported to the scan, which raises it
+            result = ("error", f"{type(err).__name__}: {err}")
+        write_frame(stdout, result)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
