@@ -50,6 +50,8 @@ from omero_tui.core.relocation.status import (
 )
 from omero_tui.core.usage.format import human_bytes
 
+PROFILE_NOTES = ("layout.omero_config_ignored", "layout.profile_not_active")
+
 
 def run_relocate(args: argparse.Namespace) -> int:
     modes = [m for m in ("resume", "rollback", "remove_source") if getattr(args, m)]
@@ -88,6 +90,9 @@ def _relocate(
     args: argparse.Namespace, out: Output, settings: Any, cancel: threading.Event
 ) -> RunResult | None:
     location = locate(args)
+    for note in location.notes:  # another profile named: said before the plan, loudly
+        if note.code in PROFILE_NOTES:
+            out.line(f"{note.severity.label.upper()}: {note.message}")
     what = "managed" if args.managed_only else "data"
     prepared = prepare_relocation(
         location,

@@ -139,6 +139,8 @@ def probe_report(
     child_command: Sequence[str] | None = None,
 ) -> LockHealthReport:
     """The report with the active probe run in every present directory (cancellable)."""
+    if report.location.on_windows_paths:
+        return report  # nothing on this disk to probe; its one line stays
     targets = [r.path for r in report.directories if r.present]
     results = lock_probe.run(
         targets, progress, cancel, timeouts=timeouts, child_command=child_command

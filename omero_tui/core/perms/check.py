@@ -278,7 +278,7 @@ def inspect_permissions(
         location, chosen=user, settings_user=settings_user, settings_path=settings_path
     )
     result = None
-    if deep:
+    if deep and not location.on_windows_paths:  # never walk D:\\OMERO joined to the cwd
         roots = list(walk) if walk else deep_roots(location)
         result = deep_check(roots, decision.user.identity, progress=progress, cancel=cancel)
     return check_permissions(location, decision, deep=result)
