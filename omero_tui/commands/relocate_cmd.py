@@ -27,6 +27,7 @@ from omero_tui.core.relocation.engine import (
     EngineOptions,
     Prepared,
     prepare_relocation,
+    refuse_containerised,
     resume_relocation,
     run_relocation,
 )
@@ -166,6 +167,8 @@ def _act_on_journal(
     engine_call: Callable[..., RunResult],
 ) -> RunResult | None:
     """Say what will be done to this journal's relocation, ask, then let the engine do it."""
+    what = str(status.plan.get("what") or "data")
+    refuse_containerised(locate(args), status.target, what, dict(os.environ))
     out.status(status.describe(), actions)
     if args.dry_run:
         out.line("Dry run: nothing was changed.")

@@ -150,10 +150,10 @@ def variables_for(keys: Sequence[str], env: Mapping[str, str]) -> list[tuple[str
     return found
 
 
-def volume_advice(source: str, target: str, mount_point: str = IMAGE_DATA_DIR) -> str:
+def volume_advice(source: str, target: str) -> str:
     """How a container's repository really moves, in one sentence."""
     return (
         f"stop the container, move or copy the volume that holds {source} (hidden .omero "
         f"included) to {target} on the host, then start the container with "
-        f"`-v {target}:{mount_point}` (compose: `volumes: - {target}:{mount_point}`)"
+        f"`-v {target}:{source}` (compose: `volumes: - {target}:{source}`)"
     )
