@@ -256,7 +256,7 @@ def _profile(
                 config_path,
             )
         )
-    how = "__ACTIVE__ in config.xml, which the server reads"
+    how = "stored in config.xml"  # __ACTIVE__ is regenerated from it: what the server reads
     return Determined(active, how), active_props
 
 

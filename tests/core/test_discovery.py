@@ -59,7 +59,7 @@ def test_omero_config_names_another_profile_the_server_ignores(tmp_path: Path) -
         tmp_path, {"omero.data.dir": "/OMERO"}, staging={"omero.data.dir": "/staging/OMERO"}
     )
     loc = discover(server_dir_arg=str(server), env={"OMERO_CONFIG": "staging"}, candidates=[])
-    assert loc.profile.value == "default" and "__ACTIVE__" in loc.profile.how
+    assert loc.profile.value == "default" and "stored in config.xml" in loc.profile.how
     assert loc.data_dir.value == "/OMERO"
     (note,) = [n for n in loc.notes if n.code == "layout.omero_config_ignored"]
     assert note.severity.label == "warning"
