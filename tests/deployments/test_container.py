@@ -30,6 +30,10 @@ from tests.deployments.kit import (
     write_config,
 )
 
+# The console finds a server by scanning every process: tests that start server
+# stand-ins run one at a time, so none sees another's.
+pytestmark = pytest.mark.xdist_group("running-servers")
+
 SERVER_PID = 61  # the `admin start --foreground` process, as numbered inside the container
 
 

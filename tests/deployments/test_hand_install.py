@@ -24,10 +24,13 @@ from tests.deployments.kit import (
     world_readable_root,
 )
 
-pytestmark = pytest.mark.skipif(
-    not hasattr(os, "geteuid") or os.geteuid() != 0,
-    reason="runs the console as root and the stand-in server as another uid: needs root",
-)
+pytestmark = [
+    pytest.mark.xdist_group("running-servers"),
+    pytest.mark.skipif(
+        not hasattr(os, "geteuid") or os.geteuid() != 0,
+        reason="runs the console as root and the stand-in server as another uid: needs root",
+    ),
+]
 
 
 @pytest.fixture

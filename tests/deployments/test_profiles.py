@@ -8,12 +8,18 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from omero_tui.core.config.commands import apply_set
 from omero_tui.core.config.xml_file import ACTIVE, read_config
 from omero_tui.core.demo.sandbox import DemoSandbox
 from omero_tui.core.demo.session import DemoSession
 from omero_tui.core.demo.standin_server import running_pid
 from tests.core.relocation.helpers import cli
+
+# The console finds a server by scanning every process: tests that start server
+# stand-ins run one at a time, so none sees another's.
+pytestmark = pytest.mark.xdist_group("running-servers")
 
 
 def env_for(box: DemoSandbox, tmp_path: Path, **extra: str) -> dict[str, str]:

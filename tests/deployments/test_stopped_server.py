@@ -20,6 +20,11 @@ from omero_tui.core.demo.session import DemoSession
 from tests.core.relocation.test_kill_resume import kill_when, sandbox_and_disk  # noqa: F401
 from tests.deployments.kit import Install, hand_install, run_cli, world_readable_root
 
+# The console finds a server by scanning every process: tests that start server
+# stand-ins run one at a time, so none sees another's.
+pytestmark = pytest.mark.xdist_group("running-servers")
+
+
 UNIT = """[Unit]
 Description=OMERO.server
 [Service]

@@ -13,6 +13,11 @@ import pytest
 
 from tests.deployments.kit import CWD_MARK, run_cli, world_readable_root
 
+# The console finds a server by scanning every process: tests that start server
+# stand-ins run one at a time, so none sees another's.
+pytestmark = pytest.mark.xdist_group("running-servers")
+
+
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "config-samples" / "windows-escaped.xml"
 COMMANDS = (
     ["layout"],

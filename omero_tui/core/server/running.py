@@ -63,6 +63,9 @@ def find_running_server(
     speaker = with_dir or seen[0]
     user = speaker.username or f"uid {speaker.uid}"
     how = f"from the running {speaker.role} (pid {speaker.pid}, user {user})"
+    others = sorted({s.server_dir for s in seen if s.server_dir} - {speaker.server_dir})
+    if others:  # more than one install runs here: the admin must choose, not us
+        how += f"; other servers run too ({', '.join(others)}): give --server-dir to choose"
     data_dir = data_how = None
     if holder is not None:
         data_dir = _outermost(holder.repositories)
