@@ -8,8 +8,6 @@ from pathlib import Path
 
 from omero_tui.commands.errors import CliError
 from omero_tui.core.discovery import ServerLocation, discover
-from omero_tui.core.server.deployment import deployment_notes
-from omero_tui.core.server.running import find_running_server
 from omero_tui.core.settings import Settings, SettingsError
 
 
@@ -22,6 +20,11 @@ def load_settings(args: argparse.Namespace) -> Settings:
 
 
 def locate(args: argparse.Namespace, *, demo: bool = False) -> ServerLocation:
+    # Here, not at the top: psutil and the process scan cost a headless command only
+    # when it locates a server.
+    from omero_tui.core.server.deployment import deployment_notes
+    from omero_tui.core.server.running import find_running_server
+
     settings = load_settings(args)
     location = discover(
         server_dir_arg=getattr(args, "server_dir", None),

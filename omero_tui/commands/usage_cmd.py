@@ -11,7 +11,7 @@ from omero_tui.commands.context import load_settings, locate
 from omero_tui.commands.errors import CliError
 from omero_tui.core.findings import Severity
 from omero_tui.core.json_output import hide_secrets
-from omero_tui.core.usage.format import human_bytes, human_count, stamp
+from omero_tui.core.usage.format import human_bytes, progress_words, stamp, text_bar
 from omero_tui.core.usage.model import UsageProgress
 from omero_tui.core.usage.plan import UsageError
 from omero_tui.core.usage.report import UsageReport, report_json
@@ -83,10 +83,9 @@ def _write_text(text: str) -> None:
 
 
 def _progress_line(progress: UsageProgress) -> None:
-    done = f" {progress.fraction:.0%}" if progress.fraction is not None else ""
+    what = "quick rescan" if progress.quick else "scanning"
     print(
-        f"\rscanning{done}: {human_count(progress.entries)} entries, "
-        f"{human_bytes(progress.allocated_bytes)}, {progress.rate:,.0f}/s\033[K",
+        f"\r{what} {text_bar(progress.fraction)} {progress_words(progress)}\033[K",
         end="",
         file=sys.stderr,
         flush=True,

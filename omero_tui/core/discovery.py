@@ -12,16 +12,13 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PureWindowsPath
+from typing import TYPE_CHECKING
 
 from omero_tui.core.config import ice_values
-from omero_tui.core.config.xml_file import (
-    ACTIVE,
-    IGNORED_KEYS,
-    ConfigDocument,
-    ConfigError,
-    read_config,
-)
 from omero_tui.core.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from omero_tui.core.config.xml_file import ConfigDocument
 
 _WINDOWS_DRIVE = re.compile(r"[A-Za-z]:")
 DATA_DIR_KEY = "omero.data.dir"
@@ -163,6 +160,9 @@ def discover(
     notes: list[Finding] = []
     profile = Determined(None, "no configuration read")
     if server_dir.value:
+        # Here, not at the top: a command given only --data-dir reads no config.xml.
+        from omero_tui.core.config.xml_file import ConfigError, read_config
+
         path = config_path_of(server_dir.value)
         config_path = str(path)
         try:
@@ -208,6 +208,8 @@ def _profile(
     config_path: str,
 ) -> tuple[Determined, dict[str, str]]:
     """The profile judged and its raw properties; a loud note when another is named."""
+    from omero_tui.core.config.xml_file import ACTIVE, IGNORED_KEYS
+
     active = doc.stored_profile
     active_props = {k: v for k, v in doc.properties(ACTIVE).items() if k not in IGNORED_KEYS}
     asked = env.get("OMERO_CONFIG")

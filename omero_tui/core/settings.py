@@ -7,15 +7,15 @@ value, so a hand-annotated settings file survives the tool.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import tomlkit
-from tomlkit.exceptions import TOMLKitError
-from tomlkit.toml_document import TOMLDocument
+from typing import TYPE_CHECKING, Any
 
 from omero_tui.core.atomic_write import write_atomic
+
+if TYPE_CHECKING:
+    from tomlkit.toml_document import TOMLDocument
 
 CONTROL_METHODS = ("omero", "systemd", "custom", "manual")
 
@@ -61,9 +61,14 @@ def default_state_dir(env: os._Environ[str] | dict[str, str] | None = None) -> P
 
 @dataclass
 class Settings:
+    """Read with the standard library's tomllib; the comment-keeping tomlkit document is
+    made only to change the file (headless commands never pay for importing it)."""
+
     path: Path
-    document: TOMLDocument
+    text: str
     exists: bool
+    values: dict[str, Any] = field(default_factory=dict)
+    _document: TOMLDocument | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:
@@ -71,20 +76,33 @@ class Settings:
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return cls(path, tomlkit.parse(_TEMPLATE), exists=False)
+            return cls(path, _TEMPLATE, False, tomllib.loads(_TEMPLATE))
         except OSError as err:
             raise SettingsError(f"cannot read settings {path}: {err.strerror}") from err
         try:
-            return cls(path, tomlkit.parse(text), exists=True)
-        except TOMLKitError as err:
+            return cls(path, text, True, tomllib.loads(text))
+        except tomllib.TOMLDecodeError as err:
             raise SettingsError(f"settings {path} is not valid TOML: {err}") from err
 
+    @property
+    def document(self) -> TOMLDocument:
+        if self._document is None:
+            import tomlkit
+
+            self._document = tomlkit.parse(self.text)
+        return self._document
+
     def get(self, section: str, key: str, default: Any = None) -> Any:
-        table = self.document.get(section)
-        if table is None or key not in table:
+        if self._document is not None:  # changed since loading: the document is the truth
+            table = self._document.get(section)
+            if table is None or key not in table:
+                return default
+            value = table[key]
+            return value.unwrap() if hasattr(value, "unwrap") else value
+        table = self.values.get(section)
+        if not isinstance(table, dict) or key not in table:
             return default
-        value = table[key]
-        return value.unwrap() if hasattr(value, "unwrap") else value
+        return table[key]
 
     @property
     def server_dir(self) -> str | None:
@@ -116,12 +134,16 @@ class Settings:
     def set(self, section: str, key: str, value: Any) -> None:
         if section == "server" and key == "control" and value not in CONTROL_METHODS:
             raise SettingsError(f"control must be one of {', '.join(CONTROL_METHODS)}")
+        import tomlkit
+
         if section not in self.document:
             self.document.add(section, tomlkit.table())
         self.document[section][key] = value  # type: ignore[index]
 
     def save(self) -> None:
         """Write atomically (temp file + rename) so a crash never leaves half a file."""
+        import tomlkit
+
         text = tomlkit.dumps(self.document)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:

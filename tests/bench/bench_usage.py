@@ -1,13 +1,25 @@
-"""Benchmark of the usage scan against GNU du (not a test: run it by hand).
+"""Benchmark of the usage scan against du, ncdu and gdu, whole commands (not a test).
 
-    .venv/bin/python -m tests.bench.bench_usage                 # speed, 200k files/5k dirs
+    .venv/bin/python -m tests.bench.bench_usage             # everything, as in the README
+    .venv/bin/python -m tests.bench.bench_usage --only local --rounds 3
     .venv/bin/python -m tests.bench.bench_usage --rss 1000000   # + peak memory at 1M files
 
-Speed: du -s -B1 -x, the full scan and the quick rescan run in turns on the same warm
-tree, ROUNDS times each; the medians and their ratios are printed. The scan runs on a
-pool started once, as in the console; the headless command's wall time (a fresh
-interpreter that starts its workers) is printed too. Memory: the scan of the big tree runs
-in a fresh interpreter, which prints its own peak RSS and its workers' largest.
+Every figure is a whole process, start to exit, as an admin or a cron job meets it:
+``omero-tui usage --json`` (full, and ``--quick`` on local trees) beside ``du -s``,
+``ncdu -o`` and ``gdu -n``, run in turns within each round; a ratio is taken against
+``du -s`` of the same round, and the medians of those paired ratios are reported.
+
+* **share**: a tree of 50k files in 2k directories behind a FUSE mirror that waits
+  0, 0.2 or 1 ms per metadata call (tests/bench/latency_fs.py, like an NFS round
+  trip); each command runs on a fresh mount, so none profits from the kernel's cache
+  of the one before.
+* **local**: 50k and 200k files on the local disk, warm cache.
+
+Totals are checked on every run: omero-tui's on-disk bytes equal ``du -s -B1 -x`` of
+the same round on the same tree, and its apparent bytes and files equal ``du -b -x``
+and ``find -type f`` (measured once per tree: the mirror passes the backing tree's
+inodes through unchanged, which the share's own ``du -B1`` of every round confirms).
+The last line is the summary with the issue's goals.
 """
 
 from __future__ import annotations
@@ -20,61 +32,167 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from tests.bench.usage_tree import make_tree
+from tests.bench.usage_tree import gnu_du, gnu_find_files, make_tree
 
 BASE = Path("/tmp/omero-tui-bench")
-ROUNDS = 7
+REPO = Path(__file__).resolve().parents[2]
+ROUNDS = 5
+SHARE_ROUNDS = 3
+DELAYS_MS = (0.0, 0.2, 1.0)
+# The installed command, as an admin runs it (its own interpreter start included).
+_SCRIPT = Path(sys.executable).parent / "omero-tui"
+OMERO_TUI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "omero_tui"]
 
 
-def du(tree: Path) -> float:
+def environment() -> dict[str, str]:
+    env = {**os.environ, "XDG_STATE_HOME": str(BASE / "state")}
+    # As installed: byte-compiled modules are used (a dev shell may forbid writing them).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
     start = time.perf_counter()
-    subprocess.run(["du", "-s", "-B1", "-x", str(tree)], check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    result = subprocess.run(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False
+    )
+    took = time.perf_counter() - start
+    if result.returncode not in (0, 1, 2):  # 1 and 2 are usage verdicts, not failures
+        raise RuntimeError(f"{command[0]} failed ({result.returncode}): {' '.join(command)}")
+    return took, result.stdout.decode("utf-8", "replace")
 
 
-def speed(tree: Path, rounds: int) -> dict[str, float]:
+def tools(tree: str, quick: bool) -> dict[str, list[str]]:
+    found = {
+        "du": ["du", "-s", "-B1", "-x", tree],
+        "ncdu": ["ncdu", "-x", "-q", "-o", "/dev/null", tree],
+        "gdu": ["gdu", "-n", "-p", "-s", "-x", "-c", tree],
+        "omero-tui": [*OMERO_TUI, "usage", "--json", "--data-dir", tree],
+    }
+    if quick:
+        found["--quick"] = [*OMERO_TUI, "usage", "--json", "--quick", "--data-dir", tree]
+    return found
+
+
+class Case:
+    """One tree and one way of reaching it: rounds of every tool, totals checked."""
+
+    def __init__(self, name: str, backing: Path, quick: bool, expected: dict[str, int]) -> None:
+        self.name, self.backing, self.quick, self.expected = name, backing, quick, expected
+        self.times: dict[str, list[float]] = {}
+        self.checked = 0
+
+    def run(self, rounds: int, reach: Callable[[], AbstractContextManager[Path]]) -> None:
+        env = environment()
+        for number in range(rounds):
+            du_total = None
+            for tool in tools("", self.quick):
+                with reach() as where:
+                    took, out = timed(tools(str(where), self.quick)[tool], env)
+                self.times.setdefault(tool, []).append(took)
+                if tool == "du":
+                    du_total = int(out.split()[0])
+                elif tool in ("omero-tui", "--quick"):
+                    self._check(tool, out, du_total)
+            shown = "  ".join(f"{t} {v[-1]:.2f}s" for t, v in self.times.items())
+            print(f"  {self.name} round {number + 1}: {shown}", flush=True)
+
+    def _check(self, tool: str, out: str, du_total: int | None) -> None:
+        totals = json.loads(out)["repository"]
+        found = (totals["allocated_bytes"], totals["apparent_bytes"], totals["files"])
+        wanted = (du_total, self.expected["apparent"], self.expected["files"])
+        if found != wanted:
+            raise SystemExit(
+                f"TOTALS DIFFER on {self.name} ({tool}): omero-tui {found}, "
+                f"du -B1 / du -b / find {wanted}"
+            )
+        self.checked += 1
+
+    def medians(self) -> dict[str, float]:
+        return {tool: statistics.median(values) for tool, values in self.times.items()}
+
+    def ratio(self, tool: str) -> float:
+        """Median of the per-round ratios against du -s of the same round."""
+        pairs = zip(self.times[tool], self.times["du"], strict=True)
+        return statistics.median(mine / du for mine, du in pairs)
+
+    def report(self) -> None:
+        medians = self.medians()
+        print(f"{self.name}: medians over {len(self.times['du'])} rounds")
+        for tool, value in medians.items():
+            ratio = "" if tool == "du" else f"   {self.ratio(tool):.2f} x du -s (paired)"
+            print(f"    {tool:<10} {value:8.3f} s{ratio}")
+        print(f"    totals identical to du -B1 / du -b / find on {self.checked} runs")
+
+
+def expected_of(tree: Path) -> dict[str, int]:
+    return {
+        "allocated": gnu_du(tree)[0],
+        "apparent": gnu_du(tree, apparent=True)[0],
+        "files": gnu_find_files(tree),
+    }
+
+
+def local_cases(rounds: int) -> list[Case]:
+    cases = []
+    for files, dirs in ((50_000, 2_000), (200_000, 10_000)):
+        tree = make_tree(BASE / f"t{files}", files, dirs)
+        subprocess.run(["du", "-s", str(tree)], capture_output=True, check=True)  # warm
+        env = environment()
+        subprocess.run([*OMERO_TUI, "usage", "--json", "--data-dir", str(tree)], env=env,
+                       capture_output=True, check=False)  # fmt: skip
+        case = Case(f"local {files // 1000}k", tree, True, expected_of(tree))
+        case.run(rounds, lambda tree=tree: nullcontext(tree))
+        cases.append(case)
+    return cases
+
+
+def share_cases(rounds: int, delays: tuple[float, ...], files: int = 50_000) -> list[Case]:
+    from tests.bench.latency_fs import available, mounted
+
+    reason = available()
+    if reason:
+        print(f"share: skipped, {reason}")
+        return []
+    tree = make_tree(BASE / f"t{files}", files, max(10, files // 25))
+    expected = expected_of(tree)
+    cases = []
+    for delay in delays:
+        size = f", {files // 1000}k" if files != 50_000 else ""
+        case = Case(f"share {delay:g} ms{size}", tree, False, expected)
+        case.run(rounds, lambda delay=delay: mounted(tree, BASE / "share", delay))
+        cases.append(case)
+    return cases
+
+
+def in_process(files: int, dirs: int, rounds: int) -> dict[str, float]:
+    """The scan alone, on a pool started once (the console's case), against du -s."""
     from omero_tui.core.usage.pool import ScanPool
     from omero_tui.core.usage.quick import quick_rescan
     from omero_tui.core.usage.scan import scan_usage
 
-    load = os.getloadavg()[0]
-    times: dict[str, list[float]] = {"du": [], "full": [], "quick": [], "cli": []}
-    env = {**os.environ, "XDG_STATE_HOME": str(BASE / "state")}
-    cli = [sys.executable, "-m", "omero_tui", "usage", "--json", "--data-dir", str(tree)]
-    with ScanPool() as pool:
-        previous = None
-        for _ in range(2):  # warm the caches (and the workers) before measuring
-            du(tree)
-            previous = scan_usage(str(tree), pool=pool, previous=previous)
+    tree = make_tree(BASE / f"t{files}", files, dirs)
+    times: dict[str, list[float]] = {"full": [], "quick": []}
+    with ScanPool(inline=0) as pool:
+        previous = scan_usage(str(tree), pool=pool)
         for _ in range(rounds):
-            times["du"].append(du(tree))
+            du = timed(["du", "-s", "-B1", "-x", str(tree)])[0]
             start = time.perf_counter()
             previous = scan_usage(str(tree), pool=pool, previous=previous)
-            times["full"].append(time.perf_counter() - start)
+            times["full"].append((time.perf_counter() - start) / du)
             start = time.perf_counter()
             quick_rescan(previous)
-            times["quick"].append(time.perf_counter() - start)
-            start = time.perf_counter()
-            subprocess.run(cli, env=env, check=False, stdout=subprocess.DEVNULL)
-            times["cli"].append(time.perf_counter() - start)
-        workers = pool.workers
-    assert previous is not None
-    totals = previous.totals
-    print(f"tree {tree}: {totals.files:,} files, {totals.dirs:,} dirs, {workers} workers")
-    print(f"load average at the start: {load:.2f} (other work on the machine skews every figure)")
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    for name, values in times.items():
-        shown = " ".join(f"{v:.3f}" for v in values)
-        print(f"  {name:<6} median {medians[name]:.3f}s  ({shown})")
-    print(f"  full scan / du -s    = {medians['full'] / medians['du']:.2f}  (target <= 1.3)")
-    print(f"  quick rescan / du -s = {medians['quick'] / medians['du']:.2f}  (target <= 0.25)")
+            times["quick"].append((time.perf_counter() - start) / du)
+    found = {name: statistics.median(values) for name, values in times.items()}
     print(
-        "  headless command, end to end (fresh interpreter, starts its workers, saves the "
-        f"cache) / du -s = {medians['cli'] / medians['du']:.2f}"
+        f"in-process {files // 1000}k (scan only, pool already started): "
+        f"full {found['full']:.2f} x du -s, quick {found['quick']:.2f} x du -s"
     )
-    return medians
+    return found
 
 
 _RSS_CHILD = """
@@ -82,7 +200,7 @@ import json, resource, sys, time
 from omero_tui.core.usage.pool import ScanPool
 from omero_tui.core.usage.scan import scan_usage
 start = time.perf_counter()
-with ScanPool() as pool:
+with ScanPool(inline=0) as pool:
     scan = scan_usage(sys.argv[1], pool=pool)
 elapsed = time.perf_counter() - start
 print(json.dumps({
@@ -92,7 +210,6 @@ print(json.dumps({
 }))
 """
 
-
 _PEAK_OF = """
 import resource, subprocess, sys
 subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
@@ -100,52 +217,89 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
 
 
-def memory(tree: Path) -> None:
+def memory(files: int) -> None:
+    tree = make_tree(BASE / f"t{files}", files, max(5_000, files // 40))
     result = subprocess.run(
-        [sys.executable, "-c", _RSS_CHILD, str(tree)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", _RSS_CHILD, str(tree)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=environment(),
     )
     found = json.loads(result.stdout)
-    du_seconds = du(tree)
-    print(f"tree {tree}: {found['files']:,} files, {found['dirs']:,} dirs")
-    print(f"  scan {found['seconds']:.2f}s (du -s {du_seconds:.2f}s)")
+    print(f"memory, {found['files']:,} files in {found['dirs']:,} dirs:")
     parent, worker = found["parent_kib"] / 1024, found["worker_kib"] / 1024
-    print(f"  peak RSS: scanning process {parent:.0f} MiB, largest worker {worker:.0f} MiB")
-    state = BASE / "state-rss"
-    env = {**os.environ, "XDG_STATE_HOME": str(state)}
-    for label, extra in (("headless full", []), ("headless --quick", ["--quick"])):
-        cli = [
-            sys.executable,
-            "-m",
-            "omero_tui",
-            "usage",
-            "--json",
-            *extra,
-            "--data-dir",
-            str(tree),
-        ]
+    per_million = parent * 1_000_000 / max(1, found["files"])
+    print(
+        f"    peak RSS of the scanning process {parent:.0f} MiB ({per_million:.0f} MiB per 1M "
+        f"files; goal <= 53), largest worker {worker:.0f} MiB"
+    )
+    env = environment()
+    for label, extra in (("full", []), ("--quick", ["--quick"])):
+        cli = [*OMERO_TUI, "usage", "--json", *extra, "--data-dir", str(tree)]
         measured = subprocess.run(
             [sys.executable, "-c", _PEAK_OF, *cli], env=env, capture_output=True, text=True
         )
-        print(f"  peak RSS, {label} (scan, cache, history, report): "
-              f"{int(measured.stdout.split()[-1]) / 1024:.0f} MiB")  # fmt: skip
-    print("  (target <= 150 MiB)")
+        print(f"    peak RSS, headless {label}: {int(measured.stdout.split()[-1]) / 1024:.0f} MiB")
+    cache = sorted((BASE / "state/omero-tui/usage").glob("*.scan"), key=os.path.getmtime)[-1]
+    print(f"    quick-rescan cache: {cache.stat().st_size / 1e6:.1f} MB for {found['dirs']:,} dirs")
+
+
+def summary(cases: list[Case]) -> None:
+    by_name = {case.name: case for case in cases}
+    parts = []
+    goals_met = True
+
+    def goal(label: str, value: float, limit: float) -> None:
+        nonlocal goals_met
+        ok = value <= limit
+        goals_met &= ok
+        parts.append(f"{label} {value:.2f}x du (<= {limit}{'' if ok else ' NOT MET'})")
+
+    share = by_name.get("share 1 ms")
+    if share is not None:
+        goal("share 1 ms 50k full", share.ratio("omero-tui"), 0.15)
+        faster = share.medians()["omero-tui"] < share.medians()["gdu"]
+        goals_met &= faster
+        gdu = share.ratio("gdu")
+        parts.append(f"gdu {gdu:.2f}x du ({'slower' if faster else 'FASTER'} than omero-tui)")
+    if "local 200k" in by_name:
+        goal("local 200k full", by_name["local 200k"].ratio("omero-tui"), 1.3)
+        goal("--quick", by_name["local 200k"].ratio("--quick"), 0.25)
+    if "local 50k" in by_name:
+        goal("local 50k full", by_name["local 50k"].ratio("omero-tui"), 2.0)
+    checked = sum(case.checked for case in cases)
+    parts.append(f"totals identical to du/find on all {checked} runs")
+    verdict = "all goals met" if goals_met else "NOT all goals met"
+    print(f"SUMMARY ({verdict}): " + "; ".join(parts))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--files", type=int, default=200_000)
-    parser.add_argument("--dirs", type=int, default=5_000)
-    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument("--only", choices=("share", "local", "in-process"), default=None)
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="rounds on local trees")
+    parser.add_argument("--share-rounds", type=int, default=SHARE_ROUNDS)
+    parser.add_argument("--delays", type=float, nargs="+", default=list(DELAYS_MS))
+    parser.add_argument("--share-files", type=int, default=50_000, help="files on the share")
     parser.add_argument("--rss", type=int, metavar="FILES", help="also measure memory at FILES")
     args = parser.parse_args()
-    tree = make_tree(BASE / f"t{args.files}", args.files, args.dirs)
-    speed(tree, args.rounds)
+    os.chdir(REPO)  # python -m omero_tui and tests.bench resolve from the checkout
+    print(f"load average at the start: {os.getloadavg()[0]:.2f} (other work skews every figure)")
+    cases: list[Case] = []
+    if args.only in (None, "share"):
+        cases += share_cases(args.share_rounds, tuple(args.delays), args.share_files)
+    if args.only in (None, "local"):
+        cases += local_cases(args.rounds)
+    if args.only in (None, "in-process"):
+        in_process(200_000, 10_000, args.rounds)
+    for case in cases:
+        case.report()
     if args.rss:
-        big = make_tree(BASE / f"t{args.rss}", args.rss, max(args.dirs, args.rss // 40))
-        memory(big)
-    print(
-        f"(this process: peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB)"
-    )
+        memory(args.rss)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    print(f"(this process: peak RSS {peak} MiB)")
+    if cases:
+        summary(cases)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import pytest
 from omero_tui.core.config.lock import exclusive_lock
 from omero_tui.core.config.xml_file import (
     ACTIVE,
+    ConfigError,
     ConfigLockedError,
     parse_config,
     read_config,
@@ -33,6 +34,8 @@ from omero_tui.core.config.xml_file import (
     with_changes,
     write_config,
 )
+from omero_tui.core.config.xml_losses import save_losses
+from tests.core.test_config_xml_losses import ADMIN_EDITED
 
 pytestmark = pytest.mark.xdist_group("omero_compat")  # one worker downloads and loads it
 
@@ -258,3 +261,34 @@ def test_lock_interoperates(omero_config: types.ModuleType, config_dir: Path) ->
         omero_config.ConfigXml(str(path))
     write_config(path, {"omero.a": "1"}, env={}, lock_timeout=1)
     assert read_config(path).properties("default")["omero.a"] == "1"
+
+
+def test_omero_drops_what_the_plan_says_a_rewrite_drops(
+    omero_config: types.ModuleType, config_dir: Path
+) -> None:
+    theirs, ours = config_dir / "theirs" / "config.xml", config_dir / "ours" / "config.xml"
+    for path in (theirs, ours):
+        path.parent.mkdir()
+        path.write_bytes(ADMIN_EDITED)
+    assert save_losses(ADMIN_EDITED)  # named in the plan
+    cfg = omero_config.ConfigXml(str(theirs))
+    cfg["omero.data.dir"] = "/data/OMERO"
+    cfg.close()
+    write_config(ours, {"omero.data.dir": "/data/OMERO"}, env={})
+    assert untimed(ours.read_bytes()) == untimed(theirs.read_bytes())
+    assert b"ticket 4711" not in theirs.read_bytes() and b"owner=" not in theirs.read_bytes()
+
+
+def test_omero_keeps_a_profiles_own_attributes_so_we_refuse_them(
+    omero_config: types.ModuleType, config_dir: Path
+) -> None:
+    path = config_dir / "config.xml"
+    path.write_bytes(
+        ADMIN_EDITED.replace(b'<properties id="default">', b'<properties id="default" x="1">')
+    )
+    cfg = omero_config.ConfigXml(str(path))
+    cfg["omero.data.dir"] = "/data/OMERO"
+    cfg.close()
+    assert b'<properties id="default" x="1">' in path.read_bytes()  # OMERO kept it
+    with pytest.raises(ConfigError, match="unexpected attribute 'x'"):
+        read_config(path)

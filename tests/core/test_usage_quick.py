@@ -94,7 +94,7 @@ def test_touched_directory_mtime_alone_does_not_fool_it(tricky) -> None:  # noqa
 
 def test_cache_round_trip_then_quick_rescan_from_it(tricky, tmp_path) -> None:  # noqa: ANN001
     state = tmp_path / "state"
-    full = scan_usage(str(tricky), pool=ScanPool(2))
+    full = scan_usage(str(tricky), pool=ScanPool(2, inline=0))
     path = save_scan(full, state)
     assert path == cache_path(state, str(tricky))
     assert path.stat().st_mode & 0o777 == 0o600

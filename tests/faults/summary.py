@@ -16,8 +16,8 @@ from pathlib import Path
 
 from tests.faults.conftest import results_dir
 
-ORDER = ("Kill anywhere", "Full disk", "Permission surprises", "Server", "Configuration",
-         "Hostile input")  # fmt: skip
+ORDER = ("Kill anywhere", "Full disk", "Permission surprises", "Access and target limits",
+         "Server", "Configuration", "Hostile input")  # fmt: skip
 RUNS = (("default", "`pytest tests/faults` (default run)"),
         ("slow", "`pytest -m slow tests/faults` (slow run)"))  # fmt: skip
 

@@ -135,7 +135,9 @@ class FrozenScanService(UsageService):
 
     def scan(self, location, *, quick=False, export=None, progress=None, cancel=None):  # noqa: ANN001, ANN201
         assert progress is not None and cancel is not None
-        progress(UsageProgress(123_456, 3_210, 37 * GIB, 4.2, 29_394.3, 268_000, quick))
+        progress(
+            UsageProgress(123_456, 3_210, 37 * GIB, 4.2, 29_394.3, 268_000, quick, files=120_000)
+        )
         cancel.wait(30)
         raise ScanCancelled()
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import re
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -180,6 +178,9 @@ def backup(path: Path, keep: int = KEEP_BACKUPS) -> Path:
     loop must not fill ``etc/grid`` with copies.
     """
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    import shutil  # here, not at the top: reading config.xml needs neither
+    import tempfile
+
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.bak-", dir=path.parent)
     os.close(fd)
     temp = Path(temp_name)
@@ -232,6 +233,8 @@ def replace_file(path: Path, data: bytes, like: Path | None) -> None:
             os.fsync(out.fileno())
         if like is not None:  # the server account must keep the access it had
             _copy_owner(like, temp)
+            import shutil
+
             shutil.copymode(like, temp)
         os.replace(temp, path)
     except BaseException:

@@ -8,6 +8,7 @@ refused rather than silently dropped.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -28,7 +29,15 @@ IGNORED_KEYS = (VERSION_KEY, PROFILE_KEY)
 KEY_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
 
 # Characters outside XML 1.0's Char production cannot be stored in an attribute at all.
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NOT_XML_CHARS = "[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+
+
+@functools.cache
+def _not_xml() -> re.Pattern[str]:
+    # Compiled on first use: its Unicode ranges cost every command that only reads.
+    return re.compile(_NOT_XML_CHARS)
+
+
 _COMMENT = "\n".join(
     [
         "\n",
@@ -100,13 +109,13 @@ def validate_key(key: str) -> None:
 def _validate_value(key: str, value: str) -> None:
     if not isinstance(value, str):
         raise ConfigError(f"value of {key} must be text, not {type(value).__name__}")
-    bad = _NOT_XML.search(value)
+    bad = _not_xml().search(value)
     if bad:
         raise ConfigError(f"value of {key} contains {bad.group()!r}, which XML cannot store")
 
 
 def _validate_profile(profile: str) -> None:
-    if not profile or profile == ACTIVE or _NOT_XML.search(profile):
+    if not profile or profile == ACTIVE or _not_xml().search(profile):
         raise ConfigError(f"invalid profile name {profile!r}")
 
 
@@ -211,6 +220,11 @@ def _block_id(element: Element, seen: Mapping[str, Pairs], source: str) -> str:
     name = element.get("id")
     if not name:
         raise ConfigFormatError(f"{source}: a <properties> block has no id")
+    extra = set(element.attrib) - {"id"}
+    if extra and name != ACTIVE:  # OMERO writes a profile's block back as read, these too
+        raise ConfigFormatError(
+            f"{source}: profile {name!r} has an unexpected attribute {sorted(extra)[0]!r}"
+        )
     if name in seen:
         what = "more than one __ACTIVE__ block" if name == ACTIVE else f"profile {name!r} twice"
         raise ConfigFormatError(f"{source}: {what}")
@@ -262,7 +276,7 @@ def render_config(doc: ConfigDocument) -> bytes:
         block = SubElement(icegrid, "properties", id=name)
         for key, value in pairs:
             # Hand-built documents too: ElementTree would write these characters raw.
-            if _NOT_XML.search(key):
+            if _not_xml().search(key):
                 raise ConfigError(f"invalid property name {key!r}")
             _validate_value(key, value)
             SubElement(block, "property", name=key, value=value)

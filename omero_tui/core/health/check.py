@@ -27,6 +27,7 @@ from omero_tui.core.health.areas import (
 )
 from omero_tui.core.health.model import AREAS, HealthCancelled, HealthProgress, HealthReport
 from omero_tui.core.settings import Settings
+from omero_tui.core.usage.format import progress_words, text_bar
 from omero_tui.core.usage.service import UsageService
 
 USAGE_MODES = ("full", "quick", "cached")
@@ -61,7 +62,7 @@ def run_health_check(
             location,
             service,
             usage_mode,
-            progress=lambda p: tell("usage", 1, f"{p.entries:,} entries"),
+            progress=lambda p: tell("usage", 1, f"{text_bar(p.fraction)} {progress_words(p)}"),
             cancel=cancel,
         ),
         "locks": lambda: locks_area(

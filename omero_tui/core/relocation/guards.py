@@ -8,7 +8,7 @@ from omero_tui.core.mounts import MountTable
 from omero_tui.core.relocation.engine_context import Context, StepFailed
 from omero_tui.core.relocation.plan import nearest_existing
 from omero_tui.core.relocation.preflight_target import target_checks
-from omero_tui.core.relocation.tree_scan import scan_tree
+from omero_tui.core.relocation.tree_scan import same_tree, scan_tree
 
 
 def still_usable(ctx: Context) -> None:
@@ -60,11 +60,11 @@ def source_unchanged(ctx: Context) -> None:
     """A resume past the copy: the source must still be the tree that was copied. A
     server started on the old location in between (by hand, by a reboot) may have
     written there, and switching to the copy would leave that behind."""
-    recorded = (ctx.facts().get("scan") or {}).get("fingerprint")
-    if not recorded:
+    recorded = ctx.facts().get("scan") or {}
+    if not recorded.get("fingerprint"):
         return
     scan = scan_tree(ctx.plan.source_real, ctx.progress, ctx.cancel)
-    if scan.fingerprint != recorded:
+    if not same_tree(recorded, scan):
         raise StepFailed(
             f"{ctx.plan.source} changed after it was copied (did the server run there "
             "meanwhile?), so the copy is not the repository any more; run `omero-tui "

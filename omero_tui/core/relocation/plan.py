@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from omero_tui.core.config.windows_paths import (
@@ -20,6 +21,7 @@ from omero_tui.core.config.windows_paths import (
     validate_windows_path,
 )
 from omero_tui.core.config.xml_file import ConfigDocument, ConfigError, read_config
+from omero_tui.core.config.xml_losses import losses_note
 from omero_tui.core.discovery import ServerLocation, is_foreign_windows_path
 from omero_tui.core.mounts import MountTable
 from omero_tui.core.relocation.config_rewrite import (
@@ -241,7 +243,7 @@ def build_plan(
         managed_dir=location.managed_dir.value or "",
         config_changes=changes,
         controller=controller,
-        notes=tuple(_notes(location, what, source_real)),
+        notes=tuple(_notes(location, what, source_real) + _config_notes(location.config_path)),
         steps=(),
     )
     return with_scan(plan, scan), doc
@@ -291,6 +293,17 @@ def _notes(location: ServerLocation, what: str, source_real: str) -> list[str]:
     return []
 
 
+def _config_notes(config_path: str | None) -> list[str]:
+    """What a rewrite of config.xml drops (comments an admin wrote), said in the plan."""
+    if not config_path:
+        return []
+    try:
+        note = losses_note(Path(config_path).read_bytes())
+    except OSError:
+        return []  # the preflight says why config.xml cannot be used
+    return [note] if note else []
+
+
 def with_scan(plan: RelocationPlan, scan: TreeScan | None) -> RelocationPlan:
     """The plan with its steps worded (with sizes once the source has been scanned)."""
     size = f" ({scan.copied_entries()} entries, {human_bytes(scan.data_bytes)})" if scan else ""
@@ -314,7 +327,7 @@ def with_scan(plan: RelocationPlan, scan: TreeScan | None) -> RelocationPlan:
         PlanStep(
             "verify",
             "compare the whole tree with the source: names, kinds, sizes, "
-            "owners, modes, times, links and the .omero identity",
+            "owners, modes, ACLs and xattrs, times, links and the .omero identity",
         ),
         PlanStep("config", f"set {keys} in config.xml under OMERO's lock (backup kept)"),
         PlanStep("start", f"start the server if it was running and check it uses {plan.target}"),

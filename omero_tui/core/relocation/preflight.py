@@ -19,6 +19,7 @@ from omero_tui.core.perms.server_user import ServerUser
 from omero_tui.core.relocation.checks import Check, PreflightReport, fail, passed, warn
 from omero_tui.core.relocation.plan import RelocationPlan, nearest_existing
 from omero_tui.core.relocation.preflight_config import config_checks
+from omero_tui.core.relocation.preflight_fit import fit_checks
 from omero_tui.core.relocation.preflight_profile import profile_checks
 from omero_tui.core.relocation.preflight_target import (
     capacity_checks,
@@ -55,6 +56,7 @@ def run_preflight(
         checks += capacity_checks(plan, scan, where)
         checks += filesystem_checks(plan, table, where, probe_locks, lock_probe)
         checks += name_checks(plan, scan, where)
+        checks += fit_checks(plan, scan, where)
     checks += _access_checks(plan, server_user)
     checks += config_checks(plan, location, env)
     checks += profile_checks(plan)

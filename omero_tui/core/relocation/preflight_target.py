@@ -20,10 +20,9 @@ from omero_tui.core.mounts import MountTable
 from omero_tui.core.perms.access import is_read_only_fs
 from omero_tui.core.relocation.checks import Check, fail, passed, warn
 from omero_tui.core.relocation.plan import RelocationPlan, nearest_existing
-from omero_tui.core.relocation.tree_scan import TreeScan
+from omero_tui.core.relocation.tree_scan import PATH_MAX, TreeScan
 from omero_tui.core.usage.format import human_bytes
 
-PATH_MAX = 4096
 SPACE_MARGIN_BYTES = 64 << 20
 SPACE_MARGIN_FRACTION = 0.02
 IGNORED_IN_EMPTY_TARGET = ("lost+found",)  # a fresh ext2/3/4 filesystem has it
@@ -190,13 +189,17 @@ def _lock_probe(directory: str) -> str | None:
 
 def name_checks(plan: RelocationPlan, scan: TreeScan, where: str) -> list[Check]:
     checks = []
-    longest = len(os.fsencode(plan.target)) + 1 + scan.longest_rel
-    if longest >= PATH_MAX:
+    room = PATH_MAX - 1 - len(os.fsencode(plan.target)) - 1  # for a rel path below it
+    if scan.longest_rel > room:
+        first = next((e for e in scan.entries if len(os.fsencode(e.rel)) > room), None)
+        rel_size = len(os.fsencode(first.rel)) if first else scan.longest_rel
+        what = os.path.join(plan.source, first.rel) if first else "the deepest entry"
         checks.append(
             fail(
                 "relocation.path_too_long",
-                f"the deepest file would get a {longest}-byte path there, beyond "
-                f"the {PATH_MAX - 1} Linux allows",
+                f"{what} would get a {len(os.fsencode(plan.target)) + 1 + rel_size}-byte "
+                f"path in {plan.target}, beyond the {PATH_MAX - 1} bytes Linux allows "
+                "(PATH_MAX)",
                 plan.target,
             )
         )
@@ -205,11 +208,13 @@ def name_checks(plan: RelocationPlan, scan: TreeScan, where: str) -> list[Check]
     except OSError:
         name_max = 255
     if name_max and scan.longest_name > name_max:
+        first = next((e for e in scan.entries if _name_bytes(e.rel) > name_max), None)
+        what = f"the name of {os.path.join(plan.source, first.rel)}" if first else "a name"
+        size = _name_bytes(first.rel) if first else scan.longest_name
         checks.append(
             fail(
                 "relocation.name_too_long",
-                f"a name of {scan.longest_name} bytes does not fit the target "
-                f"filesystem's limit of {name_max}",
+                f"{what} is {size} bytes long, beyond the target filesystem's limit of {name_max}",
                 plan.target,
             )
         )
@@ -234,6 +239,10 @@ def name_checks(plan: RelocationPlan, scan: TreeScan, where: str) -> list[Check]
             )
         )
     return checks
+
+
+def _name_bytes(rel: str) -> int:
+    return len(os.fsencode(rel.rsplit("/", 1)[-1]))
 
 
 @contextlib.contextmanager

@@ -37,7 +37,7 @@ from omero_tui.core.relocation.target_state import (
     describe_target,
     directories_to_create,
 )
-from omero_tui.core.relocation.tree_scan import scan_tree
+from omero_tui.core.relocation.tree_scan import fingerprint_fact, same_tree, scan_tree
 from omero_tui.core.relocation.verify_tree import compare_trees
 from omero_tui.core.server.state import running_on
 from omero_tui.core.usage.format import human_bytes
@@ -153,13 +153,13 @@ def copy(ctx: Context) -> None:
         ctx.fact(
             "scan",
             {
-                "fingerprint": scan.fingerprint,
+                **fingerprint_fact(scan),
                 "entries": len(scan.entries),
                 "data_bytes": scan.data_bytes,
                 "root_times_ns": [root.atime_ns, root.mtime_ns],
             },
         )
-    elif recorded["fingerprint"] != scan.fingerprint:
+    elif not same_tree(recorded, scan):
         raise StepFailed(
             f"{plan.source} changed since the copy began, so the copy cannot be resumed; "
             "run `omero-tui relocate --rollback` and start again"

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from omero_tui.core.relocation.copy_tree import TEMP_PREFIX
-from omero_tui.core.relocation.journal import TARGET_JOURNAL_NAME
+from omero_tui.core.relocation.journal import TARGET_JOURNAL_NAME, decode_bytes, encode_bytes
 from omero_tui.core.relocation.preflight_target import IGNORED_IN_EMPTY_TARGET
+from omero_tui.core.relocation.tree_scan import UNCOMPARED_XATTRS, read_xattrs
 
 
 def describe_target(target: str) -> dict[str, Any]:
@@ -37,6 +38,8 @@ def describe_target(target: str) -> dict[str, Any]:
         "atime_ns": st.st_atime_ns,
         "mtime_ns": st.st_mtime_ns,
         "names": sorted(os.listdir(target)) if stat.S_ISDIR(st.st_mode) else [],
+        # Its ACLs among them: the copy gives the root the source's, a rollback these back.
+        "xattrs": [[name, encode_bytes(value)] for name, value in read_xattrs(target)],
     }
 
 
@@ -90,11 +93,23 @@ def directories_to_create(target: str, *, include_target: bool) -> list[str]:
 
 
 def restore_root(target: str, before: dict[str, Any]) -> None:
-    """Give a pre-existing target directory back its owner, mode and times."""
+    """Give a pre-existing target directory back its owner, attributes (ACLs), mode and
+    times (in that order: see ``metadata``)."""
     with contextlib.suppress(PermissionError):
         os.chown(target, before["uid"], before["gid"])
+    if "xattrs" in before:  # journals written before #16 did not record them
+        _restore_xattrs(target, {name: decode_bytes(value) for name, value in before["xattrs"]})
     os.chmod(target, before["mode"])
     os.utime(target, ns=(before["atime_ns"], before["mtime_ns"]))
+
+
+def _restore_xattrs(path: str, wanted: dict[str, bytes]) -> None:
+    have = dict(read_xattrs(path))
+    for name in have.keys() - wanted.keys() - UNCOMPARED_XATTRS:
+        os.removexattr(path, name)
+    for name, value in wanted.items():
+        if have.get(name) != value:
+            os.setxattr(path, name, value)
 
 
 _SERVER_LOCK = re.compile(r"(^|/)\.omero/repository/[^/]+/\.lock$")

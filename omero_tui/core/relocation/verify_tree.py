@@ -2,9 +2,12 @@
 
 Contents were already compared byte for byte batch by batch while copying; this pass
 checks what the last steps set (directory modes and times) and the shape of the whole
-tree: names, kinds, sizes, owners, modes, nanosecond modification times, symlink
-texts and which names share an inode. It only stats, so it is quick even for
-millions of files.
+tree: names, kinds, sizes, owners, modes, ACLs and other extended attributes,
+nanosecond modification times, symlink texts and which names share an inode. It only
+stats and reads attributes, so it is quick even for millions of files.
+
+"All entries match" is said only when every one of these does: a copy on which any
+user or group would get other rights than on the source is a difference, named.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 
 from omero_tui.core.relocation.progress import Progress
 from omero_tui.core.relocation.tree_scan import Entry, TreeScan, scan_tree
+from omero_tui.core.relocation.verify_access import xattr_differences
 
 MAX_LISTED = 20
 
@@ -108,4 +112,5 @@ def entry_differences(want: Entry, got: Entry, *, owners: bool) -> list[str]:
         out.append(f"not a hard link of {want.link}")
     if want.kind == "file" and got.kind == "hardlink":
         out.append(f"shares its inode with {got.link}, the source does not")
+    out += xattr_differences(want, got)
     return out

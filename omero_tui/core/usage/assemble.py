@@ -83,14 +83,18 @@ def assemble(walk: WalkResult) -> UsageScan:
 def _listed_by_unit(walk: WalkResult, units: Sequence[UnitSpec]) -> dict[str, int]:
     if not walk.quick:
         return {}
-    counts: dict[str, int] = {}
-    for unit in units:
-        prefix = unit.rel + "/" if unit.rel else ""
-        counts[unit.name] = sum(
-            1
-            for rel in walk.records[unit.root]
-            if (rel == unit.rel or rel.startswith(prefix)) and (unit.root, rel) not in walk.reused
-        )
+    counts = {unit.name: 0 for unit in units}
+    reused = walk.reused
+    for root, records in enumerate(walk.records):
+        # Few directories are listed again in a quick rescan: find them, then their rows.
+        listed = [rel for rel in records if (root, rel) not in reused]
+        for unit in units:
+            if unit.root != root:
+                continue
+            prefix = unit.rel + "/" if unit.rel else ""
+            counts[unit.name] += sum(
+                1 for rel in listed if rel == unit.rel or rel.startswith(prefix)
+            )
     return counts
 
 

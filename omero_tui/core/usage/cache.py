@@ -61,15 +61,22 @@ def save_scan(scan: UsageScan, state_dir: Path) -> Path:
 
 def load_scan(state_dir: Path, data_dir: str) -> UsageScan | None:
     """The cached scan of ``data_dir``, or None when there is none that loads cleanly."""
+    walk = load_walk(state_dir, data_dir)
+    return assemble(walk) if walk is not None else None
+
+
+def load_walk(state_dir: Path, data_dir: str) -> WalkResult | None:
+    """The cached walk, not summed up: all a rescan needs, in time by directories."""
     path = cache_path(state_dir, data_dir)
     try:
         with open(path, "rb") as handle:
-            payload = marshal.load(handle)
+            # One read, then loads: marshal.load on a file reads object by object.
+            payload = marshal.loads(handle.read())
         if not isinstance(payload, dict) or payload.get("tag") != _TAG:
             return None
         if payload["data_dir"] != os.path.abspath(data_dir):
             return None
-        return assemble(_walk_of(payload))
+        return _walk_of(payload)
     except (OSError, EOFError, ValueError, TypeError, KeyError, IndexError):
         return None
 

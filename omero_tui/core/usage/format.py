@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from omero_tui.core.usage.model import UsageProgress
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -23,6 +27,42 @@ def human_bytes(n: float) -> str:
 
 def human_count(n: int) -> str:
     return f"{n:,}"
+
+
+def clock_words(seconds: float) -> str:
+    """A duration as a clock: "0:42", "12:05", "3:02:10"."""
+    whole = int(seconds + 0.5)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def progress_words(progress: UsageProgress) -> str:
+    """ "41% 1,234,567 files, 3.2 TiB, 12,345 files/s, ETA 0:42 (32 in flight)"."""
+    parts = []
+    if progress.fraction is not None:
+        parts.append(f"{progress.fraction:.0%}")
+    parts.append(
+        f"{human_count(progress.files)} files, {human_bytes(progress.allocated_bytes)}, "
+        f"{progress.files_rate:,.0f} files/s"
+    )
+    eta = progress.eta
+    words = " ".join(parts)
+    if eta is not None:
+        words += f", ETA {clock_words(eta)}"
+    else:
+        words += f", {clock_words(progress.elapsed)} so far"
+    if progress.in_flight:
+        words += f" ({progress.in_flight} requests in flight)"
+    return words
+
+
+def text_bar(fraction: float | None, width: int = 24) -> str:
+    """[#########...............] for a known fraction, a moving block when unknown."""
+    if fraction is None:
+        return "[" + "." * width + "]"
+    done = int(round(fraction * width))
+    return "[" + "#" * done + "." * (width - done) + "]"
 
 
 def human_age(seconds: float) -> str:

@@ -91,9 +91,28 @@ class UsageProgress:
     rate: float  # entries per second
     expected: int | None  # from the previous scan: its entries (full) or directories (quick)
     quick: bool = False
+    in_flight: int | None = None  # threads walking a share; None for a local walk
+    files: int = 0  # regular files seen so far
+
+    @property
+    def files_rate(self) -> float:
+        return self.files / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def done(self) -> int:
+        """What ``expected`` counts: directories for a quick rescan, else entries."""
+        return self.dirs if self.quick else self.entries
 
     @property
     def fraction(self) -> float | None:
         if not self.expected:
             return None
-        return min(1.0, (self.dirs if self.quick else self.entries) / self.expected)
+        return min(1.0, self.done / self.expected)
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the present rate, judged by the last scan's size."""
+        if not self.expected or self.elapsed <= 0 or self.done <= 0:
+            return None
+        rate = self.done / self.elapsed
+        return max(0.0, (self.expected - self.done) / rate)

@@ -1,18 +1,25 @@
 """The worker processes of the usage scan: a small pool, started once and reused.
 
-CPython threads share one GIL and walk no faster than one; processes each stat on
-their own core. The workers are plain child processes (usage_worker) fed through
-pipes, not ``multiprocessing``: a fresh interpreter is safe to start from the console,
-which has threads (fork is not), and it never re-imports the program's main module
-(which for ``python -m omero_tui`` would open a console in each worker). Whoever makes
-a pool closes it; a worker also exits by itself when its stdin closes.
-``workers=0`` runs the same tasks in the calling process.
+CPython threads share one GIL and walk a local disk no faster than one; processes each
+stat on their own core. The workers are plain child processes (usage_worker) fed
+through pipes, not ``multiprocessing``. From the console, which has threads, a worker
+is a fresh interpreter (``fork`` is not safe there), which never re-imports the
+program's main module (for ``python -m omero_tui`` that would open a console in each
+worker). A headless command has no other thread: there a worker is forked, which
+costs a millisecond instead of an interpreter's start. Whoever makes a pool closes it;
+a worker also exits by itself when its input closes. ``workers=0`` runs the same tasks
+in the calling process.
+
+A scan first walks in the calling process (``inline`` entries): a small tree is done
+before any worker would have started, and only a tree that proves large starts them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
+import signal
 import subprocess
 import sys
 import threading
@@ -21,11 +28,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from omero_tui.core.usage.walk import walk_task
-from omero_tui.core.usage.worker import read_frame, write_frame
+from omero_tui.core.usage.worker import read_frame, serve, write_frame
 
 MAX_WORKERS = 8
+# Entries walked in the calling process before workers are started: forked workers
+# start in about a millisecond, fresh interpreters in tens of them.
+INLINE_FORKED = 6_000
+INLINE_SPAWNED = 25_000
 DRAIN_SECONDS = 2.0  # how long a cancelled scan waits for a busy worker before killing it
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])  # the dir holding omero_tui
 
 
 class WorkerDied(Exception):
@@ -36,8 +47,82 @@ def default_workers() -> int:
     return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
 
 
-class _Worker:
+def can_fork() -> bool:
+    """Forking is safe in a process with no other thread (the headless commands)."""
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+class _Forked:
+    """A forked worker, with the part of Popen's interface the pool (and tests) use."""
+
     def __init__(self) -> None:
+        to_child, self.stdin_fd = os.pipe()
+        self.stdout_fd, from_child = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: serve tasks, never return into the caller's code
+            code = 1
+            try:
+                # Only its own two pipe ends stay open: the other workers' pipes must
+                # see their EOF, and a caller's pipe (a monitoring script reading our
+                # output) must not be held open by a worker.
+                low = 3
+                for fd in sorted((to_child, from_child)):
+                    os.closerange(low, fd)
+                    low = fd + 1
+                os.closerange(low, max(low, os.sysconf("SC_OPEN_MAX")))
+                code = serve(to_child, from_child)
+            finally:
+                os._exit(code)
+        os.close(to_child)
+        os.close(from_child)
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                pid, status = self.pid, 0
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("scan worker", timeout or 0)
+            time.sleep(0.001)
+        return self.returncode  # type: ignore[return-value]
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+    def close_pipes(self) -> None:
+        fds, self.stdin_fd, self.stdout_fd = (self.stdin_fd, self.stdout_fd), -1, -1
+        for fd in fds:
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    def __del__(self) -> None:  # a pool never closed: its workers still end (EOF)
+        self.close_pipes()
+        with contextlib.suppress(OSError):
+            self.poll()
+
+
+class _Worker:
+    def __init__(self, fork: bool = False) -> None:
+        self.tag: object = None
+        self.busy = False
+        self.dead = False
+        if fork:
+            self.process: _Forked | subprocess.Popen = _Forked()
+            self.stdin, self.stdout = self.process.stdin_fd, self.process.stdout_fd
+            return
         env = dict(os.environ)
         # The package is importable in the worker even when run from a source tree.
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
@@ -52,9 +137,6 @@ class _Worker:
         assert self.process.stdin is not None and self.process.stdout is not None
         self.stdin = self.process.stdin.fileno()
         self.stdout = self.process.stdout.fileno()
-        self.tag: object = None
-        self.busy = False
-        self.dead = False
 
     def send(self, tag: object, args: tuple) -> None:
         try:
@@ -76,9 +158,12 @@ class _Worker:
     def stop(self, kill: bool = False) -> None:
         if kill:
             self.process.kill()
-        for stream in (self.process.stdin, self.process.stdout):
-            if stream is not None:
-                stream.close()
+        if isinstance(self.process, _Forked):
+            self.process.close_pipes()
+        else:
+            for stream in (self.process.stdin, self.process.stdout):
+                if stream is not None:
+                    stream.close()
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -89,8 +174,14 @@ class _Worker:
 class ScanPool:
     """Hands walk tasks to idle workers and collects their results."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(
+        self, workers: int | None = None, *, inline: int | None = None, fork: bool | None = None
+    ) -> None:
+        """``inline``: entries walked here before workers start (None: by how they start);
+        ``fork``: fork the workers (None: when this process has no other thread)."""
         self.workers = default_workers() if workers is None else max(0, workers)
+        self.fork = fork
+        self._inline_entries = inline
         self._procs: list[_Worker] = []
         self._inline: list[tuple[object, object]] = []  # results when workers == 0
         self._lock = threading.Lock()  # one scan at a time on a pool
@@ -99,13 +190,29 @@ class ScanPool:
     def parallel(self) -> int:
         return max(1, self.workers)
 
+    @property
+    def running(self) -> bool:
+        return bool(self._procs)
+
+    def inline_entries(self) -> int:
+        """How much a scan walks here first; nothing when workers already run."""
+        if self.workers == 0 or self._procs:
+            return 0
+        if self._inline_entries is not None:
+            return self._inline_entries
+        return INLINE_FORKED if self._forks() else INLINE_SPAWNED
+
+    def _forks(self) -> bool:
+        return can_fork() if self.fork is None else self.fork
+
     def start(self) -> None:
         """Start the workers (once); with none startable, run tasks in this process."""
         if self.workers == 0 or len(self._procs) == self.workers:
             return
+        fork = self._forks()
         try:
             while len(self._procs) < self.workers:
-                self._procs.append(_Worker())
+                self._procs.append(_Worker(fork))
         except OSError:
             self.close()
             self.workers = 0

@@ -41,7 +41,7 @@ CHECK_CANCEL_EVERY = 256  # directories between looks at the cancel flag
 
 
 def quick_rescan(
-    previous: UsageScan,
+    previous: UsageScan | WalkResult,
     managed_dir: str | None = None,
     *,
     progress: ProgressCallback | None = None,
@@ -55,17 +55,17 @@ def quick_rescan(
     directory counted as unlinked: that cannot be settled without reading them all, so
     the quick rescan then becomes a full scan (and says why in ``fallback``).
     """
-    old = previous.raw
+    old = previous.raw if isinstance(previous, UsageScan) else previous
     if not isinstance(old, WalkResult):
         raise ValueError("a quick rescan needs a scan made in this version (or its cache)")
     try:
-        return _quick(previous, old, managed_dir, progress, cancel, clock)
+        return _quick(old, managed_dir, progress, cancel, clock)
     except _NeedFullScan as reason:
         scan = scan_usage(
-            previous.data_dir,
+            old.plan.data_dir,
             managed_dir,
             pool=pool,
-            previous=previous,
+            previous=old,
             progress=progress,
             cancel=cancel,
             clock=clock,
@@ -78,7 +78,6 @@ class _NeedFullScan(Exception):
 
 
 def _quick(
-    previous: UsageScan,
     old: WalkResult,
     managed_dir: str | None,
     progress: ProgressCallback | None,
@@ -86,7 +85,7 @@ def _quick(
     clock: Callable[[], float],
 ) -> UsageScan:
     started = clock()
-    plan = plan_scan(previous.data_dir, managed_dir)
+    plan = plan_scan(old.plan.data_dir, managed_dir)
     old_index = {root.path: i for i, root in enumerate(old.plan.roots)}
     records: list[dict[str, tuple]] = [{} for _ in plan.roots]
     links: list[list[tuple]] = [[] for _ in plan.roots]
@@ -95,7 +94,7 @@ def _quick(
     reused: set[tuple[int, str]] = set()
     # Start from the earlier figures by day and correct them directory by directory.
     days: dict[str, dict[int, int]] = {n: dict(d) for n, d in old.days.items()}
-    counter = Progress(progress, previous.totals.dirs, quick=True)
+    counter = Progress(progress, sum(len(r) for r in old.records), quick=True)
     for index, root in enumerate(plan.roots):
         before = old_index.get(root.path)
         walker = _RootWalk(index, root.path, root.dev, old, before, cancel)
@@ -212,8 +211,7 @@ class _RootWalk:
                 counter.report()
             before = self.old_records.get(rel)
             if before is not None and (before[INO], before[MTIME], before[CTIME]) == own[:3]:
-                self._reuse(rel, own, before, stack)
-                counter.add([self.records[rel]], 1)
+                counter.add_reused(self._reuse(rel, own, before, stack))
                 continue
             if before is not None:
                 _add_record_days(self.dropped_days, before)
@@ -231,10 +229,10 @@ class _RootWalk:
             if rel not in self.records:
                 _add_record_days(self.dropped_days, record)
 
-    def _reuse(self, rel: str, own: tuple, before: tuple, stack: list) -> None:
-        self.records[rel] = (rel, *own, *before[6:])
+    def _reuse(self, rel: str, own: tuple, before: tuple, stack: list) -> tuple:
+        record = self.records[rel] = (rel, *own, *before[6:])
         self.reused.append(rel)
-        for link in self.old_links.get(rel, ()):
+        for link in self.old_links.get(rel, ()) if self.old_links else ():
             # Few, and their link count may have changed without any directory changing.
             try:
                 st = os.lstat(join(join(self.path, rel), link[L_NAME]))
@@ -253,13 +251,19 @@ class _RootWalk:
                     link[L_NAME],
                 )
             )
-        self.problems.extend(self.old_problems.get(join(self.path, rel), ()))
+        if self.old_problems:
+            self.problems.extend(self.old_problems.get(join(self.path, rel), ()))
         # Mounting and unmounting change no directory's mtime, so every child that was
         # a mount point is looked at again like the others: one unmounted since is a
         # plain directory now (with what was hidden under the mount), walked anew.
-        for child in (*self.old_children.get(rel, ()), *self.old_mounts.get(rel, ())):
+        children = self.old_children.get(rel, ())
+        if self.old_mounts:
+            children = (*children, *self.old_mounts.get(rel, ()))
+        base = self.path + "/"
+        lstat = os.lstat
+        for child in children:
             try:
-                st = os.lstat(join(self.path, child))
+                st = lstat(base + child)
             except FileNotFoundError:
                 continue  # went between our two looks; the parent's mtime will say so next
             except OSError as err:
@@ -270,4 +274,7 @@ class _RootWalk:
             if st.st_dev != self.dev:
                 self.mounts.append(child)
                 continue
-            stack.append((child, own_of(st)))
+            stack.append(
+                (child, (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_blocks))
+            )
+        return record

@@ -1,6 +1,9 @@
 """The full usage scan: every directory listed, shared between worker processes.
 
-The top one or two levels are listed here, then the directories below them are handed
+On a share or a FUSE filesystem (judged by the mount table) the walk is done by many
+threads instead, which keep many round trips in flight (usage.threads). On a local
+disk, the top one or two levels are listed here and the walk goes on here until the
+tree proves large (see usage_pool); then the directories not yet reached are handed
 to the pool as tasks. A task walks until it has seen its budget of entries and hands
 back what it has not reached, which is split again, so a skewed tree (one huge Pixels)
 still keeps every worker busy to the end. The largest subtrees of the previous scan go
@@ -19,12 +22,23 @@ from omero_tui.core.usage.assemble import WalkResult, add_days, assemble
 from omero_tui.core.usage.model import ScanCancelled, UsageProgress, UsageScan
 from omero_tui.core.usage.plan import ScanPlan, UsageError, plan_scan
 from omero_tui.core.usage.pool import ScanPool, WorkerDied
-from omero_tui.core.usage.walk import BLOCKS, L_BLOCKS, OWN_BLOCKS, Own, list_directory, own_of
+from omero_tui.core.usage.threads import ThreadStats, remote_roots, walk_threaded
+from omero_tui.core.usage.walk import (
+    BLOCKS,
+    FILES,
+    L_BLOCKS,
+    OWN_BLOCKS,
+    Own,
+    list_directory,
+    own_of,
+    walk_task,
+)
 
 ProgressCallback = Callable[[UsageProgress], None]
 DEFAULT_BUDGET = 10_000  # entries per task when no earlier scan tells the tree's size
 REPORT_EVERY = 0.1  # seconds between progress reports
 MAX_PROBLEMS = 500  # error messages kept; every error is counted all the same
+CONCURRENCY = ("auto", "threads", "processes")
 
 
 class Progress:
@@ -34,14 +48,23 @@ class Progress:
         self, callback: ProgressCallback | None, expected: int | None, quick: bool = False
     ) -> None:
         self.callback, self.expected, self.quick = callback, expected, quick
-        self.entries = self.dirs = self.allocated = 0
+        self.entries = self.dirs = self.allocated = self.files = 0
         self.start = self._last = time.monotonic()
+        self.threads: ThreadStats | None = None  # set by a threaded walk
 
     def add(self, records: list[tuple], seen: int, link_blocks: int = 0) -> None:
         self.entries += seen
         self.dirs += len(records)
+        self.files += sum(r[FILES] for r in records)
         blocks = link_blocks + sum(r[OWN_BLOCKS] + r[BLOCKS] for r in records)
         self.allocated += blocks * 512
+
+    def add_reused(self, record: tuple) -> None:
+        """One directory taken from an earlier scan (a quick rescan's most common case)."""
+        self.entries += 1
+        self.dirs += 1
+        self.files += record[FILES]
+        self.allocated += (record[OWN_BLOCKS] + record[BLOCKS]) * 512
 
     def report(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -58,6 +81,8 @@ class Progress:
                 rate=self.entries / elapsed if elapsed > 0 else 0.0,
                 expected=self.expected,
                 quick=self.quick,
+                in_flight=self.threads.level if self.threads is not None else None,
+                files=self.files,
             )
         )
 
@@ -67,17 +92,26 @@ def scan_usage(
     managed_dir: str | None = None,
     *,
     pool: ScanPool | None = None,
-    previous: UsageScan | None = None,
+    previous: UsageScan | WalkResult | None = None,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     clock: Callable[[], float] = time.time,
+    concurrency: str = "auto",
 ) -> UsageScan:
     """Walk the whole repository. Raises UsageError, or ScanCancelled when ``cancel`` is set.
 
     ``previous`` (an earlier scan of the same repository) only orders the work and
     gives the progress a percentage; nothing of it is reused (see usage_quick).
+    ``concurrency``: "auto" (threads on a share or FUSE, processes on a local disk),
+    "threads" or "processes".
     """
+    if concurrency not in CONCURRENCY:
+        raise ValueError(f"concurrency must be one of {CONCURRENCY}")
     plan = plan_scan(data_dir, managed_dir)
+    if isinstance(previous, UsageScan):
+        previous = previous.raw if isinstance(previous.raw, WalkResult) else None
+    if concurrency == "threads" or (concurrency == "auto" and remote_roots(plan)):
+        return assemble(_walk_threads(plan, previous, progress, cancel, clock))
     own_pool = pool is None
     pool = ScanPool() if pool is None else pool
     try:
@@ -99,39 +133,107 @@ def scan_usage(
             pool.close()
 
 
-def _walk(
+class _Collector:
+    """What the walk found so far, whoever walked it."""
+
+    def __init__(
+        self,
+        plan: ScanPlan,
+        previous: WalkResult | None,
+        progress: ProgressCallback | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.plan, self.clock = plan, clock
+        self.started = clock()
+        self.records: list[dict[str, tuple]] = [{} for _ in plan.roots]
+        self.links: list[list[tuple]] = [[] for _ in plan.roots]
+        self.problems: list[tuple[str, str, str]] = []
+        self.mounts: list[tuple[int, str]] = []
+        self.days: dict[str, dict[int, int]] = {}
+        expected = None
+        if previous is not None and previous.plan.data_dir == plan.data_dir:
+            expected = previous.entries
+        self.expected = expected
+        self.counter = Progress(progress, expected)
+
+    def store(
+        self,
+        root: int,
+        found: list,
+        found_links: list,
+        found_mounts: list,
+        seen: int,
+        found_days: dict,
+        found_problems: list = (),  # type: ignore[assignment]
+    ) -> None:
+        records = self.records[root]
+        for r in found:
+            records[r[0]] = r
+        if found_links:
+            self.links[root].extend(found_links)
+        if found_mounts:
+            self.mounts.extend((root, rel) for rel in found_mounts)
+        add_days(self.days, self.plan, root, found_days)
+        self.counter.add(found, seen, sum(link[L_BLOCKS] for link in found_links))
+        if found_problems:
+            room = max(0, MAX_PROBLEMS - len(self.problems))
+            self.problems.extend(found_problems[:room])
+
+    def result(self) -> WalkResult:
+        self.counter.report(force=True)
+        return WalkResult(
+            plan=self.plan,
+            records=self.records,
+            links=self.links,
+            problems=self.problems,
+            mounts=self.mounts,
+            days=self.days,
+            entries=self.counter.entries,
+            started_at=self.started,
+            finished_at=self.clock(),
+        )
+
+
+def _walk_threads(
     plan: ScanPlan,
-    pool: ScanPool,
-    previous: UsageScan | None,
+    previous: WalkResult | None,
     progress: ProgressCallback | None,
     cancel: threading.Event | None,
     clock: Callable[[], float],
 ) -> WalkResult:
-    started = clock()
+    found = _Collector(plan, previous, progress, clock)
+    frontier = _seed(plan, 1, found.store, found.problems)  # the roots themselves
+    stats = found.counter.threads = ThreadStats()
+
+    def deliver(item: tuple) -> None:
+        root, records, links, problems, mounts, seen, days = item
+        found.store(root, records, links, mounts, seen, days, problems)
+
+    walk_threaded(plan, frontier, deliver, found.counter.report, cancel, stats)
+    return found.result()
+
+
+def _walk(
+    plan: ScanPlan,
+    pool: ScanPool,
+    previous: WalkResult | None,
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+    clock: Callable[[], float],
+) -> WalkResult:
+    found = _Collector(plan, previous, progress, clock)
     roots = plan.roots
-    records: list[dict[str, tuple]] = [{} for _ in roots]
-    links: list[list[tuple]] = [[] for _ in roots]
-    problems: list[tuple[str, str, str]] = []
-    mounts: list[tuple[int, str]] = []
-    expected = None
-    if previous is not None and previous.data_dir == plan.data_dir:
-        expected = previous.entries
-    days: dict[str, dict[int, int]] = {}
-    counter = Progress(progress, expected)
-
-    def store(
-        root: int, found: list, found_links: list, found_mounts: list, seen: int, found_days: dict
-    ) -> None:
-        records[root].update((r[0], r) for r in found)
-        links[root].extend(found_links)
-        mounts.extend((root, rel) for rel in found_mounts)
-        add_days(days, plan, root, found_days)
-        counter.add(found, seen, sum(link[L_BLOCKS] for link in found_links))
-
-    frontier = _seed(plan, pool.parallel * 4, store, problems)
+    store = found.store
+    frontier = _seed(plan, pool.parallel * 4, store, found.problems)
+    frontier = _walk_here(plan, frontier, pool.inline_entries(), found)
+    if cancel is not None and cancel.is_set():
+        raise ScanCancelled()
+    if not frontier:  # a small tree: done before a worker would have started
+        return found.result()
     size_of = _previous_sizes(plan, previous)
     frontier.sort(key=lambda item: size_of(item[0], item[1]), reverse=True)
     parallel = pool.parallel
+    expected = found.expected
     budget = max(2_000, expected // (parallel * 8)) if expected else DEFAULT_BUDGET
     queue: deque[tuple[int, list[tuple[str, Own]]]] = deque(_split(frontier, 8 * parallel))
     with pool.session() as session:
@@ -140,27 +242,37 @@ def _walk(
                 root, starts = queue.popleft()
                 session.submit(root, (roots[root].path, roots[root].dev, starts, budget))
             for root, result in session.results(REPORT_EVERY):
-                found, found_links, found_problems, found_mounts, left, seen, found_days = result
-                store(root, found, found_links, found_mounts, seen, found_days)
-                problems.extend(found_problems[: max(0, MAX_PROBLEMS - len(problems))])
+                found_records, links, problems, mounts, left, seen, days = result
+                store(root, found_records, links, mounts, seen, days, problems)
                 if left:
                     pieces = _split([(root, rel, own) for rel, own in left], 2 * parallel)
                     queue.extendleft(reversed(pieces))
             if cancel is not None and cancel.is_set():
                 raise ScanCancelled()
-            counter.report()
-    counter.report(force=True)
-    return WalkResult(
-        plan=plan,
-        records=records,
-        links=links,
-        problems=problems,
-        mounts=mounts,
-        days=days,
-        entries=counter.entries,
-        started_at=started,
-        finished_at=clock(),
-    )
+            found.counter.report()
+    return found.result()
+
+
+def _walk_here(
+    plan: ScanPlan, frontier: list[tuple[int, str, Own]], budget: int, found: _Collector
+) -> list[tuple[int, str, Own]]:
+    """Walk up to ``budget`` entries in this process; returns the directories not reached."""
+    if budget <= 0 or not frontier:
+        return frontier
+    left: list[tuple[int, str, Own]] = []
+    for root, starts in _split(frontier, 1):
+        if budget <= 0:
+            left.extend((root, rel, own) for rel, own in starts)
+            continue
+        tree = plan.roots[root]
+        records, links, problems, mounts, rest, seen, days = walk_task(
+            tree.path, tree.dev, starts, budget
+        )
+        found.store(root, records, links, mounts, seen, days, problems)
+        budget -= seen
+        left.extend((root, rel, own) for rel, own in rest)
+    found.counter.report()
+    return left
 
 
 def _seed(
@@ -202,20 +314,27 @@ def _seed(
     return frontier
 
 
-def _previous_sizes(plan: ScanPlan, previous: UsageScan | None) -> Callable[[int, str], int]:
+def _previous_sizes(plan: ScanPlan, previous: WalkResult | None) -> Callable[[int, str], int]:
+    """Files and directories below a top directory at the previous scan (0 if unknown).
+
+    The frontier is at most two levels deep (see _seed): one pass over the records
+    counts what lies below each directory of those levels.
+    """
     if previous is None:
         return lambda root, rel: 0
-    where = {root.path: index for index, root in enumerate(previous.roots)}
+    where = {root.path: index for index, root in enumerate(previous.plan.roots)}
     mapping = {i: where.get(root.path) for i, root in enumerate(plan.roots)}
-
-    def size(root: int, rel: str) -> int:
-        old = mapping.get(root)
-        if old is None:
-            return 0
-        totals = previous.tree.totals(old, rel)
-        return totals.files + totals.dirs
-
-    return size
+    counts: dict[tuple[int, str], int] = {}
+    for old, records in enumerate(previous.records):
+        for rel, record in records.items():
+            weight = record[FILES] + 1
+            parts = rel.split("/", 2)
+            first = (old, parts[0])
+            counts[first] = counts.get(first, 0) + weight
+            if len(parts) > 1:
+                second = (old, parts[0] + "/" + parts[1])
+                counts[second] = counts.get(second, 0) + weight
+    return lambda root, rel: counts.get((mapping.get(root), rel), 0)  # type: ignore[arg-type]
 
 
 def _split(

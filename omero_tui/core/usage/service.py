@@ -14,12 +14,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omero_tui.core.discovery import ServerLocation, windows_not_judged
 from omero_tui.core.settings import DEFAULT_THRESHOLDS, Settings, SettingsError, default_state_dir
-from omero_tui.core.usage.cache import load_scan, save_scan
-from omero_tui.core.usage.export import export_scan
-from omero_tui.core.usage.files import FileListing, largest_files
+from omero_tui.core.usage.assemble import WalkResult, assemble
+from omero_tui.core.usage.cache import load_walk, save_scan
 from omero_tui.core.usage.history import VolumePoint, append_history, read_history
 from omero_tui.core.usage.model import UsageProgress, UsageScan
 from omero_tui.core.usage.plan import UsageError
@@ -28,6 +28,16 @@ from omero_tui.core.usage.quick import quick_rescan
 from omero_tui.core.usage.report import UsageReport, build_report
 from omero_tui.core.usage.scan import scan_usage
 from omero_tui.core.usage.volumes import VolumeReader, read_volumes
+
+if TYPE_CHECKING:
+    from omero_tui.core.usage.files import FileListing
+
+
+def largest_files(path: str, limit: int) -> FileListing:
+    """The panel's file list (usage.files, imported when a panel first asks)."""
+    from omero_tui.core.usage.files import largest_files as listing
+
+    return listing(path, limit)
 
 
 def settings_thresholds(settings: Settings | None = None) -> dict[str, float]:
@@ -51,14 +61,17 @@ class UsageService:
         thresholds: Callable[[], Mapping[str, float]] = settings_thresholds,
         files: Callable[[str, int], FileListing] = largest_files,
         workers: int | None = None,
+        inline: int | None = None,
     ) -> None:
         self._state_dir = state_dir
         self.now = now
         self.read_volumes = volumes
         self.thresholds = thresholds
         self.list_files = files
-        self.pool = ScanPool(workers)
-        self._last: dict[str, UsageScan] = {}
+        self.pool = ScanPool(workers, inline=inline)
+        # The last scan of each repository; from the cache, its walk only, summed up
+        # when a report of it is asked for (a rescan needs only the walk).
+        self._last: dict[str, UsageScan | WalkResult] = {}
         self._lock = threading.Lock()
 
     @property
@@ -68,9 +81,16 @@ class UsageService:
     def last_report(self, location: ServerLocation) -> UsageReport | None:
         """The report of the last scan on record, re-judged now; None if never scanned."""
         data_dir = _data_dir(location)
-        scan = self._remembered(data_dir)
-        if scan is None:
+        found = self._remembered(data_dir)
+        if found is None:
             return None
+        if isinstance(found, WalkResult):
+            scan = assemble(found)
+            with self._lock:
+                if self._last.get(data_dir) is found:
+                    self._last[data_dir] = scan
+        else:
+            scan = found
         return self._report(scan, self.read_volumes(scan))
 
     def scan(
@@ -86,8 +106,10 @@ class UsageService:
         data_dir, managed = _data_dir(location), location.managed_dir.value
         previous = self._remembered(data_dir)
         if export is not None:
+            from omero_tui.core.usage.export import export_scan  # the rare case: load it then
+
             scan = export_scan(data_dir, export, managed, progress=progress, cancel=cancel)
-        elif quick and previous is not None and previous.raw is not None:
+        elif quick and previous is not None and _walk_of(previous) is not None:
             scan = quick_rescan(previous, managed, progress=progress, cancel=cancel, pool=self.pool)
         else:
             scan = scan_usage(
@@ -116,14 +138,14 @@ class UsageService:
 
     # ------------------------------------------------------------------ inside
 
-    def _remembered(self, data_dir: str) -> UsageScan | None:
+    def _remembered(self, data_dir: str) -> UsageScan | WalkResult | None:
         with self._lock:
             scan = self._last.get(data_dir)
         if scan is None:
-            scan = load_scan(self.state_dir, data_dir)
-            if scan is not None:
+            found = load_walk(self.state_dir, data_dir)
+            if found is not None:
                 with self._lock:
-                    self._last.setdefault(data_dir, scan)
+                    scan = self._last.setdefault(data_dir, found)
         return scan
 
     def _record(self, scan: UsageScan, volumes: tuple) -> None:
@@ -143,6 +165,12 @@ class UsageService:
     def _report(self, scan: UsageScan, volumes: tuple) -> UsageReport:
         history = read_history(self.state_dir, scan.data_dir)
         return build_report(scan, volumes, history, self.now(), self.thresholds())
+
+
+def _walk_of(scan: UsageScan | WalkResult) -> WalkResult | None:
+    if isinstance(scan, WalkResult):
+        return scan
+    return scan.raw if isinstance(scan.raw, WalkResult) else None
 
 
 def _data_dir(location: ServerLocation) -> str:
@@ -165,6 +193,7 @@ class UsageSource:
     thresholds: Callable[[], Mapping[str, float]] = settings_thresholds
     files: Callable[[str, int], FileListing] = largest_files
     workers: int | None = None
+    inline: int | None = None  # entries walked in the console before workers start
     make: Callable[..., UsageService] = UsageService
 
     def service(self) -> UsageService:
@@ -175,4 +204,5 @@ class UsageSource:
             thresholds=self.thresholds,
             files=self.files,
             workers=self.workers,
+            inline=self.inline,
         )

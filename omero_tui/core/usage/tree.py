@@ -124,16 +124,20 @@ class UsageTree:
                 ]
                 for rel, r in records.items()
             }
-            # Deepest first, so each directory is complete before it joins its parent.
-            for rel in sorted(acc, key=lambda r: r.count("/") if r else -1, reverse=True):
+            # Longest first: a child's path is its parent's and more, so each directory
+            # is complete before it joins its parent.
+            for rel in sorted(acc, key=len, reverse=True):
                 if not rel:
                     continue
                 parent = acc.get(rel.rpartition("/")[0])
                 if parent is None:
                     continue  # its parent vanished mid-scan: counted in no total above it
                 child = acc[rel]
-                for i in range(5):
-                    parent[i] += child[i]
+                parent[0] += child[0]  # unrolled: this loop runs once per directory
+                parent[1] += child[1]
+                parent[2] += child[2]
+                parent[3] += child[3]
+                parent[4] += child[4]
             top = acc.get("", [0, 0, 0, 0, 0])
             for i in range(5):
                 repository[i] += top[i]

@@ -72,22 +72,19 @@ def measure(path: str, holds: tuple[str, ...], table: MountTable) -> Volume:
     mount_point = mount.mount_point if mount else path
     device = mount.describe() if mount else ""
     try:
-        import psutil
-
-        usage = psutil.disk_usage(path)
         vfs = os.statvfs(path)
-    except (OSError, ImportError) as err:
-        reason = getattr(err, "strerror", None) or str(err)
-        return Volume(mount_point, device, holds, path, error=reason)
+    except OSError as err:
+        return Volume(mount_point, device, holds, path, error=err.strerror or str(err))
     inodes = vfs.f_files or None  # btrfs and others report 0: no fixed table to run out of
+    # The figures of psutil.disk_usage (and df), from one statvfs without importing it.
     return Volume(
         mount_point=mount_point,
         device=device,
         holds=holds,
         path=path,
-        total_bytes=usage.total,
-        used_bytes=usage.used,
-        free_bytes=usage.free,
+        total_bytes=vfs.f_blocks * vfs.f_frsize,
+        used_bytes=(vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize,
+        free_bytes=vfs.f_bavail * vfs.f_frsize,
         total_inodes=inodes,
         free_inodes=vfs.f_favail if inodes else None,
     )

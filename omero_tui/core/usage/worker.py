@@ -42,7 +42,11 @@ def read_frame(fd: int) -> object:
 
 
 def main() -> int:
-    stdin, stdout = sys.stdin.fileno(), sys.stdout.fileno()
+    return serve(sys.stdin.fileno(), sys.stdout.fileno())
+
+
+def serve(stdin: int, stdout: int) -> int:
+    """Answer tasks until the input ends (also the body of a forked worker)."""
     while True:
         try:
             args = read_frame(stdin)

@@ -13,6 +13,7 @@ from omero_tui.core.usage.format import (
     human_age,
     human_bytes,
     human_count,
+    progress_words,
     sparkline,
     stamp,
 )
@@ -156,12 +157,7 @@ def scan_line(report: UsageReport, now: float) -> Text:
 def progress_line(progress: UsageProgress) -> Text:
     what = "Quick rescan" if progress.quick else "Scanning"
     text = Text(f"{what}…", style="bold")
-    if progress.fraction is not None:
-        text.append(f" {progress.fraction:.0%}")
-    text.append(
-        f"  {human_count(progress.entries)} entries, {human_bytes(progress.allocated_bytes)}, "
-        f"{progress.rate:,.0f}/s, {progress.elapsed:.1f} s"
-    )
+    text.append(f" {progress_words(progress)}")
     text.append("  (c cancels)", style="dim")
     return text
 
