@@ -158,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     relocate.add_argument("--yes", action="store_true", help="do not ask before stopping")
     relocate.add_argument(
+        "--rewrite-config-sources",
+        action="store_true",
+        help="also rewrite the `config set` line of a .omero file (not an Ansible template) "
+        "that would put the old path back at the next start (journalled, backup kept)",
+    )
+    relocate.add_argument(
         "--resume", action="store_true", help="continue an interrupted relocation"
     )
     relocate.add_argument(

@@ -7,6 +7,7 @@ import argparse
 from omero_tui.commands.context import locate
 from omero_tui.core.findings import Severity, worst
 from omero_tui.core.json_output import dumps
+from omero_tui.core.layout.config_sources import source_line
 from omero_tui.core.layout.inspection import LayoutReport, inspect_layout
 
 
@@ -26,6 +27,9 @@ def render_text(report: LayoutReport) -> str:
     ]
     if loc.config_error:
         lines.append(f"Config       ERROR: {loc.config_error}")
+    if report.config_sources:
+        lines += ["", "Config sources (applied at every start, they win over config.xml)"]
+        lines += [f"  {source_line(s)}" for s in report.config_sources]
     lines.append("")
     rows = [report.data_dir, *report.subdirs]
     if report.managed_outside:

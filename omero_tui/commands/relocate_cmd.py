@@ -100,7 +100,7 @@ def _relocate(
         args.to,
         what,
         settings=settings,
-        options=engine_options(),
+        options=engine_options(args),
         progress=out.progress,
         cancel=cancel,
     )
@@ -114,7 +114,7 @@ def _relocate(
     _confirm(args, f"Stop the server and move {prepared.plan.source} to {prepared.plan.target}?")
     return run_relocation(
         prepared,
-        options=engine_options(),
+        options=engine_options(args),
         progress=out.progress,
         on_step=out.step,
         cancel=cancel,
@@ -212,12 +212,14 @@ def _remove(
 TESTONLY_SETTLE_ENV = "OMERO_TUI_TESTONLY_START_SETTLE_S"
 
 
-def engine_options() -> EngineOptions:
+def engine_options(args: argparse.Namespace | None = None) -> EngineOptions:
+    rewrite = bool(getattr(args, "rewrite_config_sources", False))
     value = os.environ.get(TESTONLY_SETTLE_ENV)
     try:
-        return EngineOptions(start_settle_s=float(value)) if value else EngineOptions()
+        settle = {"start_settle_s": float(value)} if value else {}
     except ValueError:
-        return EngineOptions()
+        settle = {}
+    return EngineOptions(rewrite_config_sources=rewrite, **settle)
 
 
 def _adopted(args: argparse.Namespace) -> RelocationStatus | None:
@@ -310,6 +312,7 @@ class Output:
             ("method", f"{plan.method}: {plan.method_why}"),
             ("server", plan.controller),
             *[("config", f"{c.key} = {c.new}") for c in plan.config_changes],
+            *[("config", f"{c.path}:{c.line} `{c.new_text}`") for c in plan.source_changes],
             *[("note", n) for n in plan.notes],
         ]
         print("Relocation plan")

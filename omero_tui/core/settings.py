@@ -7,7 +7,6 @@ value, so a hand-annotated settings file survives the tool.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,9 +75,12 @@ class Settings:
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return cls(path, _TEMPLATE, False, tomllib.loads(_TEMPLATE))
+            # The template's tables, empty (its settings are comments): nothing to parse.
+            return cls(path, _TEMPLATE, False, {"server": {}, "thresholds": {}})
         except OSError as err:
             raise SettingsError(f"cannot read settings {path}: {err.strerror}") from err
+        import tomllib  # only with a file to read
+
         try:
             return cls(path, text, True, tomllib.loads(text))
         except tomllib.TOMLDecodeError as err:

@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -61,7 +62,7 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float,
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False
     )
     took = time.perf_counter() - start
-    if result.returncode not in (0, 1, 2):  # 1 and 2 are usage verdicts, not failures
+    if result.returncode not in (0, 1, 2, 3):  # verdicts (3: a check could not run), not failures
         raise RuntimeError(f"{command[0]} failed ({result.returncode}): {' '.join(command)}")
     return took, result.stdout.decode("utf-8", "replace")
 
@@ -75,6 +76,8 @@ def tools(tree: str, quick: bool) -> dict[str, list[str]]:
     }
     if quick:
         found["--quick"] = [*OMERO_TUI, "usage", "--json", "--quick", "--data-dir", tree]
+        # The monitoring probe: every area, usage by a quick rescan.
+        found["check -q"] = [*OMERO_TUI, "check", "--json", "--quick", "--data-dir", tree]
     return found
 
 
@@ -126,6 +129,10 @@ class Case:
         for tool, value in medians.items():
             ratio = "" if tool == "du" else f"   {self.ratio(tool):.2f} x du -s (paired)"
             print(f"    {tool:<10} {value:8.3f} s{ratio}")
+        if "check -q" in medians:
+            pairs = zip(self.times["check -q"], self.times["--quick"], strict=True)
+            paid = statistics.median(check / usage for check, usage in pairs)
+            print(f"    check --quick / usage --quick = {paid:.2f} (paired; check runs every area)")
         print(f"    totals identical to du -B1 / du -b / find on {self.checked} runs")
 
 
@@ -283,6 +290,8 @@ def main() -> None:
     parser.add_argument("--share-files", type=int, default=50_000, help="files on the share")
     parser.add_argument("--rss", type=int, metavar="FILES", help="also measure memory at FILES")
     args = parser.parse_args()
+    # A kill ends the run through its finally clauses: no mirror left mounted.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.chdir(REPO)  # python -m omero_tui and tests.bench resolve from the checkout
     print(f"load average at the start: {os.getloadavg()[0]:.2f} (other work skews every figure)")
     cases: list[Case] = []

@@ -98,9 +98,12 @@ def test_mount_types_that_are_round_trips() -> None:
         assert not is_remote(local), local
 
 
-def test_the_number_of_threads_grows_while_it_pays_and_steps_back_when_not() -> None:
-    shared = _Shared([(0, str(i), (0, 0, 0, 0, 0)) for i in range(500)], 16)
-    stats = ThreadStats(level=16)
+def _tuner_windows(start: int) -> tuple:
+    """A tuner on a long queue, and a way to feed it one window of measured entries."""
+    import omero_tui.core.usage.threads as threads
+
+    shared = _Shared([(0, str(i), (0, 0, 0, 0, 0)) for i in range(500)], start)
+    stats = ThreadStats(level=start)
     tuner = _Tuner(shared, stats, maximum=128)
     clock = [0.0]
     tuner.mark = 0.0
@@ -108,8 +111,6 @@ def test_the_number_of_threads_grows_while_it_pays_and_steps_back_when_not() -> 
     def window(entries: int) -> bool:
         clock[0] += 1.0
         shared.seen += entries
-        import omero_tui.core.usage.threads as threads
-
         real = threads.time.monotonic
         threads.time.monotonic = lambda: clock[0]  # type: ignore[assignment]
         try:
@@ -117,11 +118,25 @@ def test_the_number_of_threads_grows_while_it_pays_and_steps_back_when_not() -> 
         finally:
             threads.time.monotonic = real  # type: ignore[assignment]
 
+    return shared, stats, window
+
+
+def test_the_number_of_threads_grows_while_it_pays_and_steps_back_when_not() -> None:
+    shared, stats, window = _tuner_windows(16)
     assert window(1000) and shared.level == 24  # the first measure: try more
     assert window(1500) and shared.level == 36  # 50 % more a second: more again
     assert not window(1500) and shared.level == 24  # nothing gained: back, and settled
     assert not window(3000) and shared.level == 24
     assert stats.level == 24
+
+
+def test_a_fast_share_gets_fewer_threads_when_more_bring_nothing() -> None:
+    shared, stats, window = _tuner_windows(24)
+    assert window(1000) and shared.level == 36
+    assert not window(1000) and shared.level == 12  # more brought nothing: try fewer
+    assert not window(1200) and shared.level == 6  # fewer did better: fewer still
+    assert not window(1100) and shared.level == 12  # that was too few: back, settled
+    assert not window(5000) and stats.level == 12
 
 
 def test_a_small_tree_starts_no_worker_and_a_large_one_does(tmp_path) -> None:  # noqa: ANN001

@@ -79,3 +79,29 @@ async def test_q_quits(demo_sandbox) -> None:  # noqa: ANN001
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0
+
+
+async def test_config_sources_are_shown_with_the_line_and_the_template(demo_sandbox) -> None:  # noqa: ANN001
+    # The role's layout: <OMERODIR's parent>/config/*.omero, reloaded at every start.
+    config = demo_sandbox.root / "config"
+    config.mkdir()
+    omero_file = config / "00-omero-server.omero"
+    omero_file.write_text(
+        "# Ansible managed\nconfig drop default\nconfig set omero.data.dir /OMERO\n"
+    )
+    app = demo_app(demo_sandbox)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        sources = text_of(app, "#layout-sources")
+        assert f"{omero_file}:3  omero.data.dir = /OMERO  [Ansible template" in sources
+        assert f"{omero_file}:2  `config drop default`" in sources
+        # config.xml names the sandbox's repository: the next start would not.
+        assert "the next start sets omero.data.dir to /OMERO" in text_of(app, "#layout-findings")
+        assert "WARNING" in text_of(app, "#layout-status")
+
+
+async def test_no_config_sources_no_section(demo_sandbox) -> None:  # noqa: ANN001
+    app = demo_app(demo_sandbox)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        assert not app.screen.query_one("#layout-sources").display

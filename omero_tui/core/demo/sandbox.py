@@ -41,6 +41,7 @@ __all__ = [
     "DemoSandbox",
     "build_demo",
     "is_demo_root",
+    "sandbox_root_of",
     "log_line",
     "numbered",
 ]
@@ -59,6 +60,15 @@ def is_demo_root(root: Path) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(marker, dict) and marker.get("omero_tui_demo") == DEMO_FORMAT
+
+
+def sandbox_root_of(server_dir: Path, levels: int = 4) -> Path | None:
+    """The marked sandbox a server dir lives in: its parent for the demo, an ancestor
+    for a model deployment built in a sandbox (``<root>/opt/omero/server/OMERO.server``)."""
+    for candidate in list(Path(os.path.abspath(server_dir)).parents)[:levels]:
+        if is_demo_root(candidate):
+            return candidate
+    return None
 
 
 def build_demo(root: Path, *, seed: int = 1, scale: int = 1) -> DemoSandbox:

@@ -1,9 +1,11 @@
 """The demo sandbox's stand-in for OMERO's ``omero`` command, run by its ``bin/omero``.
 
-It answers ``admin start|stop|restart|status`` and ``config get|set`` with OMERO's
-output lines, exit status and locking, so the console drives it exactly as it drives
-a real server. The real ``omero`` refuses to run as root; this one does not, because
-the demo must work for whoever tries it, an admin in a root shell included.
+It answers ``admin start|stop|restart|status``, ``config get|set|drop|load`` and
+``load [--glob] FILE...`` (the ``.omero`` files an Ansible install's systemd unit
+loads before every start) with OMERO's output lines, exit status and locking, so the
+console drives it exactly as it drives a real server. The real ``omero`` refuses to
+run as root; this one does not, because the demo must work for whoever tries it, an
+admin in a root shell included.
 """
 
 from __future__ import annotations
@@ -46,6 +48,12 @@ def main(server_dir: str | os.PathLike[str], argv: Sequence[str]) -> int:
             return config_get(server_dir, args[2:])
         if args[:2] == ["config", "set"]:
             return config_set(server_dir, args[2:])
+        if args[:2] == ["config", "drop"]:
+            return config_drop(server_dir, args[2:])
+        if args[:2] == ["config", "load"]:
+            return config_load(server_dir, args[2:])
+        if args[:1] == ["load"]:
+            return load(server_dir, args[1:])
     except (StandinError, OSError) as err:
         _err(str(err))
         return 1
@@ -245,6 +253,79 @@ def config_set(server_dir: Path, argv: Sequence[str]) -> int:
     try:
         # Like OMERO: a held config.xml.lock (e.g. during `admin start`) fails at once.
         apply_set(path, opts.key, opts.value, os.environ, lock_timeout=0.0)
+    except ConfigError as err:
+        raise StandinError(str(err)) from None
+    return 0
+
+
+def config_drop(server_dir: Path, argv: Sequence[str]) -> int:
+    parser = _parser("omero config drop")
+    parser.add_argument("name", metavar="NAME")
+    opts = parser.parse_args(argv)
+    from omero_tui.core.config.omero_files import OmeroCommand
+
+    return _run_commands(server_dir, [OmeroCommand(0, "", "drop", names=(opts.name,))])
+
+
+def config_load(server_dir: Path, argv: Sequence[str]) -> int:
+    parser = _parser("omero config load")
+    parser.add_argument("-q", action="store_true")
+    parser.add_argument("files", nargs="+", metavar="FILE")
+    opts = parser.parse_args(argv)
+    from omero_tui.core.config.omero_files import OmeroCommand
+
+    return _run_commands(server_dir, [OmeroCommand(0, "", "load", names=tuple(opts.files))])
+
+
+def load(server_dir: Path, argv: Sequence[str]) -> int:
+    """``omero load [--glob] [-k] FILE...``: each line of each file as an ``omero``
+    command; the stand-in knows the ``config set|drop|load`` lines a ``.omero`` file
+    holds and refuses any other."""
+    import glob
+
+    parser = _parser("omero load")
+    parser.add_argument("infile", nargs="*")
+    parser.add_argument("-g", "--glob", action="store_true")
+    parser.add_argument("-k", "--keep-going", action="store_true")
+    opts = parser.parse_args(argv)
+    from omero_tui.core.config.omero_files import parse_omero_text
+
+    if opts.glob:
+        files = sorted(p for pattern in opts.infile for p in glob.glob(pattern))
+    else:
+        files = list(opts.infile)
+    for name in files:
+        commands = parse_omero_text(Path(name).read_text(encoding="utf-8"))
+        known = [c for c in commands if c.verb in ("set", "drop", "load") and not c.error]
+        for other in [c for c in commands if c not in known]:
+            _err(f"{UNSUPPORTED} in {name} line {other.line}: {other.text}")
+            if not opts.keep_going:
+                return 2
+        status = _run_commands(server_dir, known)
+        if status != 0:
+            return status
+    return 0
+
+
+def _run_commands(server_dir: Path, commands: Sequence[object]) -> int:
+    """Apply ``config`` commands to the profile in use, in one locked write."""
+    from omero_tui.core.config.next_start import apply_commands
+    from omero_tui.core.config.xml_file import ConfigError, new_config, read_config, write_config
+
+    path = server_dir / "etc" / "grid" / "config.xml"
+    try:
+        doc = read_config(path) if path.exists() else new_config()
+        profile = doc.profile_for(os.environ)
+        before = doc.properties(profile)
+        after = apply_commands(before, commands, profile=profile)  # type: ignore[arg-type]
+        changes = {
+            key: after.get(key)
+            for key in sorted({*before, *after})
+            if before.get(key) != after.get(key)
+            and key not in ("omero.config.version", "omero.config.profile")
+        }
+        if changes:
+            write_config(path, changes, env=os.environ, lock_timeout=0.0, expect=doc)
     except ConfigError as err:
         raise StandinError(str(err)) from None
     return 0

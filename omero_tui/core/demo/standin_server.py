@@ -35,7 +35,7 @@ from typing import IO
 import psutil
 
 from omero_tui.core.config.ice_values import resolve, unescape
-from omero_tui.core.demo.sandbox import is_demo_root
+from omero_tui.core.demo.sandbox import is_demo_root, sandbox_root_of
 from omero_tui.core.demo.server_content import (
     DB_UUID_FILE,
     FAULTS_FILE,
@@ -96,7 +96,7 @@ def repository_dirs(server_dir: Path, env: Mapping[str, str]) -> tuple[Path, Pat
     managed_raw = props.get("omero.managed.dir") or "${omero.data.dir}/ManagedRepository"
     managed = resolve(unescape(managed_raw), context)
     data_dir, managed_dir = Path(data), Path(managed)
-    root = server_dir.parent
+    root = sandbox_root_of(server_dir) or server_dir.parent
     for what, path in (("omero.data.dir", data_dir), ("omero.managed.dir", managed_dir)):
         if not is_demo_root(root) or not (
             _inside(path, root) or _holds_own_identity(path, server_dir)

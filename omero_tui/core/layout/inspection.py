@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import PureWindowsPath
 
 from omero_tui.core.discovery import ServerLocation, is_foreign_windows_path
+from omero_tui.core.layout.config_sources import look_at_sources
 from omero_tui.core.layout.findings import layout_findings
 from omero_tui.core.layout.identity import IdentityEntry, RepoIdentity, read_identity
 from omero_tui.core.layout.model import (
@@ -91,6 +92,8 @@ def inspect_layout(
         client_dirs=find_client_dirs(location) if client_dirs is None else client_dirs,
         data_children=[p.entry.name for p in [*standard, *extras] if p.usable],
     )
+    sources, source_warnings = look_at_sources(location)
+    findings += source_warnings
     return LayoutReport(
         location=location,
         data_dir=data.entry,
@@ -99,6 +102,7 @@ def inspect_layout(
         managed_outside=managed_outside,
         identities=identities,
         findings=(*location.notes, *findings),
+        config_sources=sources,
     )
 
 

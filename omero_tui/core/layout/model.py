@@ -9,19 +9,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from omero_tui.core.config.sources import ConfigSource
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding
 from omero_tui.core.layout.identity import RepoIdentity
+from omero_tui.core.layout.subdirs import STANDARD_SUBDIRS as STANDARD_SUBDIRS
 
-# The standard subdirectories and what each holds, in the order OMERO documents them.
-STANDARD_SUBDIRS: tuple[tuple[str, str], ...] = (
-    ("Pixels", "pixel data and pyramids"),
-    ("Files", "original files and attachments"),
-    ("Thumbnails", "thumbnails"),
-    ("FullText", "Lucene full-text search index"),
-    ("ManagedRepository", "imported filesets and import logs (OMERO.fs)"),
-    ("BioFormatsCache", "Bio-Formats memo files (a cache)"),
-)
 # Listed only when present.
 OPTIONAL_SUBDIRS: tuple[tuple[str, str], ...] = (
     ("DropBox", "OMERO.dropbox watch folders (omero.fs.watchDir)"),
@@ -58,6 +51,9 @@ class LayoutReport:
     managed_outside: bool  # managed dir not directly at <data dir>/ManagedRepository
     identities: tuple[RepoIdentity, ...]  # data dir, then managed dir (each has its own .omero)
     findings: tuple[Finding, ...]
+    # What sets a repository path at the next start, winning over config.xml
+    # (.omero files, CONFIG_* variables, the systemd unit).
+    config_sources: tuple[ConfigSource, ...] = ()
 
 
 @dataclass(frozen=True)

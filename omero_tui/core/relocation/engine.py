@@ -16,6 +16,7 @@ by a move (a same-filesystem rename moves it whole, and is undone by one rename)
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import socket
@@ -38,6 +39,7 @@ from omero_tui.core.relocation.engine_context import (
     Context,
     EngineOptions,
     RunResult,
+    StartRefused,
     StepEvent,
     StepFailed,
 )
@@ -53,7 +55,10 @@ from omero_tui.core.relocation.journal import (
 from omero_tui.core.relocation.plan import RelocationPlan, RelocationRefused, build_plan, with_scan
 from omero_tui.core.relocation.preflight import run_preflight
 from omero_tui.core.relocation.progress import Cancelled, Progress
+from omero_tui.core.relocation.rollback_steps import roll_back
 from omero_tui.core.relocation.server_steps import is_running
+from omero_tui.core.relocation.source_checks import assess_sources
+from omero_tui.core.relocation.source_rewrite import originals
 from omero_tui.core.relocation.status import RelocationStatus, find_unfinished_relocation
 from omero_tui.core.relocation.tree_scan import TreeScan, scan_tree
 from omero_tui.core.server.control import ControlError, ServerController
@@ -110,7 +115,13 @@ def prepare_relocation(
             "relocation.source_missing",
             f"{plan.source} cannot be read ({err.strerror or err}); nothing to move",
         ) from None
-    plan = with_scan(plan, scan)
+    changes, source_checks = assess_sources(
+        plan,
+        env,
+        rewrite=options.rewrite_config_sources,
+        ask_systemd=controller.kind == "systemd",  # a refused input runs nothing else
+    )
+    plan = with_scan(dataclasses.replace(plan, source_changes=changes), scan)
     unfinished = find_unfinished_relocation(options.state_dir)
     preflight = run_preflight(
         plan,
@@ -120,6 +131,7 @@ def prepare_relocation(
         env=env,
         unfinished=unfinished.describe() if unfinished else None,
         probe_locks=options.probe_locks,
+        source_checks=source_checks,
     )
     return Prepared(plan, scan, preflight, doc, controller, user)
 
@@ -278,6 +290,8 @@ def record_start_facts(ctx: Context) -> None:
             "config_before",
             {"b64": encode_bytes(original), "sha256": hashlib.sha256(original).hexdigest()},
         )
+    if plan.source_changes and "sources_before" not in facts:
+        ctx.fact("sources_before", originals(plan.source_changes))
 
 
 def identity_of(repo_dir: str) -> list[list[str | None]]:
@@ -298,6 +312,8 @@ def forward(ctx: Context) -> RunResult:
             "cancelled at a safe point; run `omero-tui relocate --resume` to continue "
             "or `--rollback` to undo",
         )
+    except StartRefused as err:
+        return _roll_back_refused_start(ctx, str(err))
     except StepFailed as err:
         if steps_forward.nothing_changed(ctx):
             steps_forward.restart_if_needed(ctx)
@@ -309,13 +325,40 @@ def forward(ctx: Context) -> RunResult:
         return _failed(ctx, detail)
 
 
+def _roll_back_refused_start(ctx: Context, reason: str) -> RunResult:
+    """Never leave the server down with its repository moved: when it must not start on
+    the new location, everything goes back and it starts on the old one again."""
+    plan = ctx.plan
+    try:
+        with ctx.step("rollback", "putting everything back, so the server runs as before"):
+            roll_back(ctx, ctx.status())
+    except (StepFailed, OSError, ConfigError) as err:
+        return _failed(ctx, f"{reason}; the automatic rollback failed too: {err}")
+    ctx.end("rolled back")
+    return ctx.result(
+        "aborted",
+        f"{reason}; so everything was put back as it was: {plan.source} is where it was and "
+        "config.xml and the .omero lines are restored; fix that source and relocate again",
+    )
+
+
 def _failed(ctx: Context, detail: str) -> RunResult:
     ctx.note(Severity.CRITICAL, "relocation.failed", detail)
     return ctx.result(
         "failed",
-        f"{detail}; the source is untouched: run `omero-tui relocate --resume` to retry "
-        "or `--rollback` to undo",
+        f"{detail}; {where_the_repository_is(ctx)}: run `omero-tui relocate --resume` to "
+        "retry or `--rollback` to undo",
     )
+
+
+def where_the_repository_is(ctx: Context) -> str:
+    """Honest words for the source after a failure: a rename has moved it whole."""
+    plan = ctx.plan
+    if plan.method == "rename" and ctx.status().started("rename"):
+        if os.path.isdir(plan.target) and not os.path.lexists(plan.source_real):
+            return f"the repository was renamed to {plan.target}; nothing is at {plan.source} now"
+        return f"the rename of {plan.source} to {plan.target} may have happened: check both"
+    return "the source is untouched"
 
 
 def _os_error(err: OSError) -> str:

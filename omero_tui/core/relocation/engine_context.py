@@ -32,6 +32,9 @@ class EngineOptions:
     start_settle_s: float = 2.0  # still up this long after "running": not dying at once
     lock_timeout_s: float = 60.0  # config.xml.lock
     probe_locks: bool = True  # run the two-process lock probe on the target
+    # Rewrite the `config set` line of a .omero file (not a template) that would put
+    # the old path back at the next start, instead of refusing.
+    rewrite_config_sources: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,11 @@ class RunResult:
 
 class StepFailed(Exception):
     """A step could not be completed; ``str(err)`` is one line for the admin."""
+
+
+class StartRefused(StepFailed):
+    """The server must not be started: a configuration source would put the old path
+    back at this very start. The engine then rolls everything back by itself."""
 
 
 Ask = Callable[[str], bool]

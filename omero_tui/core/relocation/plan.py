@@ -31,6 +31,7 @@ from omero_tui.core.relocation.config_rewrite import (
     planned_changes,
     relative_under,
 )
+from omero_tui.core.relocation.source_checks import SourceChange
 from omero_tui.core.relocation.target_text import length_problem, lookalike_problem
 from omero_tui.core.relocation.tree_scan import TreeScan
 from omero_tui.core.usage.format import human_bytes
@@ -71,10 +72,13 @@ class RelocationPlan:
     controller: str  # how the server is stopped and started, in words
     notes: tuple[str, ...]  # what moves along, what stays
     steps: tuple[PlanStep, ...]
+    # .omero lines rewritten with config.xml (only with --rewrite-config-sources)
+    source_changes: tuple[SourceChange, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["config_changes"] = [c.to_json() for c in self.config_changes]
+        data["source_changes"] = [c.to_json() for c in self.source_changes]
         return data
 
     @classmethod
@@ -86,6 +90,9 @@ class RelocationPlan:
         steps = tuple(PlanStep(s["id"], s["title"]) for s in data.get("steps", ()))
         fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         fields.update(config_changes=changes, steps=steps, notes=tuple(data.get("notes", ())))
+        fields["source_changes"] = tuple(
+            SourceChange.from_json(c) for c in data.get("source_changes", ())
+        )
         return cls(**fields)
 
 
@@ -329,7 +336,11 @@ def with_scan(plan: RelocationPlan, scan: TreeScan | None) -> RelocationPlan:
             "compare the whole tree with the source: names, kinds, sizes, "
             "owners, modes, ACLs and xattrs, times, links and the .omero identity",
         ),
-        PlanStep("config", f"set {keys} in config.xml under OMERO's lock (backup kept)"),
+        PlanStep(
+            "config",
+            f"set {keys} in config.xml under OMERO's lock (backup kept)"
+            + "".join(f"; {c.path} line {c.line}: `{c.new_text}`" for c in plan.source_changes),
+        ),  # fmt: skip
         PlanStep("start", f"start the server if it was running and check it uses {plan.target}"),
         PlanStep(
             "finish",

@@ -9,7 +9,7 @@ table of filesystem types only guesses.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.layout.identity import read_identity
@@ -41,6 +41,7 @@ def run_preflight(
     probe_locks: bool = True,
     table: MountTable | None = None,
     lock_probe: Callable[[str], str | None] | None = None,
+    source_checks: Sequence[Check] = (),
 ) -> PreflightReport:
     """All checks; ``unfinished`` describes a relocation still to resume or roll back."""
     table = table or MountTable.read()
@@ -60,6 +61,7 @@ def run_preflight(
     checks += _access_checks(plan, server_user)
     checks += config_checks(plan, location, env)
     checks += profile_checks(plan)
+    checks += source_checks  # what will rewrite config.xml at the next start
     return PreflightReport(tuple(checks))
 
 

@@ -37,7 +37,7 @@ _TOO_BIG = {errno.ENOSPC, errno.E2BIG, errno.ERANGE}
 
 def fit_checks(plan: RelocationPlan, scan: TreeScan, where: str) -> list[Check]:
     """Every check of what the target filesystem (the one ``where`` is on) cannot hold."""
-    checks = source_path_checks(plan, scan)
+    checks = source_path_checks(plan, scan) + owner_checks(plan, scan)
     try:
         with times_kept(where), probe_dir(where) as probe:
             tries = Probe(probe, plan)
@@ -67,6 +67,25 @@ def source_path_checks(plan: RelocationPlan, scan: TreeScan) -> list[Check]:
             f"allows (PATH_MAX), so it cannot be copied by name"
             f"{f' ({len(scan.too_long)} such entries)' if len(scan.too_long) > 1 else ''}; "
             "shorten its directory names first",
+            plan.source,
+        )
+    ]
+
+
+def owner_checks(plan: RelocationPlan, scan: TreeScan) -> list[Check]:
+    """Only root gives files away: a run as anyone else keeps owners only if they are its
+    own, and a copy with another owner or group is other access."""
+    if not hasattr(os, "geteuid") or os.geteuid() == 0:
+        return []
+    mine = {os.getegid(), *os.getgroups()}
+    foreign = next((e for e in scan.entries if e.uid != os.geteuid() or e.gid not in mine), None)
+    if foreign is None:
+        return []
+    return [
+        fail(
+            "relocation.owners_need_root",
+            f"{_source(plan, foreign.rel)} belongs to {foreign.uid}:{foreign.gid}, and only "
+            "root can give the copy that owner and group; run the relocation as root",
             plan.source,
         )
     ]

@@ -39,6 +39,8 @@ def rollback_actions(status: RelocationStatus) -> list[str]:
         actions.append("stop the server and prove it stopped (it may use the new location)")
     if facts.get("config_before") and status.started("config"):
         actions.append(f"put back the original bytes of {plan.config_path}")
+        for path in sorted({c.path for c in plan.source_changes}):
+            actions.append(f"put back the original bytes of {path}")
     if plan.method == "rename":
         if facts.get("renamed") or status.started("rename"):
             actions.append(f"rename {plan.target} back to {plan.source_real}")

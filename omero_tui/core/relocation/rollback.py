@@ -17,38 +17,24 @@ running it again.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 from omero_tui.core.config.xml_file import (
-    ConfigDocument,
     ConfigError,
-    parse_config,
-    with_changes,
-    write_config,
 )
-from omero_tui.core.findings import Severity
-from omero_tui.core.relocation.config_rewrite import restore_config, writer_leftovers
 from omero_tui.core.relocation.engine import exclusive_relocation, reopen
 from omero_tui.core.relocation.engine_context import (
     Ask,
-    Context,
     EngineOptions,
     RunResult,
     StepEvent,
     StepFailed,
 )
-from omero_tui.core.relocation.journal import decode_bytes
-from omero_tui.core.relocation.move import RenameRefused, rename_back
 from omero_tui.core.relocation.plan import RelocationRefused
 from omero_tui.core.relocation.progress import Progress
-from omero_tui.core.relocation.server_steps import ensure_stopped, is_running
+from omero_tui.core.relocation.rollback_steps import roll_back
 from omero_tui.core.relocation.status import RelocationStatus, find_unfinished_relocation
-from omero_tui.core.relocation.target_state import remove_copy, restore_parent, restore_root
 from omero_tui.core.server.control import ServerController
 from omero_tui.core.settings import Settings
 
@@ -74,7 +60,7 @@ def rollback_relocation(
         ctx = reopen(status, settings, options, controller, progress, on_step, cancel, ask)
         try:
             with ctx.step("rollback", f"rolling back relocation {status.id}"):
-                left = _rollback(ctx, status)
+                left = roll_back(ctx, status)
         except (StepFailed, OSError, ConfigError) as err:
             detail = str(err)
             if isinstance(err, OSError):
@@ -84,6 +70,8 @@ def rollback_relocation(
             )
         ctx.end("rolled back")
         message = f"rolled back: config.xml restored and {status.target} removed"
+        if ctx.plan.method == "rename":
+            message = f"rolled back: config.xml restored and {status.target} renamed back"
         if left:
             message = (
                 f"rolled back: config.xml restored; kept {len(left)} entries in "
@@ -112,137 +100,3 @@ def check_rollback_allowed(status: RelocationStatus) -> None:
         raise RelocationRefused(
             "relocation.rollback_nothing", f"relocation {status.id} is {status.state}"
         )
-
-
-def _rollback(ctx: Context, status: RelocationStatus) -> tuple[str, ...]:
-    plan = ctx.plan
-    facts = ctx.facts()
-    # Until config.xml changed, a running server can only be using the old location,
-    # which the rollback leaves alone: it keeps running. Once it may have started on the
-    # new one (or a rename moved the old one away), it must be stopped first.
-    may_run_on_target = status.started("config") or status.started("start")
-    if may_run_on_target or (plan.method == "rename" and status.started("rename")):
-        ensure_stopped(ctx, [plan.target, plan.source_real])
-    _restore_config(ctx, facts)
-    left: tuple[str, ...] = ()
-    if plan.method == "rename":
-        if os.path.isdir(plan.target) and not os.path.lexists(plan.source_real):
-            try:
-                rename_back(plan.target, plan.source_real)
-            except RenameRefused as err:
-                raise StepFailed(str(err)) from None
-    else:
-        ctx.journal.detach_target()
-        cleanup = remove_copy(plan.target, plan.source_real)
-        left = cleanup.left
-        for rel in left[:5]:
-            ctx.note(
-                Severity.WARNING,
-                "relocation.rollback_left",
-                "left in place: the relocation did not create it, or it changed after "
-                "the copy (a server started there may have written it)",
-                os.path.join(plan.target, rel),
-            )
-    before = facts.get("target_before") or {}
-    if before.get("existed"):
-        if not os.path.isdir(plan.target):
-            os.mkdir(plan.target, 0o700)  # a rename replaced it, or it was removed
-        restore_root(plan.target, before)
-    for directory in reversed(facts.get("created_dirs") or []):
-        with contextlib.suppress(FileNotFoundError, OSError):
-            if os.path.isdir(directory) and not os.listdir(directory):
-                os.rmdir(directory)
-    for parent in facts.get("parents_before") or []:
-        restore_parent(parent)  # only when its listing is again what it was
-    if facts.get("server_was_running") and not is_running(ctx):
-        result = ctx.controller.start()
-        if ctx.controller.manual:
-            ctx.note(
-                Severity.WARNING,
-                "relocation.rollback_start",
-                f"start the server again by hand: it uses {plan.source} as before",
-            )
-        elif not result.ok:
-            ctx.note(
-                Severity.WARNING,
-                "relocation.rollback_start",
-                f"the server did not start again on the old location: {result.line()}",
-            )
-    return left
-
-
-def _restore_config(ctx: Context, facts: dict) -> None:
-    plan = ctx.plan
-    before = facts.get("config_before")
-    if not before or not plan.config_path:
-        return
-    original = decode_bytes(before["b64"])
-    whose = _whose_config(ctx, facts, original)
-    if whose == "ours":
-        restore_config(plan.config_path, original, lock_timeout=ctx.options.lock_timeout_s)
-    elif whose == "mixed":
-        # Written by the relocation, then changed by someone else: only its keys get
-        # their old values back, so their change stays and nothing names the copy.
-        write_config(
-            Path(plan.config_path),
-            {c.key: c.old for c in plan.config_changes},
-            env=ctx.options.env,
-            lock_timeout=ctx.options.lock_timeout_s,
-        )
-        ctx.note(
-            Severity.WARNING,
-            "relocation.rollback_config_merged",
-            "config.xml was changed by someone else after the relocation wrote it: only "
-            f"{', '.join(c.key for c in plan.config_changes)} were set back",
-            plan.config_path,
-        )
-    else:
-        ctx.note(
-            Severity.WARNING,
-            "relocation.rollback_config_kept",
-            "config.xml was changed by someone else and never by this relocation: left as it is",
-            plan.config_path,
-        )
-    backup = (facts.get("config_after") or {}).get("backup")
-    if backup:
-        with contextlib.suppress(OSError):
-            if Path(backup).read_bytes() == original:
-                os.unlink(backup)
-    names_before = facts.get("config_dir_before")
-    if names_before is not None:  # a write killed half way: its temporary files, its backup
-        for leftover in writer_leftovers(plan.config_path, names_before, original):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(leftover)
-
-
-def _whose_config(ctx: Context, facts: dict, original: bytes) -> str:
-    """ "ours" (the original or what the relocation wrote: put the original bytes back),
-    "mixed" (ours, then changed by someone else) or "theirs" (never written by us).
-
-    Restoring the original bytes unconditionally undid another admin's `omero config set`
-    made during the copy, which the rewrite had refused to overwrite (found by
-    tests/faults/test_config_faults.py)."""
-    plan = ctx.plan
-    try:
-        current = Path(plan.config_path or "").read_bytes()
-    except FileNotFoundError:
-        return "ours"  # gone: the original goes back
-    written = (facts.get("config_after") or {}).get("sha256")
-    if current == original or written == hashlib.sha256(current).hexdigest():
-        return "ours"
-    try:
-        now, then = parse_config(current), parse_config(original)
-    except ConfigError:
-        return "ours"  # unusable either way: the original is the one that worked
-    profile = plan.profile or then.stored_profile
-    ours = with_changes(then, profile, {c.key: c.new for c in plan.config_changes})
-    if _all_properties(now) == _all_properties(ours):
-        return "ours"  # written by us just before a kill, before its journal record
-    props = now.properties(profile)
-    if any(props.get(c.key) == c.new for c in plan.config_changes):
-        return "mixed"
-    return "theirs"
-
-
-def _all_properties(doc: ConfigDocument) -> dict[str, dict[str, str]]:
-    return {name: doc.properties(name) for name in doc.profile_names()}

@@ -6,8 +6,10 @@ import os
 from collections.abc import Sequence
 
 from omero_tui.core.findings import Severity
+from omero_tui.core.relocation.config_rewrite import main_key
 from omero_tui.core.relocation.engine_context import Context, StepFailed
 from omero_tui.core.relocation.progress import check_cancel
+from omero_tui.core.relocation.source_checks import explain_mismatch
 from omero_tui.core.server.processes import find_server_processes
 from omero_tui.core.server.state import (
     StopProof,
@@ -59,6 +61,18 @@ def ensure_stopped(ctx: Context, directories: Sequence[str]) -> StopProof:
     return proof
 
 
+def _cause(ctx: Context) -> str:
+    """ "; config.xml has omero.data.dir = /OMERO since the start: put back by FILE:LINE",
+    or "" when config.xml still names the target."""
+    plan = ctx.plan
+    key = main_key(plan.what)
+    why = explain_mismatch(
+        plan.server_dir, plan.config_path, plan.profile, key, plan.target, ctx.options.env,
+        ctx.controller.kind == "systemd",
+    )  # fmt: skip
+    return f"; {why}" if why else ""
+
+
 def blitz_log(server_dir: str | None) -> str:
     return os.path.join(server_dir or "", "var", "log", "Blitz-0.log")
 
@@ -75,17 +89,20 @@ def start_and_check(ctx: Context, data_dir: str, managed_dir: str, old_dirs: Seq
     else:
         result = ctx.controller.start()
         if not result.ok:
-            raise StepFailed(f"the server did not start: {result.line()}")
+            raise StepFailed(f"the server did not start: {result.line()}{_cause(ctx)}")
     if not wait_until_running(
         ctx.controller, ctx.plan.server_dir, ctx.options.start_timeout_s, ctx.cancel
     ):
         check_cancel(ctx.cancel)  # "cancelled", not "did not start"
         raise StepFailed(
             f"the server is not running {ctx.options.start_timeout_s:g} s after the start"
+            + _cause(ctx)
         )
     on_new = running_on(ctx.plan.target, data_dir, managed_dir, old_dirs)
     if not on_new.ok:
-        raise StepFailed(f"the server runs, but not on the new location: {on_new.reason}")
+        raise StepFailed(
+            f"the server runs, but not on the new location: {on_new.reason}{_cause(ctx)}"
+        )
     # A server that cannot use its repository may come up and die a moment later.
     settle = ctx.options.start_settle_s
     if settle > 0 and not ctx.cancel.wait(settle):
@@ -94,7 +111,9 @@ def start_and_check(ctx: Context, data_dir: str, managed_dir: str, old_dirs: Seq
             raise StepFailed(f"the server stopped again within {settle:g} s of starting")
         on_new = running_on(ctx.plan.target, data_dir, managed_dir, old_dirs)
         if not on_new.ok:
-            raise StepFailed(f"the server stopped using the new location: {on_new.reason}")
+            raise StepFailed(
+                f"the server stopped using the new location: {on_new.reason}{_cause(ctx)}"
+            )
     summary = on_new.reason
     if ctx.plan.what == "data":
         line = find_moved_line(log, offset, ctx.plan.target)

@@ -19,7 +19,12 @@ from omero_tui.core.relocation.config_rewrite import (
     writer_leftovers,
 )
 from omero_tui.core.relocation.copy_tree import copy_entries, finish_directories, make_directories
-from omero_tui.core.relocation.engine_context import Context, RunResult, StepFailed
+from omero_tui.core.relocation.engine_context import (
+    Context,
+    RunResult,
+    StartRefused,
+    StepFailed,
+)
 from omero_tui.core.relocation.guards import (
     same_target_mount,
     source_unchanged,
@@ -31,6 +36,8 @@ from omero_tui.core.relocation.metadata import MetadataCopier
 from omero_tui.core.relocation.move import RenameRefused, rename_into_place
 from omero_tui.core.relocation.progress import check_cancel
 from omero_tui.core.relocation.server_steps import ensure_stopped, is_running, start_and_check
+from omero_tui.core.relocation.source_checks import start_guard
+from omero_tui.core.relocation.source_rewrite import SourceRewriteError, write_changes
 from omero_tui.core.relocation.sync import syncfs
 from omero_tui.core.relocation.target_state import (
     describe_parent,
@@ -243,6 +250,13 @@ def rewrite_config(ctx: Context) -> None:
         for leftover in writer_leftovers(plan.config_path, facts["config_dir_before"], before):
             if not os.path.basename(leftover).startswith(kept):
                 os.unlink(leftover)
+    if plan.source_changes:  # first: a start must never find config.xml alone rewritten
+        try:
+            after = write_changes(plan.source_changes, facts["sources_before"])
+        except SourceRewriteError as err:
+            raise StepFailed(str(err)) from None
+        if facts.get("sources_after") != after:
+            ctx.fact("sources_after", after)
     current = Path(plan.config_path).read_bytes()
     if _applied(current, ctx):
         return  # written before a crash that came before the journal record
@@ -283,6 +297,12 @@ def start(ctx: Context) -> str:
     data_dir = location.data_dir.value or ""
     managed_dir = location.managed_dir.value or ""
     target_identity_ok(ctx)
+    # Never start while a .omero file or CONFIG_ variable would put the old path back
+    # (someone may have edited one since the preflight).
+    systemd = ctx.controller.kind == "systemd"
+    refused = start_guard(plan.server_dir, plan.config_path, plan.profile, env, systemd)
+    if refused:
+        raise StartRefused(refused)
     tried_before = ctx.status().steps_started.count("start") > 1
     if tried_before and is_running(ctx):  # a resume after a start that went through
         on_new = running_on(plan.target, data_dir, managed_dir, [plan.source_real])

@@ -12,7 +12,6 @@ user or group would get other rights than on the source is a difference, named.
 
 from __future__ import annotations
 
-import os
 import stat
 import threading
 from collections.abc import Callable, Collection
@@ -53,17 +52,17 @@ def compare_trees(
     target_root: str,
     *,
     ignore: Collection[str] = (),
-    owners: bool | None = None,
+    owners: bool = True,
     progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> TreeComparison:
     """Scan ``target_root`` and compare it with ``source``.
 
     ``ignore``: rel paths present in the target that are not part of the copy (its own
-    journal, a ``lost+found`` that was there before). ``owners`` defaults to "when root".
+    journal, a ``lost+found`` that was there before). Owners are compared too: another
+    owner or group is other access (a run that is not root is refused by the preflight
+    when it could not keep them).
     """
-    if owners is None:
-        owners = hasattr(os, "geteuid") and os.geteuid() == 0
     target = scan_tree(target_root, progress, cancel, step="verify")
     wanted = {e.rel: e for e in source.entries if e.kind != "special"}
     found = {e.rel: e for e in target.entries if not _ignored(e.rel, ignore)}

@@ -198,3 +198,20 @@ def _username(uid: int) -> str | None:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
         return None
+
+
+def server_environments(
+    server_dir: str | os.PathLike[str] | None,
+) -> list[tuple[str, dict[str, str]]]:
+    """(who, environment) of each running server process we may read: what a Docker
+    image's ``CONFIG_*`` variables were when the server started."""
+    if not server_dir:
+        return []
+    found = []
+    for proc in find_server_processes(server_dir):
+        try:
+            environ = psutil.Process(proc.pid).environ()
+        except psutil.Error:
+            continue
+        found.append((f"the environment of {proc.role} (pid {proc.pid})", environ))
+    return found

@@ -9,13 +9,20 @@ stranger's file) is ignored: the next scan is simply a full one.
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
 import sys
 from pathlib import Path
 
 from omero_tui.core.atomic_write import write_atomic
+
+try:  # the interpreter's own SHA-256: loading OpenSSL (hashlib) costs more than the hash
+    from _sha256 import sha256  # Python 3.11
+except ImportError:  # pragma: no cover - other versions and builds
+    try:
+        from _sha2 import sha256  # type: ignore[no-redef]  # Python 3.12+
+    except ImportError:
+        from hashlib import sha256  # type: ignore[no-redef,assignment]
 from omero_tui.core.usage.assemble import WalkResult, assemble
 from omero_tui.core.usage.model import ScanRoot, UsageScan
 from omero_tui.core.usage.plan import ScanPlan, UnitSpec
@@ -26,7 +33,7 @@ _TAG = f"omero-tui usage cache {CACHE_FORMAT} {sys.version_info[:2]}"
 
 
 def cache_path(state_dir: Path, data_dir: str) -> Path:
-    key = hashlib.sha256(os.path.abspath(data_dir).encode("utf-8", "surrogateescape"))
+    key = sha256(os.path.abspath(data_dir).encode("utf-8", "surrogateescape"))
     return state_dir / "usage" / f"{key.hexdigest()[:24]}.scan"
 
 

@@ -12,7 +12,7 @@ import os
 import stat
 from dataclasses import dataclass
 
-from omero_tui.core.layout.model import STANDARD_SUBDIRS
+from omero_tui.core.layout.subdirs import STANDARD_SUBDIRS
 from omero_tui.core.usage.model import ScanRoot
 
 MANAGED_ELSEWHERE = "managed dir"  # the row of a managed dir outside the data dir

@@ -20,12 +20,12 @@ import contextlib
 import os
 import selectors
 import signal
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omero_tui.core.usage.walk import walk_task
 from omero_tui.core.usage.worker import read_frame, serve, write_frame
@@ -36,6 +36,9 @@ MAX_WORKERS = 8
 INLINE_FORKED = 6_000
 INLINE_SPAWNED = 25_000
 DRAIN_SECONDS = 2.0  # how long a cancelled scan waits for a busy worker before killing it
+if TYPE_CHECKING:
+    import subprocess
+
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])  # the dir holding omero_tui
 
 
@@ -88,13 +91,14 @@ class _Forked:
                 self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode
 
-    def wait(self, timeout: float | None = None) -> int:
+    def wait(self, timeout: float | None = None) -> int | None:
+        """The exit code; None when ``timeout`` passed first (Popen raises instead)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.poll() is None:
             if deadline is not None and time.monotonic() > deadline:
-                raise subprocess.TimeoutExpired("scan worker", timeout or 0)
+                return None
             time.sleep(0.001)
-        return self.returncode  # type: ignore[return-value]
+        return self.returncode
 
     def kill(self) -> None:
         if self.poll() is None:
@@ -123,6 +127,8 @@ class _Worker:
             self.process: _Forked | subprocess.Popen = _Forked()
             self.stdin, self.stdout = self.process.stdin_fd, self.process.stdout_fd
             return
+        import subprocess  # here: a headless command forks, and never needs it
+
         env = dict(os.environ)
         # The package is importable in the worker even when run from a source tree.
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
@@ -160,10 +166,15 @@ class _Worker:
             self.process.kill()
         if isinstance(self.process, _Forked):
             self.process.close_pipes()
-        else:
-            for stream in (self.process.stdin, self.process.stdout):
-                if stream is not None:
-                    stream.close()
+            if self.process.wait(timeout=5) is None:
+                self.process.kill()
+                self.process.wait()
+            return
+        import subprocess
+
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                stream.close()
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:

@@ -160,14 +160,17 @@ def _work(plan: ScanPlan, shared: _Shared, index: int) -> None:
 
 
 class _Tuner:
-    """Hill-climbing on entries a second: grow while it pays, step back when it hurts."""
+    """Hill-climbing on entries a second: grow while it pays; when the first step up
+    brings nothing, try fewer (a share that answers fast, where threads only contend);
+    settle at the best number seen."""
 
     def __init__(self, shared: _Shared, stats: ThreadStats, maximum: int) -> None:
         self.shared, self.stats, self.maximum = shared, stats, maximum
         self.mark = time.monotonic()
         self.mark_seen = 0
         self.best_rate = 0.0
-        self.best_level = shared.level
+        self.start = self.best_level = shared.level
+        self.growing = True
         self.settled = False
 
     def adjust(self) -> bool:
@@ -185,14 +188,20 @@ class _Tuner:
         with shared.cond:
             if rate > self.best_rate * GAIN:
                 self.best_rate, self.best_level = rate, shared.level
-                if shared.level < self.maximum:
+                if self.growing and shared.level < self.maximum:
                     shared.level = min(self.maximum, int(shared.level * STEP))
                     grew = True
+                elif not self.growing and shared.level > MIN_THREADS:
+                    shared.level = max(MIN_THREADS, shared.level // 2)
                 else:
                     self.settled = True
+            elif self.growing and self.best_level == self.start and self.start > MIN_THREADS:
+                # The first step up brought nothing: see whether fewer do as well.
+                self.growing = False
+                shared.level = max(MIN_THREADS, self.start // 2)
             else:
-                # More threads brought nothing: back to the best number, and stay there.
-                shared.level = max(MIN_THREADS, self.best_level)
+                # The last step brought nothing: back to the best number, and stay there.
+                shared.level = self.best_level
                 self.settled = True
             shared.cond.notify_all()
         self.stats.level = shared.level

@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Static
 
 from omero_tui.core.discovery import Determined
 from omero_tui.core.findings import Severity, worst
+from omero_tui.core.layout.config_sources import source_line
 from omero_tui.core.layout.inspection import EntryInfo, LayoutReport, RepoIdentity
 from omero_tui.tui.messages import LayoutFailed, LayoutReady
 from omero_tui.tui.sources import ConsoleSources
@@ -36,6 +37,9 @@ class LayoutPanel(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static("Reading the repository layout…", id="layout-status")
         yield Static(id="layout-where", classes="section")
+        sources = Static(id="layout-sources", classes="section")
+        sources.display = False  # shown once a report lists a source
+        yield sources
         yield DataTable(id="layout-entries", cursor_type="row", zebra_stripes=False)
         yield Static(id="layout-detail", classes="section")
         yield Static(id="layout-findings", classes="section")
@@ -75,6 +79,9 @@ class LayoutPanel(VerticalScroll):
         self.report = report
         self.query_one("#layout-status", Static).update(status_line(report))
         self.query_one("#layout-where", Static).update(where_table(report))
+        sources = self.query_one("#layout-sources", Static)
+        sources.display = bool(report.config_sources)
+        sources.update(sources_text(report))
         self._fill_entries(report)
         self.query_one("#layout-findings", Static).update(findings_text(report))
 
@@ -174,6 +181,16 @@ def where_table(report: LayoutReport) -> Table:
     for index, identity in enumerate(report.identities):
         table.add_row("Identity" if index == 0 else "", identity_text(identity))
     return table
+
+
+def sources_text(report: LayoutReport) -> Text:
+    """What sets a repository path at every start, winning over config.xml."""
+    text = Text("Config sources", style="bold")
+    text.append("  applied at every start; they win over config.xml", style="dim")
+    for source in report.config_sources:
+        text.append("\n")
+        text.append(source_line(source), style="yellow" if source.is_template else "")
+    return text
 
 
 def identity_text(identity: RepoIdentity) -> Text:

@@ -213,19 +213,42 @@ def test_refuses_paths_that_would_grow_too_long(sandbox: DemoSandbox) -> None:
     assert {"relocation.path_too_long", "relocation.name_too_long"} <= codes(report)
 
 
-def test_warns_that_ansible_or_docker_config_would_undo_the_change(
+def test_refuses_what_a_start_would_undo_with_the_change_to_make(
     demo_sandbox: DemoSandbox, state_dir: Path
 ) -> None:
-    (demo_sandbox.server_dir / "config").mkdir()
-    (demo_sandbox.server_dir / "config" / "omero-server-config-update.omero").write_text(
-        "config set omero.data.dir /OMERO\n"
-    )
-    options = EngineOptions(state_dir=state_dir, env={"CONFIG_omero_data_dir": "/OMERO"})
-    options = dataclasses.replace(options, probe_locks=False)
+    # The role's layout: <OMERODIR's parent>/config/*.omero, loaded at every start.
+    config = demo_sandbox.root / "config"
+    config.mkdir()
+    omero_file = config / "50-local.omero"
+    omero_file.write_text(f"# local\nconfig set omero.data.dir {demo_sandbox.data_dir}\n")
     target = str(demo_sandbox.second_volume / "OMERO")
+    options = EngineOptions(state_dir=state_dir, env={}, probe_locks=False)
     report = prepare_relocation(located(demo_sandbox), target, options=options).preflight
-    assert {"relocation.config_ansible", "relocation.config_environment"} <= codes(report, "warn")
-    assert report.ok
+    refusal = next(c for c in report.failures if c.code == "relocation.config_source")
+    assert f"{omero_file}:2" in refusal.reason
+    assert f"change line 2 of {omero_file} to `config set omero.data.dir {target}`" in (
+        refusal.reason
+    )
+    assert "--rewrite-config-sources" in refusal.reason
+    # Asked for, the line is planned with config.xml and nothing is refused for it.
+    rewriting = dataclasses.replace(options, rewrite_config_sources=True)
+    prepared = prepare_relocation(located(demo_sandbox), target, options=rewriting)
+    assert prepared.preflight.ok, prepared.preflight.failures
+    (change,) = prepared.plan.source_changes
+    assert (change.path, change.line, change.new_text) == (
+        str(omero_file), 2, f"config set omero.data.dir {target}"
+    )  # fmt: skip
+    # A template is never rewritten: the inventory variable is named instead.
+    omero_file.write_text(f"# Ansible managed\nconfig set omero.data.dir {demo_sandbox.data_dir}\n")
+    report = prepare_relocation(located(demo_sandbox), target, options=rewriting).preflight
+    refusal = next(c for c in report.failures if c.code == "relocation.config_source_template")
+    assert f"omero_server_datadir: {target}" in refusal.reason
+    omero_file.unlink()
+    # A Docker CONFIG_ variable: the volume is what moves.
+    docker = dataclasses.replace(options, env={"CONFIG_omero_data_dir": str(demo_sandbox.data_dir)})
+    report = prepare_relocation(located(demo_sandbox), target, options=docker).preflight
+    refusal = next(c for c in report.failures if c.code == "relocation.config_source_environment")
+    assert "CONFIG_omero_data_dir" in refusal.reason and "-v NEWDIR:" in refusal.reason
 
 
 def test_refuses_while_another_relocation_is_unfinished(

@@ -4,6 +4,7 @@ and paths beyond PATH_MAX."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 from collections.abc import Callable, Iterator
@@ -14,10 +15,11 @@ import pytest
 from omero_tui.core.demo.sandbox import DemoSandbox
 from omero_tui.core.discovery import discover
 from omero_tui.core.perms.access import ACL_ACCESS_XATTR, AclEntry, AclTag, encode_acl_xattr
+from omero_tui.core.relocation import preflight_fit
 from omero_tui.core.relocation.checks import PreflightReport
 from omero_tui.core.relocation.plan import build_plan
 from omero_tui.core.relocation.preflight import run_preflight
-from omero_tui.core.relocation.preflight_fit import PROBE_PREFIX, first_misfit
+from omero_tui.core.relocation.preflight_fit import PROBE_PREFIX, first_misfit, owner_checks
 from omero_tui.core.relocation.tree_scan import PATH_MAX, scan_tree
 from tests.core.relocation.helpers import snapshot
 from tests.mountkit import LoopMount, loop_mount, unmount
@@ -196,3 +198,24 @@ def scan_entry(rel: str, size: int):  # noqa: ANN201
     from omero_tui.core.relocation.tree_scan import Entry
 
     return Entry(rel, "file", 0o100644, 0, 0, size, 0, 0, 0, 0, 0, 1)
+
+
+def test_a_run_that_is_not_root_is_refused_when_it_could_not_keep_the_owners_simulated(
+    demo_sandbox: DemoSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    foreign = demo_sandbox.data_dir / "Files" / "theirs.tif"
+    foreign.write_bytes(b"II*\x00")
+    os.chown(foreign, 4242, 4242)
+    location = discover(server_dir_arg=str(demo_sandbox.server_dir), env={}, candidates=[])
+    plan, _ = build_plan(location, str(demo_sandbox.second_volume / "OMERO"), env={})
+    scan = scan_tree(plan.source_real)
+    assert owner_checks(plan, scan) == []  # root keeps every owner
+    # The admin's own account (simulated: uid 1000) owns everything but that one file.
+    mine = tuple(e if e.uid == 4242 else e._replace(uid=1000, gid=1000) for e in scan.entries)
+    scan = dataclasses.replace(scan, entries=mine)
+    monkeypatch.setattr(preflight_fit.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(preflight_fit.os, "getegid", lambda: 1000)
+    monkeypatch.setattr(preflight_fit.os, "getgroups", lambda: [1000])
+    (refused,) = owner_checks(plan, scan)
+    assert refused.code == "relocation.owners_need_root"
+    assert refused.reason.startswith(f"{foreign} belongs to 4242:4242, and only root")
