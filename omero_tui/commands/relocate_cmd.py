@@ -76,6 +76,12 @@ def run_relocate(args: argparse.Namespace) -> int:
     except RelocationRefused as err:
         out.error(str(err), code=err.code)
         raise CliError(str(err)) from None
+    except OSError as err:  # never a traceback, and never a bare descriptor number
+        name = err.filename
+        where = f" ({os.fsdecode(name)})" if isinstance(name, (str, bytes)) and name else ""
+        message = f"{err.strerror or err}{where}; stopped"
+        out.error(message, code="relocation.os_error")
+        raise CliError(message) from None
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)

@@ -16,6 +16,7 @@ from pathlib import Path
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.health.areas import (
     AreaResult,
+    database_area,
     guarded,
     layout_area,
     locks_area,
@@ -75,6 +76,12 @@ def run_health_check(
         "permissions": lambda: perms_area(location, settings),
         "server": lambda: server_area(location, state_dir),
         "relocation": lambda: relocation_area(state_dir),
+        "database": lambda: database_area(
+            location,
+            settings,
+            progress=lambda p: tell("database", len(AREAS) - 1, f"{p.rows:,} rows"),
+            cancel=cancel,
+        ),
     }
     if location.on_windows_paths:  # nothing on this disk is the repository
         for name in ("usage", "locks", "permissions"):

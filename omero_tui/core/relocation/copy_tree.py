@@ -3,9 +3,11 @@
 Kept: hidden entries (``.omero``!), directories, regular files (data copied in the
 kernel, holes kept), symlinks as symlinks, hard links as hard links, owners (as root),
 modes, extended attributes and ACLs where the target takes them, and nanosecond times
-(directories' last, after their contents). Fifos, sockets and devices are skipped and
-listed. Each file is written under a temporary name (``.omero-tui-part-<n>``) and renamed
-into place, so a name from the source never holds half a file.
+(directories' last, after their contents). Fifos, sockets and devices are made again
+(``mknod``; devices need root, which the preflight checks). A name someone else put in
+the target meanwhile is never replaced: the copy stops and names it. Each file is
+written under a temporary name (``.omero-tui-part-<n>``) and renamed into place, so a
+name from the source never holds half a file.
 
 Entries go in the scan's fixed order and are committed in batches: a batch is synced,
 compared byte for byte (see ``file_copy``) and only then recorded by ``on_batch``. A
@@ -17,8 +19,10 @@ raises ``Cancelled``: the journal then says exactly where to resume.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -51,7 +55,7 @@ class BatchLimits:
 class CopyResult:
     entries_copied: int  # this run (a resume counts only what it did)
     data_bytes: int
-    specials_skipped: tuple[str, ...]
+    specials_made: int  # fifos, sockets and device nodes made again
     metadata_dropped: tuple[str, ...]  # one line per attribute kind the target refused
     method: str  # the kernel call that moved the data
 
@@ -118,7 +122,7 @@ def copy_entries(
 
     verifier = BatchVerifier(scan.root, target, committed)
     batch = Batch(first=start)
-    copied_now = 0
+    copied_now = specials = 0
     total = scan.copied_entries()
     dirs = _DirPair(scan.root, target)
     ok = False
@@ -126,9 +130,6 @@ def copy_entries(
         for index, entry in todo:
             if cancel is not None and cancel.is_set():
                 break
-            if entry.kind == "special":
-                batch.upto = index + 1
-                continue
             parent, _, name = entry.rel.rpartition("/")
             src_dir, dst_dir = dirs.at(parent)
             _copy_one(dirs, src_dir, dst_dir, name, index, entry, copier, meta)
@@ -137,7 +138,10 @@ def copy_entries(
             batch.data_bytes += size
             batch.upto = index + 1
             copied_now += 1
-            state["copied"] += 1
+            if entry.kind == "special":
+                specials += 1
+            else:
+                state["copied"] += 1
             state["bytes"] += size
             if copied_now % 32 == 0 or size > 1 << 20:  # the reporter throttles anyway
                 report(
@@ -166,7 +170,7 @@ def copy_entries(
     return CopyResult(
         copied_now,
         state["bytes"] - done_bytes,
-        scan.specials,
+        specials,
         tuple(meta.dropped.lines()),
         copier.method,
     )
@@ -235,10 +239,14 @@ def _located(err: OSError, dirs: _DirPair, entry: Entry, name: str) -> OSError:
     only the file, or nothing (ENOSPC from copy_file_range): the admin was told
     "Permission denied (00001.czi)" and could not tell which file, or on which disk
     (found by tests/faults)."""
-    if err.filename is not None and os.path.isabs(os.fsdecode(err.filename)):
+    filename = err.filename
+    # A call made on a descriptor (fsetxattr, futimens) names the descriptor, a number:
+    # formatting that crashed the CLI (found by the second fault hunt, ENOSPC from
+    # fsetxattr). The descriptor is the copy's; _copy_file names the source's.
+    if isinstance(filename, (str, bytes)) and os.path.isabs(os.fsdecode(filename)):
         return err
-    side = dirs.source if err.filename == name else dirs.target  # reading it, or its copy
-    return OSError(err.errno, err.strerror, f"{side}/{entry.rel}")
+    side = dirs.source if filename == name else dirs.target  # reading it, or its copy
+    return OSError(err.errno, err.strerror or str(err), f"{side}/{entry.rel}")
 
 
 def _copy_named(
@@ -264,12 +272,14 @@ def _copy_named(
             elif entry.kind == "hardlink":
                 first = f"{dirs.target}/{entry.link}"
                 os.link(first, temp, dst_dir_fd=dst_dir, follow_symlinks=False)
+            elif entry.kind == "special":
+                _make_special(dirs, src_dir, dst_dir, name, temp, entry, meta)
             break
         except FileExistsError:
             if attempt == 2:
                 raise
             _remove_leftover(temp, dst_dir)
-    os.replace(temp, name, src_dir_fd=dst_dir, dst_dir_fd=dst_dir)
+    _into_place(dirs, dst_dir, temp, name, entry)
     if entry.kind == "hardlink":
         # rename() onto another name of the same inode does nothing and keeps the temp
         # name (POSIX). A resume re-links names the killed run had linked after its last
@@ -296,10 +306,99 @@ def _copy_file(
         try:
             copier.copy(src_fd, dst_fd, entry.size, entry.sparse)
             meta.apply_fd(dst_fd, src_fd, entry)
+        except OSError as err:
+            if err.filename == src_fd:  # read from the source's descriptor
+                raise OSError(err.errno, err.strerror or str(err), name) from None
+            raise
         finally:
             os.close(dst_fd)
     finally:
         os.close(src_fd)
+
+
+def _make_special(
+    dirs: _DirPair,
+    src_dir: int,
+    dst_dir: int,
+    name: str,
+    temp: str,
+    entry: Entry,
+    meta: MetadataCopier,
+) -> None:
+    """A fifo, socket or device node made again (devices need root): never skipped."""
+    st = os.stat(name, dir_fd=src_dir, follow_symlinks=False)
+    if stat.S_IFMT(st.st_mode) != stat.S_IFMT(entry.mode):
+        raise OSError(errno.ESTALE, "changed kind since the scan", name)
+    os.mknod(temp, stat.S_IFMT(st.st_mode) | 0o600, st.st_rdev, dir_fd=dst_dir)
+    made = os.stat(temp, dir_fd=dst_dir, follow_symlinks=False)
+    if (stat.S_IFMT(made.st_mode), made.st_rdev) != (stat.S_IFMT(st.st_mode), st.st_rdev):
+        raise OSError(errno.EIO, "the target made another kind of special file", temp)
+    parent = dirs.parent or ""
+    temp_rel = f"{parent}/{temp}" if parent else temp
+    meta.apply_path(f"{dirs.target}/{temp_rel}", f"{dirs.source}/{entry.rel}", entry)
+
+
+def _into_place(dirs: _DirPair, dst_dir: int, temp: str, name: str, entry: Entry) -> None:
+    """Rename the finished temporary name to its real one, never over an entry the copy
+    did not make: a file someone created in the target meanwhile is left as it is, and
+    named. An entry that is exactly this one's copy is a killed run's (a resume)."""
+    if rename_noreplace(temp, name, dst_dir):
+        return
+    try:
+        there = os.stat(name, dir_fd=dst_dir, follow_symlinks=False)
+    except FileNotFoundError:
+        there = None
+    if there is not None and not _is_our_copy(there, dirs, name, dst_dir, entry):
+        with contextlib.suppress(OSError):
+            os.unlink(temp, dir_fd=dst_dir)
+        raise FileExistsError(
+            errno.EEXIST,
+            "was put in the target by someone else during the copy and was not replaced; "
+            "move it away, then resume",
+            f"{dirs.target}/{entry.rel}",
+        )
+    os.replace(temp, name, src_dir_fd=dst_dir, dst_dir_fd=dst_dir)
+
+
+def _is_our_copy(there: os.stat_result, dirs: _DirPair, name: str, dst_dir: int, e: Entry) -> bool:
+    kind = stat.S_IFMT(there.st_mode)
+    if e.kind == "file":
+        return kind == stat.S_IFREG and (there.st_size, there.st_mtime_ns) == (e.size, e.mtime_ns)
+    if e.kind == "symlink":
+        return kind == stat.S_IFLNK and os.readlink(name, dir_fd=dst_dir) == e.link
+    if e.kind == "hardlink":
+        first = os.stat(f"{dirs.target}/{e.link}", follow_symlinks=False)
+        return (there.st_dev, there.st_ino) == (first.st_dev, first.st_ino)
+    return kind == stat.S_IFMT(e.mode) and there.st_mtime_ns == e.mtime_ns
+
+
+_RENAME_NOREPLACE = 1
+try:
+    _renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    _renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
+    _renameat2.restype = ctypes.c_int
+except (OSError, AttributeError):
+    _renameat2 = None
+
+
+def rename_noreplace(old: str, new: str, dir_fd: int) -> bool:
+    """Rename within ``dir_fd`` unless ``new`` exists: True if renamed, False if ``new``
+    exists or the filesystem cannot promise it (the caller then looks first)."""
+    if _renameat2 is None:
+        return False
+    result = _renameat2(dir_fd, os.fsencode(old), dir_fd, os.fsencode(new), _RENAME_NOREPLACE)
+    if result == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EEXIST, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), old)
 
 
 def _remove_leftover(temp: str, dir_fd: int) -> None:

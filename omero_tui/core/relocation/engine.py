@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import omero_tui
 from omero_tui.core.config.xml_file import ConfigDocument, ConfigError, read_config
@@ -55,10 +56,12 @@ from omero_tui.core.relocation.journal import (
 from omero_tui.core.relocation.plan import RelocationPlan, RelocationRefused, build_plan, with_scan
 from omero_tui.core.relocation.preflight import run_preflight
 from omero_tui.core.relocation.progress import Cancelled, Progress
-from omero_tui.core.relocation.rollback_steps import roll_back
+from omero_tui.core.relocation.removal_guard import device_of
+from omero_tui.core.relocation.rollback_steps import left_text, roll_back
 from omero_tui.core.relocation.server_steps import is_running
 from omero_tui.core.relocation.source_checks import assess_sources
 from omero_tui.core.relocation.source_rewrite import originals
+from omero_tui.core.relocation.source_stamps import remove_stamps
 from omero_tui.core.relocation.status import RelocationStatus, find_unfinished_relocation
 from omero_tui.core.relocation.tree_scan import TreeScan, scan_tree
 from omero_tui.core.server.control import ControlError, ServerController
@@ -75,6 +78,7 @@ class Prepared:
     config_doc: ConfigDocument | None
     controller: ServerController
     server_user: ServerUser | None
+    db_baseline: dict[str, Any] | None = None  # OMERO's records of the source (or None)
 
 
 def prepare_relocation(
@@ -133,7 +137,13 @@ def prepare_relocation(
         probe_locks=options.probe_locks,
         source_checks=source_checks,
     )
-    return Prepared(plan, scan, preflight, doc, controller, user)
+    base = None
+    if options.database:
+        from omero_tui.core.relocation.database_proof import baseline
+
+        check, base = baseline(location)
+        preflight = PreflightReport((*preflight.checks, check))
+    return Prepared(plan, scan, preflight, doc, controller, user, base)
 
 
 def refuse_containerised(
@@ -207,6 +217,8 @@ def run_relocation(
             ask,
         )
         record_start_facts(ctx)
+        if prepared.db_baseline is not None and "db_baseline" not in ctx.facts():
+            ctx.fact("db_baseline", prepared.db_baseline)
         return forward(ctx)
 
 
@@ -284,6 +296,10 @@ def record_start_facts(ctx: Context) -> None:
         ctx.fact("server_was_running", is_running(ctx))
     if "identity" not in facts:
         ctx.fact("identity", identity_of(plan.source_real))
+    if plan.method == "copy" and "source_device" not in facts:
+        # --remove-source tells a bind mount of the copy at the old path by this.
+        with contextlib.suppress(OSError):
+            ctx.fact("source_device", device_of(plan.source_real))
     if plan.config_path and "config_before" not in facts:
         original = Path(plan.config_path).read_bytes()
         ctx.fact(
@@ -321,7 +337,7 @@ def forward(ctx: Context) -> RunResult:
             return ctx.result("aborted", str(err))
         return _failed(ctx, str(err))
     except (OSError, ConfigError, JournalError) as err:
-        detail = str(err) if not isinstance(err, OSError) else _os_error(err)
+        detail = str(err) if not isinstance(err, OSError) else _os_error(err, ctx)
         return _failed(ctx, detail)
 
 
@@ -331,9 +347,12 @@ def _roll_back_refused_start(ctx: Context, reason: str) -> RunResult:
     plan = ctx.plan
     try:
         with ctx.step("rollback", "putting everything back, so the server runs as before"):
-            roll_back(ctx, ctx.status())
+            left = roll_back(ctx, ctx.status())
+            if left:
+                raise StepFailed(left_text(ctx, left))
     except (StepFailed, OSError, ConfigError) as err:
         return _failed(ctx, f"{reason}; the automatic rollback failed too: {err}")
+    remove_stamps(ctx.journal.state_path)
     ctx.end("rolled back")
     return ctx.result(
         "aborted",
@@ -361,8 +380,14 @@ def where_the_repository_is(ctx: Context) -> str:
     return "the source is untouched"
 
 
-def _os_error(err: OSError) -> str:
-    where = f" ({err.filename})" if err.filename else ""
+def _os_error(err: OSError, ctx: Context | None = None) -> str:
+    filename = err.filename
+    if isinstance(filename, (str, bytes)) and filename:
+        where = f" ({os.fsdecode(filename)})"
+    elif ctx is not None:  # a descriptor or nothing: the step's place is the best there is
+        where = f" (under {ctx.plan.target} or {ctx.plan.source})"
+    else:
+        where = ""
     return f"{err.strerror or err}{where}"
 
 

@@ -9,6 +9,7 @@ table of filesystem types only guesses.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Mapping, Sequence
 
 from omero_tui.core.discovery import ServerLocation
@@ -53,6 +54,8 @@ def run_preflight(
     checks += _source_checks(plan, scan)
     checks += _nesting_checks(plan, location)
     checks += target_checks(plan)
+    if plan.method == "copy" and scan.specials:
+        checks.append(special_files_check(scan, where))
     if plan.method == "copy":
         checks += capacity_checks(plan, scan, where)
         checks += filesystem_checks(plan, table, where, probe_locks, lock_probe)
@@ -112,24 +115,45 @@ def _source_checks(plan: RelocationPlan, scan: TreeScan) -> list[Check]:
                 plan.source,
             )
         )
-    if scan.specials:
-        checks.append(
-            warn(
-                "relocation.special_files",
-                f"{len(scan.specials)} fifo/socket/device entries (e.g. "
-                f"{scan.specials[0]}) are not data and will not be copied",
-            )
-        )
     if scan.links_outside:
+        shown = ", ".join(scan.links_outside[:10])
+        more = f" and {len(scan.links_outside) - 10} more" if len(scan.links_outside) > 10 else ""
         checks.append(
             warn(
                 "relocation.links_outside",
-                f"{len(scan.links_outside)} files (e.g. {scan.links_outside[0]}) "
-                "also have hard links outside the repository; they are copied as "
-                "separate files and the space counts them in full",
+                f"{len(scan.links_outside)} files also have hard links outside the "
+                f"repository: {shown}{more}; each is copied as a separate file (its names "
+                "outside keep the old one): decide for each whether that is right",
             )
         )
     return checks
+
+
+def special_files_check(scan: TreeScan, where: str) -> Check:
+    """Fifos, sockets and device nodes are made again by the copy; device nodes need
+    root (CAP_MKNOD), so the target is tried with one before anything is stopped."""
+    specials = [e for e in scan.entries if e.kind == "special"]
+    devices = [e for e in specials if stat.S_ISCHR(e.mode) or stat.S_ISBLK(e.mode)]
+    what = f"{len(specials)} fifo/socket/device entries (e.g. {specials[0].rel})"
+    if devices:
+        problem = _device_node_problem(where)
+        if problem:
+            return fail(
+                "relocation.special_files",
+                f"{what}: device nodes such as {devices[0].rel} cannot be made again in "
+                f"{where} ({problem}); remove them from the repository or run as root",
+            )
+    return passed("relocation.special_files", f"{what} will be made again in the copy")
+
+
+def _device_node_problem(where: str) -> str | None:
+    probe = os.path.join(where, f".omero-tui-probe-node-{os.getpid()}")
+    try:
+        os.mknod(probe, stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    except OSError as err:
+        return err.strerror or str(err)
+    os.unlink(probe)
+    return None
 
 
 def _inside(path: str, top: str) -> bool:

@@ -4,16 +4,23 @@ Refused unless the relocation is complete, config.xml still points at the new lo
 and the server runs on it (its repository lock held there, nothing open in the old
 place). Then every file of the source is compared byte for byte with the target once
 more; only what the running server legitimately rewrites is exempt (the Lucene index,
-lock files, the Bio-Formats cache). One difference and nothing is deleted.
+lock files, the Bio-Formats cache). One difference and nothing is deleted. Before all
+that, and again before each directory goes, ``removal_guard`` proves the old copy is
+not the new one under another path (a bind mount) and that nothing names it any more.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+from omero_tui.core.config.sources import sources_of
+from omero_tui.core.config.xml_file import ConfigError, read_config
 from omero_tui.core.discovery import discover
 from omero_tui.core.findings import Severity
 from omero_tui.core.mounts import MountTable
@@ -28,7 +35,17 @@ from omero_tui.core.relocation.engine_context import (
 from omero_tui.core.relocation.file_copy import ContentMismatch, compare_files
 from omero_tui.core.relocation.plan import RelocationRefused
 from omero_tui.core.relocation.progress import Progress, Reporter, check_cancel
+from omero_tui.core.relocation.removal_guard import (
+    DeletionGuard,
+    Roots,
+    check_apart,
+    check_mounts,
+    check_nothing_names,
+    config_xml_pairs,
+    other_source_pairs,
+)
 from omero_tui.core.relocation.server_steps import is_running
+from omero_tui.core.relocation.source_checks import scan_for
 from omero_tui.core.relocation.status import RelocationStatus, latest_relocation
 from omero_tui.core.relocation.tree_scan import Entry, scan_tree
 from omero_tui.core.server.control import ServerController
@@ -45,6 +62,7 @@ class Reverification:
     compared: int
     problems: tuple[str, ...]  # at most 20, one line each
     total_problems: int
+    no_copy: tuple[str, ...] = ()  # source entries the target lacks (volatile ones only)
 
 
 def reverify(
@@ -57,12 +75,20 @@ def reverify(
     scan = scan_tree(source, progress, cancel)
     report = Reporter(progress, "reverify", bytes_total=scan.data_bytes, files_total=scan.files)
     problems: list[str] = []
+    no_copy: list[str] = []
     total = compared = done_bytes = 0
+    # What the scan could not look into is not compared, so it would go unseen.
+    for rel in (*scan.unreadable, *scan.foreign_mounts):
+        total += 1
+        if len(problems) < 20:
+            problems.append(f"{rel}: could not be compared (unreadable, or another filesystem)")
     for entry in scan.entries[1:]:
         check_cancel(cancel)
-        if _volatile(entry.rel):
-            continue
         dst = os.path.join(target, entry.rel)
+        if _volatile(entry.rel):
+            if not os.path.lexists(dst):
+                no_copy.append(entry.rel)
+            continue
         problem = _problem(entry, os.path.join(source, entry.rel), dst)
         compared += 1
         done_bytes += entry.data_bytes
@@ -72,7 +98,7 @@ def reverify(
             if len(problems) < 20:
                 problems.append(f"{entry.rel}: {problem}")
     report(f"re-verified {compared} entries", done_bytes, compared, final=True)
-    return Reverification(compared, tuple(problems), total)
+    return Reverification(compared, tuple(problems), total, tuple(no_copy))
 
 
 def _volatile(rel: str) -> bool:
@@ -92,6 +118,13 @@ def _problem(entry: Entry, src: str, dst: str) -> str | None:
         if kind in ("file", "hardlink"):
             st = os.stat(src)
             compare_files(src, dst, st.st_size, st.st_blocks * 512 < st.st_size)
+        if kind == "special":
+            want, got = os.lstat(src), os.lstat(dst)
+            same = (stat.S_IFMT(want.st_mode), want.st_rdev) == (
+                stat.S_IFMT(got.st_mode),
+                got.st_rdev,
+            )
+            return None if same else "special file differs"
     except FileNotFoundError:
         return "missing from the new location"
     except ContentMismatch as err:
@@ -129,10 +162,11 @@ def remove_source(
                 "relocation.remove_nothing",
                 f"{plan.source} was renamed, not copied: there is no old copy to remove",
             )
-        _check_server(ctx)
         source = plan.source_real
         if not os.path.isdir(source):
             raise RelocationRefused("relocation.remove_gone", f"{source} no longer exists")
+        guard = _guard(ctx)  # before anything else looks at the old path's content
+        _check_server(ctx)
         check = reverify(source, plan.target, progress, ctx.cancel)
         if check.total_problems:
             raise RelocationRefused(
@@ -140,24 +174,71 @@ def remove_source(
                 f"{check.total_problems} source entries are not the same at {plan.target} "
                 f"(e.g. {check.problems[0]}); nothing was deleted",
             )
+        guard.roots.still_apart()
+        for rel in check.no_copy:
+            path = os.path.join(source, rel)
+            ctx.note(
+                Severity.INFO,
+                "relocation.remove_no_copy",
+                f"{path} has no copy at the new location (the server rebuilds it); "
+                + ("it would be deleted" if dry_run else "deleted"),
+                path,
+            )
+        no_copy = f", {len(check.no_copy)} of them without a copy (listed)" if check.no_copy else ""
         if dry_run:
             return RunResult(
                 status.id,
                 "dry run",
                 f"would delete {source}: all {check.compared} entries re-verified at "
-                f"{plan.target}; nothing was changed",
+                f"{plan.target}{no_copy}; nothing was changed",
+                tuple(ctx.notes),
                 journal_path=status.journal_path,
             )
         ctx.journal.append({"type": "reopen", "why": "remove source"})
-        with ctx.step("remove-source", f"deleting {source}"):
-            removed = delete_tree(source, keep_root=MountTable.read().is_mount_point(source))
+        try:
+            with ctx.step("remove-source", f"deleting {source}"):
+                removed = delete_tree(
+                    source, keep_root=MountTable.read().is_mount_point(source), guard=guard.check
+                )
+        except DeletionStopped as err:
+            raise RelocationRefused("relocation.remove_failed", str(err)) from None
         ctx.end("source removed")
         ctx.note(
             Severity.INFO,
             "relocation.source_removed",
-            f"{removed} entries deleted from {source} after re-verifying {check.compared}",
+            f"{removed} entries deleted from {source} after re-verifying {check.compared}"
+            + no_copy,
         )
         return ctx.result("source removed", f"deleted {source} ({removed} entries)")
+
+
+def _guard(ctx: Context) -> DeletionGuard:
+    """The old copy is a different directory from the new one, on its own filesystem, and
+    nothing names it any more; refused otherwise (the dry run too)."""
+    plan = ctx.plan
+    env = dict(os.environ if ctx.options.env is None else ctx.options.env)
+    source, target = plan.source_real, plan.target
+    source_id, target_id = check_apart(source, target)
+    before = ctx.facts().get("source_device")
+    check_mounts(source, target, MountTable.read(), source_device_before=before)
+    pairs: list[tuple[str, str]] = []
+    if plan.config_path:
+        try:
+            pairs = config_xml_pairs(read_config(Path(plan.config_path)))
+        except (ConfigError, OSError) as err:
+            raise RelocationRefused(
+                "relocation.remove_config",
+                f"config.xml cannot be read ({err}), so it cannot be shown to have stopped "
+                "naming the old copy; nothing was deleted",
+            ) from None
+    try:  # the sources that rebuild config.xml at the next start (Ansible, Docker, unit)
+        found = sources_of(scan_for(plan.server_dir, env))
+    except OSError:
+        found = []
+    pairs += [(f"{s.describe()} ({s.key})", s.value) for s in found if s.value]
+    pairs += other_source_pairs(plan.server_dir, env)  # and any word of a .omero file
+    check_nothing_names(pairs, {plan.source, source})
+    return DeletionGuard(Roots(source, target, source_id, target_id), before)
 
 
 def _check_server(ctx: Context) -> None:
@@ -195,23 +276,55 @@ def _check_server(ctx: Context) -> None:
         )
 
 
-def delete_tree(root: str, *, keep_root: bool) -> int:
-    """Delete everything below ``root`` (and ``root`` unless it is a mount point)."""
+class DeletionStopped(Exception):
+    """The deletion failed half way; ``str(err)`` is one line that says how far it got."""
+
+    def __init__(self, err: OSError, removed: int) -> None:
+        where = f" ({err.filename})" if isinstance(err.filename, str) else ""
+        super().__init__(f"{err.strerror or err}{where}; stopped after deleting {removed} entries")
+        self.removed = removed
+
+
+def delete_tree(
+    root: str,
+    *,
+    keep_root: bool,
+    guard: Callable[[str, os.stat_result, int], None] | None = None,
+) -> int:
+    """Delete everything below ``root`` (and ``root`` unless it is a mount point).
+
+    Never follows a symlink and never crosses into another filesystem. ``guard`` is asked
+    (path, its lstat, entries deleted so far) before anything in a directory is deleted
+    and again before the directory itself is; it raises to stop the deletion. An OSError
+    on the way becomes :class:`DeletionStopped`.
+    """
     removed = 0
-    for dirpath, dirnames, filenames in os.walk(root, topdown=False):
-        for name in filenames:
-            os.unlink(os.path.join(dirpath, name))
-            removed += 1
-        for name in dirnames:
-            path = os.path.join(dirpath, name)
-            if os.path.islink(path):
-                os.unlink(path)
-            else:
-                os.rmdir(path)
-            removed += 1
-    if not keep_root:
-        os.rmdir(root)
-        removed += 1
+    stack: list[tuple[str, bool]] = [(root, False)]
+    try:
+        root_dev = os.lstat(root).st_dev
+        while stack:
+            path, emptied = stack.pop()
+            st = os.lstat(path)
+            if not stat.S_ISDIR(st.st_mode) or st.st_dev != root_dev:
+                raise OSError(errno.EXDEV, "not a directory of the tree being deleted", path)
+            if guard is not None:
+                guard(path, st, removed)
+            if emptied:
+                if path != root or not keep_root:
+                    os.rmdir(path)
+                    removed += 1
+                continue
+            stack.append((path, True))
+            with os.scandir(path) as listing:
+                children = list(listing)
+            for child in children:
+                if child.is_dir(follow_symlinks=False):
+                    stack.append((child.path, False))
+                else:
+                    os.unlink(child.path)
+                    removed += 1
+    except OSError as err:
+        raise DeletionStopped(err, removed) from None
     return removed
 
 

@@ -33,7 +33,8 @@ from omero_tui.core.relocation.engine_context import (
 )
 from omero_tui.core.relocation.plan import RelocationRefused
 from omero_tui.core.relocation.progress import Progress
-from omero_tui.core.relocation.rollback_steps import roll_back
+from omero_tui.core.relocation.rollback_steps import left_text, roll_back
+from omero_tui.core.relocation.source_stamps import remove_stamps
 from omero_tui.core.relocation.status import RelocationStatus, find_unfinished_relocation
 from omero_tui.core.server.control import ServerController
 from omero_tui.core.settings import Settings
@@ -61,23 +62,21 @@ def rollback_relocation(
         try:
             with ctx.step("rollback", f"rolling back relocation {status.id}"):
                 left = roll_back(ctx, status)
+                if left:
+                    raise StepFailed(left_text(ctx, left))
         except (StepFailed, OSError, ConfigError) as err:
             detail = str(err)
             if isinstance(err, OSError):
-                detail = f"{err.strerror} ({err.filename})"
+                where = err.filename if isinstance(err.filename, str) else status.target
+                detail = f"{err.strerror or err} ({where})"
             return ctx.result(
                 "failed", f"rollback incomplete: {detail}; fix that and run --rollback again"
             )
+        remove_stamps(ctx.journal.state_path)
         ctx.end("rolled back")
         message = f"rolled back: config.xml restored and {status.target} removed"
         if ctx.plan.method == "rename":
             message = f"rolled back: config.xml restored and {status.target} renamed back"
-        if left:
-            message = (
-                f"rolled back: config.xml restored; kept {len(left)} entries in "
-                f"{status.target} that the relocation did not create or that changed "
-                "after the copy"
-            )
         return ctx.result("rolled back", message)
 
 

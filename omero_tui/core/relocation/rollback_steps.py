@@ -32,7 +32,9 @@ from omero_tui.core.relocation.status import RelocationStatus
 from omero_tui.core.relocation.target_state import remove_copy, restore_parent, restore_root
 
 
-def roll_back(ctx: Context, status: RelocationStatus) -> tuple[str, ...]:
+def roll_back(ctx: Context, status: RelocationStatus) -> tuple[tuple[str, str], ...]:
+    """Everything back; returns the entries left in the target, each with why (never
+    "rolled back" while there are any: see ``left_text``)."""
     plan = ctx.plan
     facts = ctx.facts()
     # Until config.xml changed, a running server can only be using the old location,
@@ -46,7 +48,7 @@ def roll_back(ctx: Context, status: RelocationStatus) -> tuple[str, ...]:
         facts.get("sources_before") or [], facts.get("sources_after") or []
     ):
         ctx.note(Severity.WARNING, "relocation.rollback_source_kept", line)
-    left: tuple[str, ...] = ()
+    left: tuple[tuple[str, str], ...] = ()
     if plan.method == "rename":
         if os.path.isdir(plan.target) and not os.path.lexists(plan.source_real):
             try:
@@ -55,14 +57,15 @@ def roll_back(ctx: Context, status: RelocationStatus) -> tuple[str, ...]:
                 raise StepFailed(str(err)) from None
     else:
         ctx.journal.detach_target()
-        cleanup = remove_copy(plan.target, plan.source_real)
-        left = cleanup.left
-        for rel in left[:5]:
+        cleanup = remove_copy(
+            plan.target, plan.source_real, server_may_have_run=status.started("start")
+        )
+        left = tuple(zip(cleanup.left, cleanup.why, strict=True))
+        for rel, why in left:
             ctx.note(
                 Severity.WARNING,
                 "relocation.rollback_left",
-                "left in place: the relocation did not create it, or it changed after "
-                "the copy (a server started there may have written it)",
+                f"left in place: {os.path.join(plan.target, rel)} ({why})",
                 os.path.join(plan.target, rel),
             )
     before = facts.get("target_before") or {}
@@ -91,6 +94,18 @@ def roll_back(ctx: Context, status: RelocationStatus) -> tuple[str, ...]:
                 f"the server did not start again on the old location: {result.line()}",
             )
     return left
+
+
+def left_text(ctx: Context, left: tuple[tuple[str, str], ...]) -> str:
+    """One line for entries a rollback left in the target: the first named, with why."""
+    plan = ctx.plan
+    rel, why = left[0]
+    more = f" and {len(left) - 1} more (listed above)" if len(left) > 1 else ""
+    return (
+        f"{len(left)} entries are left in {plan.target}: {os.path.join(plan.target, rel)} "
+        f"({why}){more}; config.xml is restored and the old copy {plan.source} is in use "
+        "again; look at them, move them out of the target"
+    )
 
 
 def _restore_config(ctx: Context, facts: dict) -> None:

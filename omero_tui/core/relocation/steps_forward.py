@@ -10,8 +10,9 @@ import os
 from pathlib import Path
 
 from omero_tui.core.config.xml_file import ConfigError, parse_config
-from omero_tui.core.discovery import discover
+from omero_tui.core.discovery import ServerLocation, discover
 from omero_tui.core.findings import Severity
+from omero_tui.core.layout.identity import read_identity
 from omero_tui.core.relocation.config_rewrite import (
     apply_changes,
     config_dir_names,
@@ -38,6 +39,13 @@ from omero_tui.core.relocation.progress import check_cancel
 from omero_tui.core.relocation.server_steps import ensure_stopped, is_running, start_and_check
 from omero_tui.core.relocation.source_checks import start_guard
 from omero_tui.core.relocation.source_rewrite import SourceRewriteError, write_changes
+from omero_tui.core.relocation.source_stamps import (
+    first_change,
+    remove_stamps,
+    stamps_path,
+    write_stamps,
+)
+from omero_tui.core.relocation.source_stamps import usable as stamps_usable
 from omero_tui.core.relocation.sync import syncfs
 from omero_tui.core.relocation.target_state import (
     describe_parent,
@@ -209,13 +217,15 @@ def copy(ctx: Context) -> None:
             f"the target filesystem did not keep {line}; check the server user's access there",
             plan.target,
         )
-    if result.specials_skipped:
+    if result.specials_made:
+        ctx.event("copy", "info", f"{result.specials_made} fifo/socket/device entries made again")
+    for rel in scan.links_outside:
         ctx.note(
             Severity.WARNING,
-            "relocation.specials_skipped",
-            f"{len(result.specials_skipped)} special files were not copied, e.g. "
-            f"{result.specials_skipped[0]}",
-            plan.source,
+            "relocation.links_outside",
+            f"{os.path.join(plan.source, rel)} also has hard links outside the repository: "
+            "the copy is a separate file, the names outside keep the old one",
+            os.path.join(plan.source, rel),
         )
 
 
@@ -225,7 +235,19 @@ def verify(ctx: Context) -> None:
     if plan.method == "rename":
         if os.path.lexists(plan.source_real):
             raise StepFailed(f"{plan.source_real} still exists after the rename")
+        verify_against_database(ctx)
         return
+    stamp_source(ctx)  # before the comparison: whatever changes after it is seen
+    compare_copy(ctx)
+
+
+def stamp_source(ctx: Context) -> None:
+    path = stamps_path(ctx.journal.state_path)
+    ctx.fact("source_stamps", write_stamps(ctx.plan.source_real, path, ctx.cancel).to_json())
+
+
+def compare_copy(ctx: Context) -> None:
+    plan = ctx.plan
     scan = scan_tree(plan.source_real, None, ctx.cancel)
     before = ctx.facts().get("target_before") or {}
     ignore = [TARGET_JOURNAL_NAME, *before.get("names", [])]
@@ -235,6 +257,96 @@ def verify(ctx: Context) -> None:
     if not comparison.identical:
         raise StepFailed(f"the copy does not match the source: {comparison.summary()}")
     ctx.event("verify", "info", comparison.summary())
+    verify_against_database(ctx)
+
+
+def _location_at_target(ctx: Context) -> ServerLocation:
+    """The server's repository dirs as they are once the move is done (before config)."""
+    from omero_tui.core.relocation.database_proof import rebased
+
+    plan = ctx.plan
+    env = os.environ if ctx.options.env is None else ctx.options.env
+    location = discover(server_dir_arg=plan.server_dir, env=env, candidates=[])
+    for source in dict.fromkeys((plan.source, plan.source_real)):
+        location = rebased(location, source, plan.target)
+    return location
+
+
+def verify_against_database(ctx: Context) -> None:
+    """Every file OMERO's records know of the source is in the copy, with its size."""
+    base = ctx.facts().get("db_baseline")
+    if not base:
+        return
+    from omero_tui.core.relocation.database_proof import verify_copy
+
+    ok, words = verify_copy(_location_at_target(ctx), base)
+    if not ok:
+        raise StepFailed(words)
+    ctx.event("verify", "info", words)
+
+
+def database_roots_note(ctx: Context) -> None:
+    """Say which root OMERO's database records for the moved repository now."""
+    if not ctx.facts().get("db_baseline"):
+        return
+    from omero_tui.core.relocation.database_proof import roots_after_start
+
+    plan = ctx.plan
+    env = os.environ if ctx.options.env is None else ctx.options.env
+    location = discover(server_dir_arg=plan.server_dir, env=env, candidates=[])
+    uuids: list[str] = []
+    for directory in (location.data_dir.value, location.managed_dir.value):
+        if directory and (directory == plan.target or directory.startswith(plan.target + os.sep)):
+            uuids += [e.repo_uuid for e in read_identity(directory, "moved").entries if e.repo_uuid]
+    started = ctx.status().done("start") and ctx.facts().get("server_was_running")
+    for _uuid, root, updated in roots_after_start(
+        location, list(dict.fromkeys(uuids)), plan.target
+    ):
+        if updated:
+            ctx.note(
+                Severity.INFO,
+                "relocation.database_root",
+                f"OMERO's database now records the repository root as {root}",
+                root,
+            )
+        elif started:
+            ctx.note(
+                Severity.WARNING,
+                "relocation.database_root",
+                f"OMERO's database still names {root} as the repository root: the server "
+                "has not updated it (look for 'Data directory moved' in Blitz-0.log)",
+                root,
+            )
+        else:
+            ctx.note(
+                Severity.INFO,
+                "relocation.database_root",
+                f"OMERO's database still names {root} as the repository root; the server "
+                "updates it when it next starts",
+                root,
+            )
+
+
+def no_late_writer(ctx: Context) -> None:
+    """Right before the switch: the source is still what the copy was compared with."""
+    plan = ctx.plan
+    if plan.method != "copy":
+        return
+    recorded = ctx.facts().get("source_stamps")
+    if not stamps_usable(recorded):
+        # A journal from before the stamps, or a state dir that lost them: stamp now
+        # and compare again, so the check below still covers the whole window.
+        stamp_source(ctx)
+        compare_copy(ctx)
+        recorded = ctx.facts().get("source_stamps")
+    change = first_change(plan.source_real, recorded, ctx.cancel)
+    if change:
+        raise StepFailed(
+            f"{change} after the server was stopped and the copy compared: the copy "
+            f"would miss it, so config.xml was not switched and still names "
+            f"{plan.source}; find what writes there, then `omero-tui relocate --rollback` "
+            "and start again"
+        )
 
 
 def rewrite_config(ctx: Context) -> None:
@@ -265,6 +377,7 @@ def rewrite_config(ctx: Context) -> None:
         raise StepFailed(
             f"{plan.config_path} was changed by someone else during the relocation; nothing written"
         )
+    no_late_writer(ctx)
     result = apply_changes(
         plan.config_path,
         plan.config_changes,
@@ -313,10 +426,12 @@ def start(ctx: Context) -> str:
 
 def finish(ctx: Context) -> None:
     plan = ctx.plan
+    database_roots_note(ctx)
     if plan.config_path:
         remove_stale_lock(plan.config_path, ctx.facts().get("config_dir_before"))
     if plan.method != "copy":
         return
+    remove_stamps(ctx.journal.state_path)
     ctx.journal.detach_target()
     times = (ctx.facts().get("scan") or {}).get("root_times_ns")
     if times:  # removing the journal copy touched the root's mtime

@@ -119,14 +119,28 @@ _SERVER_LOCK = re.compile(r"(^|/)\.omero/repository/[^/]+/\.lock$")
 class Cleanup:
     removed: int
     left: tuple[str, ...]  # rel paths the engine did not create, kept
+    why: tuple[str, ...] = ()  # one reason per entry of ``left``
+
+
+NOT_IN_SOURCE = "not in the source: the relocation did not create it"
+CHANGED_IN_TARGET = "changed in the target after it was copied (someone wrote there)"
 
 
 def remove_copy(
-    target: str, source: str, keep: tuple[str, ...] = IGNORED_IN_EMPTY_TARGET
+    target: str,
+    source: str,
+    keep: tuple[str, ...] = IGNORED_IN_EMPTY_TARGET,
+    *,
+    server_may_have_run: bool = True,
 ) -> Cleanup:
-    """Delete from ``target`` what the copy made there (see the module docstring)."""
+    """Delete from ``target`` what the copy made there (see the module docstring).
+
+    ``server_may_have_run`` False (the start step never began): a copy that differs from
+    its source only because the source changed after it was copied (the source's inode
+    changed later than the copy's) is the engine's own stale copy, and goes too.
+    """
     removed = 0
-    left: list[str] = []
+    left: dict[str, str] = {}
     if not os.path.isdir(target):
         return Cleanup(0, ())
     for dirpath, dirnames, filenames in os.walk(target, topdown=False):
@@ -137,11 +151,12 @@ def remove_copy(
             *[d for d in dirnames if os.path.islink(os.path.join(dirpath, d))],
         ]:
             rel = os.path.join(rel_dir, name)
-            if _made_by_copy(rel, name, target, source, keep):
+            why = _why_kept(rel, name, target, source, keep, server_may_have_run)
+            if why is None:
                 os.unlink(os.path.join(dirpath, name))
                 removed += 1
-            else:
-                left.append(rel)
+            elif why:
+                left[rel] = why
         for name in dirnames:
             path = os.path.join(dirpath, name)
             rel = os.path.join(rel_dir, name)
@@ -153,22 +168,42 @@ def remove_copy(
                 os.rmdir(path)
                 removed += 1
             elif not os.path.isdir(os.path.join(source, rel)):
-                left.append(rel)
-    return Cleanup(removed, tuple(sorted(left)))
+                left[rel] = NOT_IN_SOURCE
+    kept = sorted(left)
+    return Cleanup(removed, tuple(kept), tuple(left[rel] for rel in kept))
 
 
 def _top(rel: str) -> str:
     return rel.split(os.sep, 1)[0]
 
 
-def _made_by_copy(rel: str, name: str, target: str, source: str, keep: tuple[str, ...]) -> bool:
+def _why_kept(
+    rel: str,
+    name: str,
+    target: str,
+    source: str,
+    keep: tuple[str, ...],
+    server_may_have_run: bool,
+) -> str | None:
+    """None: made by the copy, to be removed; "": there before, kept silently; else why
+    it is kept."""
     if _top(rel) in keep:
-        return False
+        return ""
     if name.startswith(TEMP_PREFIX) or rel in (TARGET_JOURNAL_NAME, TARGET_JOURNAL_NAME + ".temp"):
-        return True
+        return None
     if name == ".lock" and _SERVER_LOCK.search(rel):
-        return True  # left by the server the relocation started there (a crash keeps it)
-    return _still_the_copy(os.path.join(target, rel), os.path.join(source, rel))
+        return None  # left by the server the relocation started there (a crash keeps it)
+    copied, original = os.path.join(target, rel), os.path.join(source, rel)
+    if _still_the_copy(copied, original):
+        return None
+    try:
+        got, want = os.lstat(copied), os.lstat(original)
+    except FileNotFoundError:
+        return NOT_IN_SOURCE
+    same_kind = stat.S_IFMT(got.st_mode) == stat.S_IFMT(want.st_mode)
+    if not server_may_have_run and same_kind and got.st_ctime_ns <= want.st_ctime_ns:
+        return None  # the source changed after it was copied: a stale copy of ours
+    return CHANGED_IN_TARGET
 
 
 def _still_the_copy(copied: str, original: str) -> bool:
@@ -183,6 +218,8 @@ def _still_the_copy(copied: str, original: str) -> bool:
         return False
     if stat.S_ISLNK(got.st_mode):
         return os.readlink(copied) == os.readlink(original)
+    if not stat.S_ISREG(got.st_mode) and not stat.S_ISDIR(got.st_mode):
+        return got.st_rdev == want.st_rdev  # a fifo, socket or device node it recreated
     return stat.S_ISREG(got.st_mode) and (got.st_size, got.st_mtime_ns) == (
         want.st_size,
         want.st_mtime_ns,

@@ -41,7 +41,7 @@ class Entry(NamedTuple):
     """One entry as lstat saw it (a tuple: a large tree holds millions of these)."""
 
     rel: str  # path below the root, "/"-separated; "" for the root itself
-    kind: str  # "dir" | "file" | "hardlink" | "symlink" | "special"
+    kind: str  # "dir" | "file" | "hardlink" | "symlink" | "special" (fifo, socket, device)
     mode: int  # st_mode, type bits included
     uid: int
     gid: int
@@ -82,7 +82,7 @@ class TreeScan:
     data_bytes: int  # bytes the copy reads and writes
     apparent_bytes: int  # sum of regular file sizes (each inode once)
     allocated_bytes: int  # what the source really occupies (each inode once)
-    specials: tuple[str, ...]  # fifos, sockets, devices: skipped by the copy, listed
+    specials: tuple[str, ...]  # fifos, sockets, devices (also entries: made again by the copy)
     links_outside: tuple[str, ...]  # files with hard links outside the tree
     foreign_mounts: tuple[str, ...]  # entries on another filesystem than the root
     unreadable: tuple[str, ...]  # directories that could not be listed
@@ -96,7 +96,7 @@ class TreeScan:
     @property
     def inodes(self) -> int:
         """Inodes the copy will use on the target (a hard link uses none)."""
-        return self.dirs + self.files + self.symlinks
+        return self.dirs + self.files + self.symlinks + len(self.specials)
 
     def copied_entries(self) -> int:
         return self.files + self.hardlinks + self.symlinks
@@ -247,7 +247,6 @@ class _Walk:
                 continue
             if kind == "special":
                 self.specials.append(child)
-                continue
             # A name's bytes are at most 4 per character: encoded only when it may matter.
             if len(name) * 4 > room and len(os.fsencode(name)) > room:
                 self.too_long.append(child)
@@ -264,6 +263,8 @@ class _Walk:
                 xattrs = xattr_values(full, names) if names else ()
             if kind == "dir":
                 subdirs.append(entry_from_stat(child, st, "dir", None, xattrs))
+            elif kind == "special":
+                self.add(entry_from_stat(child, st, "special", None, xattrs))
             elif kind == "symlink":
                 text = os.readlink(name, dir_fd=fd)
                 self.add(entry_from_stat(child, st, "symlink", text, xattrs))
@@ -299,7 +300,7 @@ class _Walk:
 
     def result(self) -> TreeScan:
         entries = self.entries
-        counts = {"dir": 0, "file": 0, "hardlink": 0, "symlink": 0}
+        counts = {"dir": 0, "file": 0, "hardlink": 0, "symlink": 0, "special": 0}
         for entry in entries:
             counts[entry.kind] += 1
         files = [e for e in entries if e.kind == "file"]

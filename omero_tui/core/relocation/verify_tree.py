@@ -64,7 +64,7 @@ def compare_trees(
     when it could not keep them).
     """
     target = scan_tree(target_root, progress, cancel, step="verify")
-    wanted = {e.rel: e for e in source.entries if e.kind != "special"}
+    wanted = {e.rel: e for e in source.entries}
     found = {e.rel: e for e in target.entries if not _ignored(e.rel, ignore)}
     diffs: list[Difference] = []
     total = 0

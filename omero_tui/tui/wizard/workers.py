@@ -17,6 +17,7 @@ from textual import work
 from omero_tui.core.relocation.engine_context import StepEvent
 from omero_tui.core.relocation.plan import RelocationRefused
 from omero_tui.core.relocation.relocate_dry_runs import rollback_actions
+from omero_tui.core.relocation.remove_source import DeletionStopped
 from omero_tui.core.relocation.stale_cache import StaleMemos, clear_stale_memos, stale_memos
 from omero_tui.core.relocation.status import RelocationStatus
 from omero_tui.tui.screens.confirm_modal import ConfirmModal
@@ -224,7 +225,7 @@ class WizardWorkers:
     def _clear(self: RelocationWizard, memos: StaleMemos) -> None:
         try:
             removed = clear_stale_memos(memos)
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, DeletionStopped) as err:
             self.post_message(Notice(f"Not cleared: {err}", error=True))
             return
         self.post_message(Notice(f"Cleared {removed} stale memo entries.", cleared=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from pathlib import Path
 
@@ -91,11 +92,8 @@ def test_cross_filesystem_copy_keeps_everything(tmp_path: Path, other_fs: Path) 
     seen: list[Progress] = []
     full_copy(source, target, progress=seen.append)
 
-    fifo = "Files/a_fifo"
-    assert snapshot(target, atimes=True) == {
-        k: v for k, v in snapshot(source, atimes=True).items() if k != fifo
-    }
-    assert not (target / fifo).exists()
+    assert snapshot(target, atimes=True) == snapshot(source, atimes=True)
+    assert stat.S_ISFIFO((target / "Files/a_fifo").lstat().st_mode)  # made again, not skipped
     assert (target / ".omero/repository/db-1/repo_uuid").read_bytes() == b"\x00\x04abcd"
     sparse = target / "Pixels" / "sparse_pyramid"
     assert allocated(sparse) < 1 * MIB, "holes must stay holes"
@@ -108,14 +106,37 @@ def test_cross_filesystem_copy_keeps_everything(tmp_path: Path, other_fs: Path) 
     assert compare_trees(scan_tree(str(source)), str(target)).identical
 
 
-def test_copy_skips_special_files_and_says_so(tmp_path: Path) -> None:
+def test_copy_makes_special_files_again(tmp_path: Path) -> None:
+    source = build_tree(tmp_path / "src")
+    os.mknod(source / "Files" / "a_socket", stat.S_IFSOCK | 0o640)
+    scan = scan_tree(str(source))
+    assert scan.specials == ("Files/a_fifo", "Files/a_socket")
+    target = tmp_path / "dst"
+    target.mkdir()
+    make_directories(scan, str(target))
+    result = copy_entries(scan, str(target), on_batch=lambda b: None)
+    finish_directories(scan, str(target))
+    assert result.specials_made == 2
+    assert stat.S_ISFIFO((target / "Files" / "a_fifo").lstat().st_mode)
+    assert stat.S_ISSOCK((target / "Files" / "a_socket").lstat().st_mode)
+    assert compare_trees(scan_tree(str(source)), str(target)).identical
+    assert snapshot(target) == snapshot(source)
+
+
+def test_a_name_someone_else_put_in_the_target_is_never_replaced(tmp_path: Path) -> None:
     source = build_tree(tmp_path / "src")
     scan = scan_tree(str(source))
-    assert scan.specials == ("Files/a_fifo",)
-    (tmp_path / "dst").mkdir()
-    make_directories(scan, str(tmp_path / "dst"))
-    result = copy_entries(scan, str(tmp_path / "dst"), on_batch=lambda b: None)
-    assert result.specials_skipped == ("Files/a_fifo",)
+    target = tmp_path / "dst"
+    target.mkdir()
+    make_directories(scan, str(target))
+    foreign = target / "Files" / "a_fifo"  # a name the copy will reach
+    foreign.write_bytes(b"someone else's file")
+    with pytest.raises(FileExistsError) as caught:
+        copy_entries(scan, str(target), on_batch=lambda b: None)
+    assert caught.value.filename == str(foreign)
+    assert "someone else" in str(caught.value)
+    assert foreign.read_bytes() == b"someone else's file"
+    assert not list(target.rglob(f"{TEMP_PREFIX}*"))
 
 
 def test_cancel_then_resume_does_not_copy_verified_files_again(tmp_path: Path) -> None:
