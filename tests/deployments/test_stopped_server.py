@@ -70,7 +70,7 @@ def test_stopped_server_with_an_enabled_unit_file_is_a_warning(install: Install)
     assert area["severity"] == "warning"
     assert "omero.service is enabled" in area["headline"]
     done = run_cli(["check", "--server-dir", str(install.server_dir)], cwd=install.cwd, env=env)
-    assert done.returncode == 1 and "clean bill of health" not in done.stdout
+    assert done.returncode != 0 and "clean bill of health" not in done.stdout
 
 
 def test_server_stopped_by_an_interrupted_relocation_names_it(
