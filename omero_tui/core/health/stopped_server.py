@@ -29,7 +29,11 @@ def stopped_server_finding(
 ) -> Finding | None:
     """Why this stopped server should be running, as a WARNING; None when nothing says so."""
     status = _latest(state_dir)
-    if status is not None and stopped_by_relocation(status):
+    # A journal without the fact (older ones) is judged by its steps alone.
+    if status is not None and (
+        stopped_by_relocation(status)
+        or ("server_was_running" not in status.facts and status.server_held() is not None)
+    ):
         return Finding(
             "server",
             Severity.WARNING,
