@@ -169,6 +169,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="stream the plan, progress and result as JSON lines"
     )
 
+    db = sub.add_parser(
+        "db",
+        help="the Database panel, headless: OMERO's database against the files (read-only)",
+        parents=[common],
+    )
+    db.add_argument("--json", action="store_true", help="print the full report as JSON")
+    db.add_argument("--orphans", action="store_true", help="list every orphan found")
+    db.add_argument("--missing", action="store_true", help="list every missing or changed file")
+    db.add_argument(
+        "--by-user",
+        action="store_true",
+        help="usage per OMERO user and group (alone: only that, no disk walk)",
+    )
+    db.add_argument(
+        "--verify-hash",
+        action="store_true",
+        help="also check each file's content against its recorded checksum (slow)",
+    )
+
     check = sub.add_parser(
         "check",
         help="every check at once, for monitoring (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)",
@@ -207,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Commands monitoring runs: a refusal or a bad option means "could not check" (UNKNOWN,
 # 3), never WARNING (1) or, as argparse would have it, CRITICAL (2).
-MONITORING_COMMANDS = ("check", "layout", "usage", "locks", "perms")
+MONITORING_COMMANDS = ("check", "layout", "usage", "locks", "perms", "db")
 UNKNOWN_EXIT = 3
 
 
@@ -249,6 +268,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from omero_tui.commands.perms_cmd import run_perms
 
             return run_perms(args)
+        if args.command == "db":
+            from omero_tui.commands.db_cmd import run_db
+
+            return run_db(args)
         if args.command == "relocate":
             from omero_tui.commands.relocate_cmd import run_relocate
 

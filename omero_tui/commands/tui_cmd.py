@@ -95,7 +95,7 @@ def run_demo(args: argparse.Namespace, keep_dir: Path | None) -> int:
     from omero_tui.tui.app import OmeroTuiApp
 
     root = keep_dir.resolve() if keep_dir is not None else None
-    with DemoSession(root=root) as session:
+    with DemoSession(root=root, database=True) as session:
         box = session.sandbox
         server_dir = str(box.server_dir)
         # The demo keeps its settings, history, caches and journals inside its sandbox:

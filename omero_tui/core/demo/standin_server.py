@@ -220,9 +220,16 @@ class _Server:
             "ome.services.util.ServerVersionCheck",
         )
         last_file = self.server_dir / LAST_DATA_DIR_FILE
+        # With the demo's database, the repository rows are updated as OMERO does; its
+        # log lines then say so. Without one, the last data dir on record stands in.
+        from omero_tui.core.demo.database import standin_updates_roots
+
+        moved = standin_updates_roots(self.server_dir, list(dict.fromkeys((data_dir, managed_dir))))
+        for line in moved:
+            self.say("WARN", line)
         with contextlib.suppress(OSError):
             last = last_file.read_text(encoding="utf-8").strip()
-            if last and last != str(data_dir):
+            if last and last != str(data_dir) and not moved:
                 self.say("WARN", f"Data directory moved: {last} updated to {data_dir}")
         last_file.write_text(f"{data_dir}\n", encoding="utf-8")
         db_uuid = (self.server_dir / DB_UUID_FILE).read_text(encoding="utf-8").strip()

@@ -224,3 +224,43 @@ def relocation_area(state_dir: Path | None) -> AreaResult:
         )
         return summarise("relocation", [finding], finding.message, measured_at=now), {}
     return AreaHealth("relocation", Severity.OK, "No relocation in progress.", (), now), {}
+
+
+def database_area(
+    location: ServerLocation,
+    settings: Settings | None = None,
+    *,
+    progress: Callable[[Any], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> AreaResult:
+    """OMERO's database against the files; UNKNOWN with the reason when it cannot be read."""
+    from omero_tui.core.database.check import DatabaseUnavailable, check_database
+
+    now = time.time()
+    if settings is not None and settings.get("database", "check", True) is False:
+        words = "Not checked: switched off in the settings ([database] check = false)."
+        return AreaHealth("database", Severity.OK, words, (), now, "off"), {}
+    try:
+        report = check_database(location, progress=progress, cancel=cancel)
+    except DatabaseUnavailable as err:
+        finding = Finding(
+            "database", Severity.UNKNOWN, "database.not_checked", f"Not checked: {err}."
+        )
+        return summarise("database", [finding], finding.message, measured_at=now), {}
+    matched = report.total("matched")
+    area = summarise(
+        "database",
+        report.findings,
+        f"Every file the database knows is present with its size ({matched.count:,} files).",
+        measured_at=now,
+        note=f"{report.elapsed_seconds:.1f} s",
+    )
+    figures = {
+        "database": {
+            "missing_files": report.total("missing").count,
+            "missing_bytes": report.total("missing").bytes,
+            "orphan_files": report.total("orphans").count,
+            "orphan_bytes": report.total("orphans").bytes,
+        }
+    }
+    return area, figures

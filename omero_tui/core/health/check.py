@@ -16,6 +16,7 @@ from pathlib import Path
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.health.areas import (
     AreaResult,
+    database_area,
     guarded,
     layout_area,
     locks_area,
@@ -74,6 +75,12 @@ def run_health_check(
         "permissions": lambda: perms_area(location, settings),
         "server": lambda: server_area(location),
         "relocation": lambda: relocation_area(state_dir),
+        "database": lambda: database_area(
+            location,
+            settings,
+            progress=lambda p: tell("database", len(AREAS) - 1, f"{p.rows:,} rows"),
+            cancel=cancel,
+        ),
     }
     areas, metrics = [], {}
     try:

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import omero_tui
 from omero_tui.core.config.xml_file import ConfigDocument, ConfigError, read_config
@@ -75,6 +76,7 @@ class Prepared:
     config_doc: ConfigDocument | None
     controller: ServerController
     server_user: ServerUser | None
+    db_baseline: dict[str, Any] | None = None  # OMERO's records of the source (or None)
 
 
 def prepare_relocation(
@@ -132,7 +134,13 @@ def prepare_relocation(
         probe_locks=options.probe_locks,
         source_checks=source_checks,
     )
-    return Prepared(plan, scan, preflight, doc, controller, user)
+    base = None
+    if options.database:
+        from omero_tui.core.relocation.database_proof import baseline
+
+        check, base = baseline(location)
+        preflight = PreflightReport((*preflight.checks, check))
+    return Prepared(plan, scan, preflight, doc, controller, user, base)
 
 
 @contextlib.contextmanager
@@ -187,6 +195,8 @@ def run_relocation(
             ask,
         )
         record_start_facts(ctx)
+        if prepared.db_baseline is not None and "db_baseline" not in ctx.facts():
+            ctx.fact("db_baseline", prepared.db_baseline)
         return forward(ctx)
 
 
