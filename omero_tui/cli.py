@@ -38,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the repository (omero.data.dir), overriding the configuration",
     )
     common.add_argument(
+        "--profile",
+        default=argparse.SUPPRESS,
+        metavar="NAME",
+        help="judge this config.xml profile, not __ACTIVE__ (the only one the server reads)",
+    )
+    common.add_argument(
         "--settings",
         default=argparse.SUPPRESS,
         metavar="FILE",
@@ -66,11 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
         "get", help="print key=value lines (one KEY: its value only)", parents=[common]
     )
     get.add_argument("keys", nargs="*", metavar="KEY")
-    get.add_argument(
-        "--hide-password",
+    shown = get.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--show-password",
         action="store_true",
-        help="print ******** for *.pass and *.password values",
+        help="print the values of *.pass and *.password keys (hidden by default)",
     )
+    # Kept for scripts written when hiding was optional; hiding is now the default.
+    shown.add_argument("--hide-password", action="store_true", help=argparse.SUPPRESS)
     set_ = config_sub.add_parser(
         "set", help="set KEY to VALUE, or delete KEY when no VALUE", parents=[common]
     )

@@ -19,6 +19,7 @@ from omero_tui.core.health.cache import save_health
 from omero_tui.core.health.check import HealthProgress, run_health_check
 from omero_tui.core.health.model import HealthReport
 from omero_tui.core.health.prometheus import write_textfile
+from omero_tui.core.json_output import hide_secrets
 from omero_tui.core.settings import default_state_dir
 from omero_tui.core.usage.format import stamp
 from omero_tui.core.usage.service import UsageService, settings_thresholds
@@ -54,7 +55,8 @@ def run_check(args: argparse.Namespace) -> int:
             write_textfile(report, Path(args.prometheus))
         except OSError as err:
             raise CliError(f"cannot write {args.prometheus}: {err}") from err
-    print(json.dumps(report.to_json(), indent=2) if args.json else render_text(report))
+    text = json.dumps(hide_secrets(report.to_json()), indent=2) if args.json else None
+    print(text or render_text(report))
     return report.severity.exit_code
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from omero_tui.commands.errors import CliError
@@ -19,11 +20,21 @@ def load_settings(args: argparse.Namespace) -> Settings:
 
 
 def locate(args: argparse.Namespace, *, demo: bool = False) -> ServerLocation:
+    # Here, not at the top: psutil and the process scan cost a headless command only
+    # when it locates a server.
+    from omero_tui.core.server.deployment import deployment_notes
+    from omero_tui.core.server.running import find_running_server
+
     settings = load_settings(args)
-    return discover(
+    location = discover(
         server_dir_arg=getattr(args, "server_dir", None),
         data_dir_arg=getattr(args, "data_dir", None),
         settings_server_dir=settings.server_dir,
         settings_path=str(settings.path) if settings.exists else None,
         demo=demo,
+        profile_arg=getattr(args, "profile", None),
+        running=None if demo else find_running_server,
     )
+    if demo:
+        return location
+    return replace(location, notes=(*location.notes, *deployment_notes(location)))

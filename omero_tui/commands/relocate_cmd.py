@@ -22,10 +22,12 @@ from typing import Any
 
 from omero_tui.commands.context import load_settings, locate
 from omero_tui.commands.errors import CliError
+from omero_tui.core.json_output import hide_secrets
 from omero_tui.core.relocation.engine import (
     EngineOptions,
     Prepared,
     prepare_relocation,
+    refuse_containerised,
     resume_relocation,
     run_relocation,
 )
@@ -48,6 +50,8 @@ from omero_tui.core.relocation.status import (
     target_journal,
 )
 from omero_tui.core.usage.format import human_bytes
+
+PROFILE_NOTES = ("layout.omero_config_ignored", "layout.profile_not_active")
 
 
 def run_relocate(args: argparse.Namespace) -> int:
@@ -93,6 +97,9 @@ def _relocate(
     args: argparse.Namespace, out: Output, settings: Any, cancel: threading.Event
 ) -> RunResult | None:
     location = locate(args)
+    for note in location.notes:  # another profile named: said before the plan, loudly
+        if note.code in PROFILE_NOTES:
+            out.line(f"{note.severity.label.upper()}: {note.message}")
     what = "managed" if args.managed_only else "data"
     prepared = prepare_relocation(
         location,
@@ -166,6 +173,8 @@ def _act_on_journal(
     engine_call: Callable[..., RunResult],
 ) -> RunResult | None:
     """Say what will be done to this journal's relocation, ask, then let the engine do it."""
+    what = str(status.plan.get("what") or "data")
+    refuse_containerised(locate(args), status.target, what, dict(os.environ))
     out.status(status.describe(), actions)
     if args.dry_run:
         out.line("Dry run: nothing was changed.")
@@ -277,7 +286,7 @@ class Output:
         self._last = time.monotonic()  # in a log, the first line comes after 2 s
 
     def emit(self, event: dict[str, Any]) -> None:
-        print(json.dumps(event), flush=True)
+        print(json.dumps(hide_secrets(event)), flush=True)
 
     def line(self, text: str) -> None:
         if self.as_json:

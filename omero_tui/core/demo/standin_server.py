@@ -84,13 +84,13 @@ def repository_dirs(server_dir: Path, env: Mapping[str, str]) -> tuple[Path, Pat
     props: dict[str, str] = {}
     if config.exists():  # OMERO starts from an empty configuration when there is none
         # Imported here: `admin status`, which a console polls, needs none of this.
-        from omero_tui.core.config.xml_file import ConfigError, read_config
+        from omero_tui.core.config.xml_file import ACTIVE, ConfigError, read_config
 
         try:
             doc = read_config(config)
         except ConfigError as err:
             raise StandinError(str(err)) from None
-        props = doc.properties(doc.profile_for(env))
+        props = doc.properties(ACTIVE)  # as IceGrid does: never OMERO_CONFIG's profile
     data = resolve(unescape(props.get("omero.data.dir") or "/OMERO"), props)
     context = {**props, "omero.data.dir": data}
     managed_raw = props.get("omero.managed.dir") or "${omero.data.dir}/ManagedRepository"

@@ -18,6 +18,7 @@ from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding, Severity
 from omero_tui.core.health.headroom import headroom_without_scan
 from omero_tui.core.health.model import AreaHealth, summarise
+from omero_tui.core.health.stopped_server import stopped_server_finding
 from omero_tui.core.layout.inspection import inspect_layout
 from omero_tui.core.locks.health import inspect_locks, probe_report
 from omero_tui.core.perms.check import inspect_permissions
@@ -41,6 +42,13 @@ def guarded(area: str, check: Callable[[], AreaResult]) -> AreaResult:
         why = f"{type(err).__name__}: {err}"
         finding = Finding(area, Severity.UNKNOWN, f"{area}.check_failed", f"Check failed: {why}")
         return AreaHealth(area, Severity.UNKNOWN, finding.message, (finding,), time.time()), {}
+
+
+def not_judged_area(area: str, location: ServerLocation) -> AreaResult:
+    """An area that has nothing on this disk to look at: a Windows-era repository path.
+    The Layout area carries the one line that says why; this one only says so."""
+    words = f"Not judged: {location.data_dir.value} is a Windows path, not on this disk."
+    return AreaHealth(area, Severity.UNKNOWN, words, (), time.time(), "Windows path"), {}
 
 
 def layout_area(location: ServerLocation) -> AreaResult:
@@ -168,7 +176,7 @@ def perms_area(location: ServerLocation, settings: Settings | None) -> AreaResul
     return area, {"server_user": report.user.name}
 
 
-def server_area(location: ServerLocation) -> AreaResult:
+def server_area(location: ServerLocation, state_dir: Path | None = None) -> AreaResult:
     server_dir = location.server_dir.value
     now = time.time()
     if not server_dir:
@@ -185,7 +193,7 @@ def server_area(location: ServerLocation) -> AreaResult:
         return summarise("server", [finding], finding.message, measured_at=now), {}
     processes = find_server_processes(server_dir)
     if not processes:
-        finding = Finding(
+        finding = stopped_server_finding(server_dir, state_dir) or Finding(
             "server",
             Severity.INFO,
             "server.not_running",

@@ -20,6 +20,7 @@ from omero_tui.core.health.areas import (
     guarded,
     layout_area,
     locks_area,
+    not_judged_area,
     perms_area,
     relocation_area,
     server_area,
@@ -73,7 +74,7 @@ def run_health_check(
             cancel=cancel,
         ),
         "permissions": lambda: perms_area(location, settings),
-        "server": lambda: server_area(location),
+        "server": lambda: server_area(location, state_dir),
         "relocation": lambda: relocation_area(state_dir),
         "database": lambda: database_area(
             location,
@@ -82,6 +83,9 @@ def run_health_check(
             cancel=cancel,
         ),
     }
+    if location.on_windows_paths:  # nothing on this disk is the repository
+        for name in ("usage", "locks", "permissions"):
+            checks[name] = lambda name=name: not_judged_area(name, location)
     areas, metrics = [], {}
     try:
         for done, (name, _title) in enumerate(AREAS):

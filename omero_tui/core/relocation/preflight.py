@@ -21,6 +21,7 @@ from omero_tui.core.relocation.checks import Check, PreflightReport, fail, passe
 from omero_tui.core.relocation.plan import RelocationPlan, nearest_existing
 from omero_tui.core.relocation.preflight_config import config_checks
 from omero_tui.core.relocation.preflight_fit import fit_checks
+from omero_tui.core.relocation.preflight_profile import profile_checks
 from omero_tui.core.relocation.preflight_target import (
     capacity_checks,
     filesystem_checks,
@@ -62,6 +63,7 @@ def run_preflight(
         checks += fit_checks(plan, scan, where)
     checks += _access_checks(plan, server_user)
     checks += config_checks(plan, location, env)
+    checks += profile_checks(plan)
     checks += source_checks  # what will rewrite config.xml at the next start
     return PreflightReport(tuple(checks))
 

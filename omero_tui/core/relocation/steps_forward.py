@@ -384,6 +384,7 @@ def rewrite_config(ctx: Context) -> None:
         expect=parse_config(before, plan.config_path),
         env=ctx.options.env,
         lock_timeout=ctx.options.lock_timeout_s,
+        profile=plan.profile,
     )
     written = Path(plan.config_path).read_bytes()
     ctx.fact(

@@ -79,6 +79,11 @@ def find_server_processes(
     return sorted(found, key=lambda p: p.pid)
 
 
+def role_of(name: str, cmdline: tuple[str, ...]) -> str | None:
+    """The server role a process plays, whatever server dir it belongs to (None if none)."""
+    return _role(name, cmdline, (), False)
+
+
 def role_rank(role: str) -> int:
     """Lower speaks first for the server's user (see ROLE_PRIORITY)."""
     for index, prefix in enumerate(ROLE_PRIORITY):
