@@ -16,18 +16,17 @@ or a test's temp tree otherwise), never from a guess.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from omero_tui.core.config.sources import property_of_variable
 
 ROOT_ENV = "OMERO_TUI_HOST_ROOT"
 IMAGE_SERVER_DIR = "/opt/omero/server/OMERO.server"
 IMAGE_CONFIG_DIR = "/opt/omero/server/config"
 IMAGE_DATA_DIR = "/OMERO"
-VARIABLE_PREFIX = "CONFIG_"
 _CGROUP_WORDS = ("docker", "containerd", "kubepods", "libpod", "lxc")
-_SINGLE_UNDERSCORE = re.compile(r"([^_])_([^_])")
 
 
 @dataclass(frozen=True)
@@ -127,16 +126,6 @@ def _foreground_server(base: Path, pid1: tuple[str, ...]) -> int | None:
         if pid != 1 and is_foreground_start(_cmdline(base / "proc" / str(pid))):
             return pid
     return None
-
-
-def property_of_variable(name: str) -> str | None:
-    """The property the image's ``50-config.py`` sets from a ``CONFIG_*`` variable:
-    ``CONFIG_`` dropped, each ``_`` between two other characters read as ``.`` (scanning
-    left to right without overlap), then ``__`` as ``_``; None for other names."""
-    if not name.startswith(VARIABLE_PREFIX) or len(name) == len(VARIABLE_PREFIX):
-        return None
-    dotted = _SINGLE_UNDERSCORE.sub(r"\1.\2", name[len(VARIABLE_PREFIX) :])
-    return dotted.replace("__", "_")
 
 
 def variables_for(keys: Sequence[str], env: Mapping[str, str]) -> list[tuple[str, str, str]]:
