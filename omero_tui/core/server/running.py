@@ -21,7 +21,7 @@ import psutil
 
 from omero_tui.core.discovery import RunningServerHint, looks_like_server_dir
 from omero_tui.core.locks.files import PROC_LOCKS, parse_proc_locks
-from omero_tui.core.server.processes import role_of, role_rank
+from omero_tui.core.server.processes import read_process, role_of, role_rank
 
 LOCK_PARTS = (".omero", "repository")
 
@@ -85,15 +85,10 @@ def _processes(processes: Iterable[psutil.Process] | None) -> Iterable[psutil.Pr
 def _look(proc: psutil.Process) -> Seen | None:
     if proc.pid == os.getpid():
         return None
-    try:
-        with proc.oneshot():
-            if proc.status() == psutil.STATUS_ZOMBIE:
-                return None
-            cmdline = tuple(proc.cmdline())
-            name = proc.name()
-            uid = proc.uids().effective
-    except psutil.Error:
+    seen = read_process(proc)
+    if seen is None:
         return None
+    cmdline, name, uid = seen
     role = role_of(name, cmdline)
     if role is None:
         return None
