@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the repository (omero.data.dir), overriding the configuration",
     )
     common.add_argument(
+        "--profile",
+        default=argparse.SUPPRESS,
+        metavar="NAME",
+        help="judge this config.xml profile, not __ACTIVE__ (the only one the server reads)",
+    )
+    common.add_argument(
         "--settings",
         default=argparse.SUPPRESS,
         metavar="FILE",
@@ -78,11 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
         "get", help="print key=value lines (one KEY: its value only)", parents=[common]
     )
     get.add_argument("keys", nargs="*", metavar="KEY")
-    get.add_argument(
-        "--hide-password",
+    shown = get.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--show-password",
         action="store_true",
-        help="print ******** for *.pass and *.password values",
+        help="print the values of *.pass and *.password keys (hidden by default)",
     )
+    # Kept for scripts written when hiding was optional; hiding is now the default.
+    shown.add_argument("--hide-password", action="store_true", help=argparse.SUPPRESS)
     set_ = config_sub.add_parser(
         "set", help="set KEY to VALUE, or delete KEY when no VALUE", parents=[common]
     )
@@ -166,6 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     relocate.add_argument("--yes", action="store_true", help="do not ask before stopping")
     relocate.add_argument(
+        "--lost-at-reboot",
+        action="store_true",
+        help="accept a target on tmpfs or ramfs, whose data is lost at the next reboot",
+    )
+    relocate.add_argument(
         "--rewrite-config-sources",
         action="store_true",
         help="also rewrite the `config set` line of a .omero file (not an Ansible template) "
@@ -184,6 +198,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     relocate.add_argument(
         "--json", action="store_true", help="stream the plan, progress and result as JSON lines"
+    )
+
+    db = sub.add_parser(
+        "db",
+        help="the Database panel, headless: OMERO's database against the files (read-only)",
+        parents=[common],
+    )
+    db.add_argument("--json", action="store_true", help="print the full report as JSON")
+    db.add_argument("--orphans", action="store_true", help="list every orphan found")
+    db.add_argument("--missing", action="store_true", help="list every missing or changed file")
+    db.add_argument(
+        "--by-user",
+        action="store_true",
+        help="usage per OMERO user and group (alone: only that, no disk walk)",
+    )
+    db.add_argument(
+        "--verify-hash",
+        action="store_true",
+        help="also check each file's content against its recorded checksum (slow)",
     )
 
     check = sub.add_parser(
@@ -224,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Commands monitoring runs: a refusal or a bad option means "could not check" (UNKNOWN,
 # 3), never WARNING (1) or, as argparse would have it, CRITICAL (2).
-MONITORING_COMMANDS = ("check", "layout", "usage", "locks", "perms")
+MONITORING_COMMANDS = ("check", "layout", "usage", "locks", "perms", "db")
 COMMANDS = (*MONITORING_COMMANDS, "config", "relocate", "demo")
 UNKNOWN_EXIT = 3
 
@@ -270,6 +303,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from omero_tui.commands.perms_cmd import run_perms
 
             return run_perms(args)
+        if args.command == "db":
+            from omero_tui.commands.db_cmd import run_db
+
+            return run_db(args)
         if args.command == "relocate":
             from omero_tui.commands.relocate_cmd import run_relocate
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,9 +15,13 @@ from textual.pilot import Pilot
 from omero_tui.core.config.xml_file import read_config
 from omero_tui.core.demo.sandbox import DemoSandbox
 from omero_tui.core.discovery import discover
-from omero_tui.core.relocation.engine import EngineOptions
+from omero_tui.core.relocation.engine import EngineOptions, run_relocation
+from omero_tui.core.relocation.journal import Journal
+from omero_tui.core.relocation.plan import build_plan
+from omero_tui.core.relocation.target_trust import RAM_CONFIRMATION
 from omero_tui.tui.app import OmeroTuiApp
 from omero_tui.tui.wizard.source import WizardSource
+from omero_tui.tui.wizard.step_confirm import ConfirmPage
 from omero_tui.tui.wizard.wizard_screen import RelocationWizard
 from tests.appkit import demo_sources
 
@@ -87,6 +94,8 @@ async def confirm_and_run(pilot: Pilot, word: str = "relocate") -> RelocationWiz
     screen = wizard(pilot.app)
     await pilot.press("n")  # plan
     await pilot.press("n")  # confirm
+    if screen.query_one(ConfirmPage).in_ram:  # a tmpfs target: the explicit words
+        word = RAM_CONFIRMATION
     await pilot.press(*word)
     await pilot.press("enter")
     await wait_for(pilot, lambda: screen.state.running is not None or screen.page == "problem")
@@ -126,3 +135,49 @@ def listing(root: Path) -> dict[str, tuple[int, int]]:
             info = path.lstat()
             out[str(path.relative_to(root))] = (info.st_size if path.is_file() else 0, info.st_mode)
     return out
+
+
+def paused_engine(options: EngineOptions) -> tuple[WizardSource, threading.Event, threading.Event]:
+    """The real engine, whose progress callback holds the copy at its first report until
+    the test lets it go: the cancel then arrives at a known instant."""
+    reached, release = threading.Event(), threading.Event()
+
+    def run(prepared, *, progress=None, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        def held(report):  # noqa: ANN001, ANN202
+            if report.step == "copy" and not reached.is_set():
+                reached.set()
+                release.wait(30)
+            if progress is not None:
+                progress(report)
+
+        return run_relocation(prepared, progress=held, **kwargs)
+
+    return WizardSource(options=options, run=run), reached, release
+
+
+def omero_tui(*args: str, xdg: Path, omerodir: Path | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("OMERODIR", "OMERO_CONFIG")}
+    env.update(XDG_STATE_HOME=str(xdg / "state"), XDG_CONFIG_HOME=str(xdg / "config"))
+    if omerodir is not None:
+        env["OMERODIR"] = str(omerodir)
+    return subprocess.run(
+        [sys.executable, "-m", "omero_tui", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )
+
+
+def interrupted_journal(state: Path, root: Path) -> str:
+    """A relocation that stopped the server and was cancelled during its copy."""
+    journal = Journal.create(state, "20261204T120000-demo")
+    location = discover(server_dir_arg=str(root / "OMERO.server"), env={}, candidates=[])
+    plan, _ = build_plan(location, str(root / "volume2" / "OMERO"))
+    journal.append({"type": "begin", "id": "20261204T120000-demo", "plan": plan.to_json()})
+    for step, how in (("stop", "started"), ("stop", "done"), ("copy", "started")):
+        journal.append({"type": "step", "step": step, "state": how})
+    journal.append({"type": "step", "step": "copy", "state": "failed", "detail": "Cancelled"})
+    return "20261204T120000-demo"

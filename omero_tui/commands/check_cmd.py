@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from omero_tui.commands.context import load_settings, locate
+from omero_tui.commands.context import load_settings, locate, state_dir
 from omero_tui.commands.errors import CliError
 from omero_tui.commands.fit import fit
 from omero_tui.core.findings import Severity, counted
@@ -20,7 +20,7 @@ from omero_tui.core.health.cache import save_health
 from omero_tui.core.health.check import HealthProgress, run_health_check
 from omero_tui.core.health.model import HealthReport
 from omero_tui.core.health.prometheus import write_textfile
-from omero_tui.core.settings import default_state_dir
+from omero_tui.core.json_output import hide_secrets
 from omero_tui.core.usage.format import stamp
 from omero_tui.core.usage.service import UsageService, settings_thresholds
 
@@ -31,9 +31,9 @@ def run_check(args: argparse.Namespace) -> int:
     settings = load_settings(args)
     location = locate(args)
     mode = "cached" if args.cached else "quick" if args.quick else "full"
-    state_dir = default_state_dir()
+    state = state_dir(location)  # the console's, so each sees the other's scans and journals
     show = _progress_line if sys.stderr.isatty() else None
-    with UsageService(state_dir, thresholds=lambda: settings_thresholds(settings)) as usage:
+    with UsageService(state, thresholds=lambda: settings_thresholds(settings)) as usage:
         try:
             report = run_health_check(
                 location,
@@ -41,7 +41,7 @@ def run_check(args: argparse.Namespace) -> int:
                 usage=usage,
                 usage_mode=mode,
                 probe=args.probe,
-                state_dir=state_dir,
+                state_dir=state,
                 progress=show,
             )
         finally:
@@ -49,13 +49,14 @@ def run_check(args: argparse.Namespace) -> int:
                 print("\r\033[K", end="", file=sys.stderr, flush=True)
     # An unwritable state dir costs the console's overview its head start, nothing more.
     with contextlib.suppress(OSError):
-        save_health(report, state_dir)
+        save_health(report, state)
     if args.prometheus:
         try:
             write_textfile(report, Path(args.prometheus))
         except OSError as err:
             raise CliError(f"cannot write {args.prometheus}: {err}") from err
-    print(json.dumps(report.to_json(), indent=2) if args.json else fit(render_text(report)))
+    text = json.dumps(hide_secrets(report.to_json()), indent=2) if args.json else None
+    print(text or fit(render_text(report)))
     return report.severity.exit_code
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from omero_tui.commands.errors import CliError
 from omero_tui.core.discovery import ServerLocation, discover, no_server_reason
-from omero_tui.core.settings import Settings, SettingsError
+from omero_tui.core.settings import Settings, SettingsError, state_dir_for
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
@@ -29,11 +30,26 @@ def locate(args: argparse.Namespace, *, demo: bool = False) -> ServerLocation:
 
 def find(args: argparse.Namespace, *, demo: bool = False) -> ServerLocation:
     """The server the options name, as found, even when there is none (the console says so)."""
+    # Here, not at the top: psutil and the process scan cost a headless command only
+    # when it locates a server.
+    from omero_tui.core.server.deployment import deployment_notes
+    from omero_tui.core.server.running import find_running_server
+
     settings = load_settings(args)
-    return discover(
+    location = discover(
         server_dir_arg=getattr(args, "server_dir", None),
         data_dir_arg=getattr(args, "data_dir", None),
         settings_server_dir=settings.server_dir,
         settings_path=str(settings.path) if settings.exists else None,
         demo=demo,
+        profile_arg=getattr(args, "profile", None),
+        running=None if demo else find_running_server,
     )
+    if demo:
+        return location
+    return replace(location, notes=(*location.notes, *deployment_notes(location)))
+
+
+def state_dir(location: ServerLocation) -> Path:
+    """Where this server's caches, history and journals live: the console's place too."""
+    return state_dir_for(location.server_dir.value)

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-from omero_tui.commands.context import load_settings, locate
+from omero_tui.commands.context import load_settings, locate, state_dir
 from omero_tui.commands.errors import CliError
 from omero_tui.commands.fit import fit, level_word
 from omero_tui.core.findings import Severity, counted, worst
@@ -39,7 +39,12 @@ def run_perms(args: argparse.Namespace) -> int:
         location = report.location
         header = {"server_dir": location.server_dir.value, "data_dir": location.data_dir.value}
         try:
-            applied = apply_fix(plan, progress=_progress("fixing"), header=header)
+            applied = apply_fix(
+                plan,
+                state_dir=state_dir(location),
+                progress=_progress("fixing"),
+                header=header,
+            )
         except ApplyRefused as err:
             raise CliError(str(err)) from err
         after = _inspect(args)
@@ -95,7 +100,7 @@ def _confirmed(args: argparse.Namespace, report: PermsReport, plan: FixPlan) -> 
 
 def _undo(args: argparse.Namespace) -> int:
     try:
-        result = undo_last(progress=_progress("undoing"))
+        result = undo_last(state_dir(locate(args)), progress=_progress("undoing"))
     except UndoError as err:
         raise CliError(str(err)) from err
     print(dumps(result) if args.json else fit(render_undo(result)))

@@ -18,15 +18,18 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from omero_tui.commands.context import load_settings, locate
+from omero_tui.commands.context import load_settings, locate, state_dir
 from omero_tui.commands.errors import CliError
 from omero_tui.commands.fit import fit
+from omero_tui.core.json_output import hide_secrets
 from omero_tui.core.relocation.engine import (
     EngineOptions,
     Prepared,
     prepare_relocation,
+    refuse_containerised,
     resume_relocation,
     run_relocation,
 )
@@ -48,7 +51,10 @@ from omero_tui.core.relocation.status import (
     status_of,
     target_journal,
 )
+from omero_tui.core.relocation.target_trust import RAM_CODE, RAM_CONFIRMATION
 from omero_tui.core.usage.format import human_bytes
+
+PROFILE_NOTES = ("layout.omero_config_ignored", "layout.profile_not_active")
 
 
 def run_relocate(args: argparse.Namespace) -> int:
@@ -59,6 +65,8 @@ def run_relocate(args: argparse.Namespace) -> int:
         raise CliError("give --to DEST (or --resume, --rollback, --remove-source)")
     out = Output(args.json)
     settings = load_settings(args)
+    # The console's state dir for this server: journals made by either are seen by both.
+    args.state_dir = state_dir(locate(args))
     cancel = threading.Event()
     previous = _cancel_on_ctrl_c(cancel)
     try:
@@ -94,6 +102,9 @@ def _relocate(
     args: argparse.Namespace, out: Output, settings: Any, cancel: threading.Event
 ) -> RunResult | None:
     location = locate(args)
+    for note in location.notes:  # another profile named: said before the plan, loudly
+        if note.code in PROFILE_NOTES:
+            out.line(f"{note.severity.label.upper()}: {note.message}")
     what = "managed" if args.managed_only else "data"
     prepared = prepare_relocation(
         location,
@@ -112,6 +123,7 @@ def _relocate(
     if args.dry_run:
         out.line("Dry run: nothing was changed.")
         return None
+    _accept_ram(args, prepared)
     _confirm(args, f"Stop the server and move {prepared.plan.source} to {prepared.plan.target}?")
     return run_relocation(
         prepared,
@@ -126,7 +138,7 @@ def _relocate(
 def _resume(
     args: argparse.Namespace, out: Output, settings: Any, cancel: threading.Event
 ) -> RunResult | None:
-    status = find_unfinished_relocation() or _adopted(args)
+    status = find_unfinished_relocation(args.state_dir) or _adopted(args)
     if status is None:
         raise RelocationRefused(
             "relocation.nothing_to_resume", "no interrupted relocation to resume"
@@ -142,9 +154,9 @@ def _resume(
 def _rollback(
     args: argparse.Namespace, out: Output, settings: Any, cancel: threading.Event
 ) -> RunResult | None:
-    status = find_unfinished_relocation() or _adopted(args)
+    status = find_unfinished_relocation(args.state_dir) or _adopted(args)
     if status is None:
-        latest = latest_relocation()
+        latest = latest_relocation(args.state_dir)
         why = f"the last relocation is {latest.state}" if latest else "there is no relocation"
         raise RelocationRefused("relocation.nothing_to_roll_back", f"nothing to roll back: {why}")
     check_rollback_allowed(status)
@@ -168,6 +180,8 @@ def _act_on_journal(
     engine_call: Callable[..., RunResult],
 ) -> RunResult | None:
     """Say what will be done to this journal's relocation, ask, then let the engine do it."""
+    what = str(status.plan.get("what") or "data")
+    refuse_containerised(locate(args), status.target, what, dict(os.environ))
     out.status(status.describe(), actions)
     if args.dry_run:
         out.line("Dry run: nothing was changed.")
@@ -175,7 +189,7 @@ def _act_on_journal(
     _confirm(args, question)
     return engine_call(
         status,
-        options=engine_options(),
+        options=engine_options(args),
         settings=settings,
         progress=out.progress,
         on_step=out.step,
@@ -187,7 +201,7 @@ def _act_on_journal(
 def _remove(
     args: argparse.Namespace, out: Output, settings: Any, cancel: threading.Event
 ) -> RunResult | None:
-    status = latest_relocation()
+    status = latest_relocation(args.state_dir)
     if status is None:
         raise RelocationRefused("relocation.remove_not_complete", "there is no relocation")
     out.status(
@@ -197,7 +211,7 @@ def _remove(
         _confirm(args, f"Delete {status.source} for good?")
     return remove_source(
         status,
-        options=engine_options(),
+        options=engine_options(args),
         settings=settings,
         progress=out.progress,
         on_step=out.step,
@@ -213,12 +227,13 @@ TESTONLY_SETTLE_ENV = "OMERO_TUI_TESTONLY_START_SETTLE_S"
 
 def engine_options(args: argparse.Namespace | None = None) -> EngineOptions:
     rewrite = bool(getattr(args, "rewrite_config_sources", False))
+    state: Path | None = getattr(args, "state_dir", None)  # the console's, for this server
     value = os.environ.get(TESTONLY_SETTLE_ENV)
     try:
         settle = {"start_settle_s": float(value)} if value else {}
     except ValueError:
         settle = {}
-    return EngineOptions(rewrite_config_sources=rewrite, **settle)
+    return EngineOptions(state_dir=state, rewrite_config_sources=rewrite, **settle)
 
 
 def _adopted(args: argparse.Namespace) -> RelocationStatus | None:
@@ -229,10 +244,23 @@ def _adopted(args: argparse.Namespace) -> RelocationStatus | None:
             path = target_journal(args.to)
             status = status_of(read_records(path), str(path)) if path else None
         else:
-            status = adopt_target_journal(args.to)
+            status = adopt_target_journal(args.to, args.state_dir)
     except (JournalError, OSError) as err:
         raise RelocationRefused("relocation.journal", str(err)) from None
     return status if status is not None and status.unfinished else None
+
+
+def _accept_ram(args: argparse.Namespace, prepared: Prepared) -> None:
+    """A target in memory goes ahead only on words that say so: ``--lost-at-reboot``, or
+    the admin typing them; ``--yes`` alone is not enough."""
+    ram = next((c for c in prepared.preflight.warnings if c.code == RAM_CODE), None)
+    if ram is None or args.lost_at_reboot:
+        return
+    if args.yes or args.json or not sys.stdin.isatty():
+        raise RelocationRefused(RAM_CODE, f"refused: {ram.reason}; give --lost-at-reboot to go on")
+    answer = input(f"{ram.reason}. Type {RAM_CONFIRMATION} to go on: ").strip()
+    if answer != RAM_CONFIRMATION:
+        raise CliError("not confirmed; nothing was changed")
 
 
 def _confirm(args: argparse.Namespace, question: str) -> None:
@@ -279,7 +307,7 @@ class Output:
         self._last = time.monotonic()  # in a log, the first line comes after 2 s
 
     def emit(self, event: dict[str, Any]) -> None:
-        print(json.dumps(event), flush=True)
+        print(json.dumps(hide_secrets(event)), flush=True)
 
     def line(self, text: str) -> None:
         if self.as_json:

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING
 from omero_tui.commands.context import find
 from omero_tui.commands.errors import CliError
 from omero_tui.core.discovery import ServerLocation, discover
+from omero_tui.core.settings import DEMO_STATE_DIR, state_dir_for
 
 if TYPE_CHECKING:
+    from omero_tui.core.demo.session import DemoSession
     from omero_tui.tui.sources import ConsoleSources
 
 HEADLESS_HINT = (
@@ -72,11 +74,25 @@ def run_tui(args: argparse.Namespace) -> int:
     from omero_tui.tui.app import OmeroTuiApp
 
     settings = getattr(args, "settings", None)
+    # The state dir `check`, `usage` and `relocate` use for this server (a kept demo
+    # sandbox's own, or the admin's): a scan or a journal made by one is seen by all.
+    state = state_dir_for(find(args).server_dir.value)
     sources = console_sources(
-        lambda: find(args), settings_path=Path(settings) if settings else None
+        lambda: find(args), settings_path=Path(settings) if settings else None, state_dir=state
     )
     OmeroTuiApp(sources).run()
     return 0
+
+
+def _stopped_by_journal(state: Path) -> str | None:
+    """Why a kept sandbox's stand-in must stay stopped: an unfinished relocation."""
+    from omero_tui.core.relocation.status import find_unfinished_relocation
+
+    try:
+        status = find_unfinished_relocation(state)
+    except Exception as err:  # noqa: BLE001 - unreadable: not a reason to start blindly
+        return f"its relocation journals cannot be read ({err})"
+    return status.describe() if status is not None else None
 
 
 def run_demo(args: argparse.Namespace, keep_dir: Path | None) -> int:
@@ -85,6 +101,8 @@ def run_demo(args: argparse.Namespace, keep_dir: Path | None) -> int:
 
     if keep_dir is not None and args.no_tui:
         sandbox = build_demo(keep_dir.resolve())
+        # Its own state dir, which the console and every command then share for it.
+        (sandbox.root / DEMO_STATE_DIR).mkdir(exist_ok=True)
         print(f"demo sandbox: {sandbox.root}")
         print(f"  server dir:  {sandbox.server_dir}")
         print(f"  data dir:    {sandbox.data_dir}")
@@ -95,17 +113,43 @@ def run_demo(args: argparse.Namespace, keep_dir: Path | None) -> int:
     from omero_tui.tui.app import OmeroTuiApp
 
     root = keep_dir.resolve() if keep_dir is not None else None
-    with DemoSession(root=root) as session:
+    # A kept sandbox whose journal says a relocation stopped its server stays stopped:
+    # the console offers to resume or roll back, which starts it when that is right.
+    held = _stopped_by_journal(root / DEMO_STATE_DIR) if root is not None else None
+    with DemoSession(root=root, start_server=held is None, database=True) as session:
         box = session.sandbox
         server_dir = str(box.server_dir)
         # The demo keeps its settings, history, caches and journals inside its sandbox:
-        # it never reads the admin's real settings nor writes to the real state dir.
+        # it never reads the admin's real settings nor writes to the real state dir;
+        # `check`, `usage`, `relocate` on this sandbox find the same state dir.
+        state = box.root / DEMO_STATE_DIR
+        state.mkdir(exist_ok=True)
         sources = console_sources(
             lambda: discover(server_dir_arg=server_dir, demo=True, env={}),
             settings_path=box.root / "omero-tui-settings.toml",
-            state_dir=box.root / "omero-tui-state",
+            state_dir=state,
             env=session.env,
             demo_label=str(box.root),
         )
         OmeroTuiApp(sources).run()
+        if held is not None:
+            print(f"The demo's stand-in server was left stopped: {held}")
+        for line in keep_if_unfinished(session, throwaway=keep_dir is None):
+            print(line)
     return 0
+
+
+def keep_if_unfinished(session: DemoSession, *, throwaway: bool) -> list[str]:
+    """A throw-away sandbox with an unfinished relocation is kept, and said so.
+
+    Deleting it would delete the journal that can resume or roll back the move and
+    leave a partial target behind (a target may lie outside the sandbox)."""
+    root = session.sandbox.root
+    unfinished = _stopped_by_journal(root / DEMO_STATE_DIR)
+    if unfinished is None or not throwaway:
+        return []
+    session.keep()
+    return [
+        f"The demo sandbox is kept at {root}, not deleted: {unfinished}.",
+        f"Open it again to resume or roll back: omero-tui demo --dir {root}",
+    ]

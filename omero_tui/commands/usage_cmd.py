@@ -7,10 +7,11 @@ import json
 import sys
 from pathlib import Path
 
-from omero_tui.commands.context import load_settings, locate
+from omero_tui.commands.context import load_settings, locate, state_dir
 from omero_tui.commands.errors import CliError
 from omero_tui.commands.fit import fit, level_word
 from omero_tui.core.findings import Severity
+from omero_tui.core.json_output import hide_secrets
 from omero_tui.core.usage.format import human_bytes, progress_words, stamp, text_bar
 from omero_tui.core.usage.model import UsageProgress
 from omero_tui.core.usage.plan import UsageError
@@ -29,7 +30,7 @@ def run_usage(args: argparse.Namespace) -> int:
         settings = load_settings(args)
     except CliError as err:
         return _unknown(str(err), json_output=args.json)
-    service = UsageService(thresholds=lambda: settings_thresholds(settings))
+    service = UsageService(state_dir(location), thresholds=lambda: settings_thresholds(settings))
     show = _progress_line if sys.stderr.isatty() else None
     try:
         report = service.scan(
@@ -68,7 +69,7 @@ def _unknown(reason: str, *, json_output: bool) -> int:
 def _write_json(data: object) -> None:
     """JSON is UTF-8 whatever the locale; a file name that is not UTF-8 (a surrogate
     escape) becomes a ``\\udcXX`` escape, which keeps the output valid JSON."""
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(hide_secrets(data), indent=2, ensure_ascii=False) + "\n"
     sys.stdout.flush()
     sys.stdout.buffer.write(text.encode("utf-8", "backslashreplace"))
     sys.stdout.flush()

@@ -7,14 +7,20 @@ console that points at the wrong repository needs to see why at once.
 from __future__ import annotations
 
 import os
+import re
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PureWindowsPath
+from typing import TYPE_CHECKING
 
 from omero_tui.core.config import ice_values
-from omero_tui.core.findings import counted
+from omero_tui.core.findings import Finding, Severity, counted
 
+if TYPE_CHECKING:
+    from omero_tui.core.config.xml_file import ConfigDocument
+
+_WINDOWS_DRIVE = re.compile(r"[A-Za-z]:")
 DATA_DIR_KEY = "omero.data.dir"
 MANAGED_DIR_KEY = "omero.managed.dir"
 
@@ -49,6 +55,41 @@ class ServerLocation:
     config_error: str | None = None  # one line, when config.xml could not be read
     demo: bool = False  # True inside the embedded demo sandbox
     searched: tuple[str, ...] = ()  # the common install dirs looked at, when none was named
+    # What the admin must know about how these were found (another profile in
+    # OMERO_CONFIG, a server found from its processes, a Windows-era path, a container).
+    notes: tuple[Finding, ...] = ()
+
+    @property
+    def windows_paths(self) -> tuple[str, ...]:
+        """The data and managed dir when they are Windows paths read on another OS."""
+        return tuple(
+            d.value
+            for d in (self.data_dir, self.managed_dir)
+            if d.value and is_foreign_windows_path(d.value)
+        )
+
+    @property
+    def on_windows_paths(self) -> bool:
+        """True when the data dir is a Windows path on a non-Windows console: nothing
+        on this machine's disk can say anything about it."""
+        return bool(self.data_dir.value and is_foreign_windows_path(self.data_dir.value))
+
+
+@dataclass(frozen=True)
+class RunningServerHint:
+    """What the running server's processes say, for when nothing else names the server."""
+
+    server_dir: str | None
+    data_dir: str | None
+    how: str  # e.g. "from the running Blitz-0 (pid 812, user omero-server)"
+    data_how: str = ""  # e.g. "held open by Blitz-0 (pid 812): .omero/repository/<uuid>/.lock"
+
+
+def is_foreign_windows_path(path: str, platform: str = sys.platform) -> bool:
+    r"""``D:\OMERO``, ``D:/OMERO`` or ``\\host\share`` read on a non-Windows host."""
+    if platform == "win32":
+        return False
+    return bool(_WINDOWS_DRIVE.match(path)) or path.startswith("\\\\")
 
 
 def platform_default_data_dir(platform: str = sys.platform) -> str:
@@ -70,6 +111,7 @@ def find_server_dir(
     settings_server_dir: str | None,
     settings_path: str | None = None,
     candidates: Sequence[str] = COMMON_SERVER_DIRS,
+    running: RunningServerHint | None = None,
 ) -> Determined:
     if server_dir_arg:
         return Determined(_absolute(server_dir_arg), "from --server-dir")
@@ -81,6 +123,8 @@ def find_server_dir(
     for candidate in candidates:
         if looks_like_server_dir(candidate):
             return Determined(candidate, "found at a common install location")
+    if running is not None and running.server_dir:
+        return Determined(running.server_dir, running.how)
     return Determined(None, "not found: use --server-dir, OMERODIR or the settings file")
 
 
@@ -94,14 +138,27 @@ def discover(
     candidates: Sequence[str] = COMMON_SERVER_DIRS,
     platform: str = sys.platform,
     demo: bool = False,
+    profile_arg: str | None = None,
+    running: Callable[[], RunningServerHint | None] | None = None,
 ) -> ServerLocation:
+    """Locate the server. ``running`` is asked only when nothing else names the server
+    (or, with no data dir configured, the repository): scanning processes is slow.
+
+    The properties judged are those of ``__ACTIVE__``, the only block the server reads,
+    unless ``profile_arg`` (``--profile``) explicitly asks for another profile.
+    """
     env = os.environ if env is None else env
+    hint: RunningServerHint | None = None
+    nothing_named = not (server_dir_arg or env.get("OMERODIR") or settings_server_dir)
+    if nothing_named and running is not None and not _any_server_dir(candidates):
+        hint = running()
     server_dir = find_server_dir(
-        server_dir_arg, env, settings_server_dir, settings_path, candidates
+        server_dir_arg, env, settings_server_dir, settings_path, candidates, hint
     )
     config_path: str | None = None
     config_error: str | None = None
     raw: dict[str, str] = {}
+    notes: list[Finding] = []
     profile = Determined(None, "no configuration read")
     if server_dir.value:
         # Here, not at the top: a command given only --data-dir reads no config.xml.
@@ -114,18 +171,18 @@ def discover(
         except ConfigError as err:
             config_error = str(err)
         else:
-            name = doc.profile_for(env)
-            how = "from OMERO_CONFIG" if env.get("OMERO_CONFIG") else "stored in config.xml"
-            profile = Determined(name, how)
-            raw = doc.properties(name)
-
-    data_dir = _data_dir(data_dir_arg, raw, profile, platform)
+            profile, raw = _profile(doc, env, profile_arg, notes, config_path)
+    if hint is not None and hint.server_dir:
+        notes.append(_found_running(hint))
+    elif hint is None and nothing_named and running is not None and server_dir.value is None:
+        hint = running()  # only a data dir may be known from the repository's lock holder
+    data_dir = _data_dir(data_dir_arg, raw, profile, platform, hint)
     # Resolution sees the data dir actually in use, so ${omero.data.dir} follows --data-dir.
     context = {**raw, DATA_DIR_KEY: data_dir.value or ""}
     properties = {k: ice_values.resolve(ice_values.unescape(v), context) for k, v in raw.items()}
     properties[DATA_DIR_KEY] = data_dir.value or ""
     managed_dir = _managed_dir(raw, context, data_dir, platform)
-    return ServerLocation(
+    location = ServerLocation(
         server_dir=server_dir,
         config_path=config_path,
         profile=profile,
@@ -135,6 +192,114 @@ def discover(
         config_error=config_error,
         demo=demo,
         searched=tuple(candidates) if server_dir.value is None else (),
+    )
+    if location.on_windows_paths or location.windows_paths:
+        notes.append(windows_note(location))
+    return replace(location, notes=tuple(notes))
+
+
+def _any_server_dir(candidates: Sequence[str]) -> bool:
+    return any(looks_like_server_dir(c) for c in candidates)
+
+
+def _profile(
+    doc: ConfigDocument,
+    env: Mapping[str, str],
+    profile_arg: str | None,
+    notes: list[Finding],
+    config_path: str,
+) -> tuple[Determined, dict[str, str]]:
+    """The profile judged and its raw properties; a loud note when another is named."""
+    from omero_tui.core.config.xml_file import ACTIVE, IGNORED_KEYS
+
+    active = doc.stored_profile
+    active_props = {k: v for k, v in doc.properties(ACTIVE).items() if k not in IGNORED_KEYS}
+    asked = env.get("OMERO_CONFIG")
+    if profile_arg and profile_arg != active:
+        if profile_arg not in doc.profile_names():
+            notes.append(
+                Finding(
+                    "layout",
+                    Severity.CRITICAL,
+                    "layout.profile_unknown",
+                    f"--profile names {profile_arg!r}, which is not a profile in config.xml"
+                    f" (profiles: {', '.join(doc.profile_names()) or 'none'}).",
+                    config_path,
+                )
+            )
+        notes.append(
+            Finding(
+                "layout",
+                Severity.WARNING,
+                "layout.profile_not_active",
+                f"Judging profile {profile_arg!r} as asked with --profile, but the server "
+                f"reads only __ACTIVE__ (profile {active!r}); a relocation of "
+                f"{profile_arg!r} does not move what the running server uses.",
+                config_path,
+            )
+        )
+        props = doc.properties(profile_arg)
+        return Determined(profile_arg, "from --profile (not the active one)"), {
+            k: v for k, v in props.items() if k not in IGNORED_KEYS
+        }
+    if asked and asked != active and not profile_arg:
+        theirs = doc.properties(asked).get(DATA_DIR_KEY)
+        differs = (
+            f" (its omero.data.dir is {ice_values.unescape(theirs)})"
+            if theirs and theirs != active_props.get(DATA_DIR_KEY)
+            else ""
+        )
+        notes.append(
+            Finding(
+                "layout",
+                Severity.WARNING,
+                "layout.omero_config_ignored",
+                f"OMERO_CONFIG names profile {asked!r}{differs}, but the server reads only "
+                f"__ACTIVE__ (profile {active!r}): the console judges and relocates what "
+                f"the server uses; give --profile {asked} to look at the other one.",
+                config_path,
+            )
+        )
+    how = "stored in config.xml"  # __ACTIVE__ is regenerated from it: what the server reads
+    return Determined(active, how), active_props
+
+
+def _found_running(hint: RunningServerHint) -> Finding:
+    return Finding(
+        "layout",
+        Severity.INFO,
+        "layout.found_from_processes",
+        f"Nothing named the server (no --server-dir, OMERODIR, settings file or common "
+        f"install location), so it was found {hint.how}.",
+        hint.server_dir,
+    )
+
+
+def windows_not_judged(location: ServerLocation, area: str) -> Finding:
+    """The one line an area says instead of judging a Windows-era repository path."""
+    return Finding(
+        area,
+        Severity.UNKNOWN,
+        f"{area}.windows_path",
+        f"Not judged: {location.data_dir.value} is a Windows path, so nothing on this "
+        "machine's disk is checked for it.",
+        location.data_dir.value,
+    )
+
+
+def windows_note(location: ServerLocation) -> Finding:
+    """The one line said wherever a Windows-era path stands for the repository."""
+    data = location.data_dir.value or ""
+    managed = location.managed_dir.value or ""
+    also = f" (nor for the managed dir {managed})" if managed in location.windows_paths else ""
+    return Finding(
+        "layout",
+        Severity.UNKNOWN,
+        "layout.windows_path",
+        f"{data} is a Windows path (a Windows-era configuration read on {sys.platform}): "
+        f"nothing on this machine's disk is judged for it{also}; check it on the Windows "
+        "server, or set omero.data.dir to where the repository is now.",
+        location.data_dir.value,
     )
 
 
@@ -172,7 +337,11 @@ def _named_by(how: str) -> str:
 
 
 def _data_dir(
-    arg: str | None, raw: Mapping[str, str], profile: Determined, platform: str
+    arg: str | None,
+    raw: Mapping[str, str],
+    profile: Determined,
+    platform: str,
+    hint: RunningServerHint | None = None,
 ) -> Determined:
     # The profile's name is shown on its own row, so reasons stay short enough for 80 columns.
     if arg:
@@ -180,6 +349,8 @@ def _data_dir(
     if raw.get(DATA_DIR_KEY):
         value = ice_values.resolve(ice_values.unescape(raw[DATA_DIR_KEY]), raw)
         return Determined(value, f"{DATA_DIR_KEY} in config.xml")
+    if hint is not None and hint.data_dir:
+        return Determined(hint.data_dir, hint.data_how or hint.how)
     default = platform_default_data_dir(platform)
     reason = "no configuration read" if profile.value is None else f"{DATA_DIR_KEY} not set"
     return Determined(default, f"OMERO's default: {reason}")

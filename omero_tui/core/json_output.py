@@ -28,5 +28,28 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+HIDDEN = "*" * 8
+
+
+def is_secret_key(key: str) -> bool:
+    """OMERO's rule for what `omero config get` hides: a key ending in "pass" or
+    "password", whatever the case."""
+    lowered = key.lower()
+    return lowered.endswith("pass") or lowered.endswith("password")
+
+
+def hide_secrets(value: Any) -> Any:
+    """The JSON-ready ``value`` with every non-empty value of a secret key hidden."""
+    if isinstance(value, Mapping):
+        return {
+            k: HIDDEN if isinstance(k, str) and is_secret_key(k) and v else hide_secrets(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [hide_secrets(v) for v in value]
+    return value
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(to_jsonable(value), indent=2, ensure_ascii=False)
+    """JSON for the headless commands; passwords hidden as `omero config get` does."""
+    return json.dumps(hide_secrets(to_jsonable(value)), indent=2, ensure_ascii=False)

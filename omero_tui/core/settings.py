@@ -58,6 +58,34 @@ def default_state_dir(env: os._Environ[str] | dict[str, str] | None = None) -> P
     return Path(base) / "omero-tui"
 
 
+# A demo sandbox keeps its state (caches, history, journals, undo records) beside it,
+# never in the admin's own state dir; its root holds this marker.
+DEMO_MARKER = ".omero-tui-demo"
+DEMO_STATE_DIR = "omero-tui-state"
+
+
+def demo_state_dir(server_dir: str | None) -> Path | None:
+    """The state dir of the demo sandbox ``server_dir`` belongs to, if it keeps one.
+
+    ``omero-tui demo`` (and ``--demo``) make it when they build or open a sandbox; a
+    sandbox built otherwise (by a test, say) has none, and its commands use the default.
+    """
+    if not server_dir:
+        return None
+    root = Path(server_dir).parent
+    state = root / DEMO_STATE_DIR
+    return state if (root / DEMO_MARKER).is_file() and state.is_dir() else None
+
+
+def state_dir_for(
+    server_dir: str | None, env: os._Environ[str] | dict[str, str] | None = None
+) -> Path:
+    """The one state dir of a server, whoever opens it: the console, ``check``, ``usage``,
+    ``relocate``... A journal or a scan made by one is then seen by all the others, for a
+    real server (the admin's state dir) and for a kept demo sandbox (its own)."""
+    return demo_state_dir(server_dir) or default_state_dir(env)
+
+
 @dataclass
 class Settings:
     """Read with the standard library's tomllib; the comment-keeping tomlkit document is

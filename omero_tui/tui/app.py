@@ -18,6 +18,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from omero_tui import __version__
 from omero_tui.core.discovery import no_server_reason
+from omero_tui.tui.changes import KEEP, Change, DataChanged, broadcast
 from omero_tui.tui.panels import AREA_TABS, HOME, PANELS, TABS, panel_class
 from omero_tui.tui.relocation_hooks import RelocationHooks, is_wizard
 from omero_tui.tui.sources import ConsoleSources
@@ -51,6 +52,9 @@ class OmeroTuiApp(RelocationHooks, App[None]):
         super().__init__()
         self.sources = sources
         self.initial_panel = initial_panel
+        # Shared by every panel that judges permissions (Permissions and the Overview):
+        # None is the server's own user, worked out.
+        self.perms_user: str | None = None
         # No sliding tab underlines or pulsing bars: over a slow SSH link every
         # animation frame is bytes the admin waits behind.
         self.animation_level = "none"
@@ -143,6 +147,19 @@ class OmeroTuiApp(RelocationHooks, App[None]):
         refresh_report = getattr(self.visible_panel(), "refresh_report", None)
         if refresh_report is not None:
             refresh_report()
+
+    # ------------------------------------------------------------------ changes
+
+    @on(DataChanged)
+    def _data_changed(self, message: DataChanged) -> None:
+        message.stop()
+        self.publish(message.change, origin=message.origin)
+
+    def publish(self, change: Change, origin: Widget | None = None) -> None:
+        """Every panel built so far that shows a changed area follows, visible or not."""
+        if change.perms_user is not KEEP:
+            self.perms_user = change.perms_user  # type: ignore[assignment]
+        broadcast(self.screen_stack[0], change, origin)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Panel keys act on the panels' screen only, not on the wizard, help or a modal.

@@ -11,7 +11,7 @@ KEYS = """
 
 | key | does |
 |---|---|
-| `1`…`5` | Overview, Layout, Disk usage, Lock health, Permissions |
+| `1`…`6` | Overview, Layout, Disk usage, Lock health, Permissions, Database |
 | `w` | the relocation wizard |
 | `r` | re-read the visible panel |
 | `?` / `F1` | this help |
@@ -98,6 +98,19 @@ repository the server cannot write runs read-only without saying so.
 commands and applies them after you confirm · `z` undoes the last fix. On Windows the
 documentation's fix is `icacls OMERO /grant omeservice:RW`.
 Headless: `omero-tui perms [--fix --yes] [--undo]`.
+""",
+    "tab-database": """
+# Database
+
+OMERO's own records, read from its PostgreSQL (`omero.db.*` in config.xml) in
+read-only transactions, against the files on disk: files the database knows that are
+missing or changed (CRITICAL), files no row knows (orphans, a WARNING), the repository
+roots it records, and the space each OMERO user and group uses. The console never
+writes the database and never opens a path taken from a row.
+
+Enter on an area or a user lists their files · `h` checks content against the
+recorded checksums (SHA1-160, MD5-128, File-Size-64) · `c` cancels.
+Headless: `omero-tui db [--missing] [--orphans] [--by-user] [--verify-hash] [--json]`.
 """,
     "wizard": """
 # Relocation wizard

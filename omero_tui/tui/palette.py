@@ -36,6 +36,10 @@ PANEL_COMMANDS: tuple[tuple[str, str, str, str | None], ...] = (
      "tab-perms", "undo"),
     ("Permissions: choose the server user", "Judge for another user", "tab-perms",
      "pick_user"),
+    ("Database", "OMERO's records against the files: missing, orphans, usage per user",
+     "tab-database", None),
+    ("Database: verify checksums", "Check every file's content against its recorded checksum",
+     "tab-database", "verify_hash"),
 )  # fmt: skip
 
 

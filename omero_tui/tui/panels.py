@@ -14,6 +14,7 @@ PANELS: tuple[tuple[str, str, str, str, str], ...] = (
     ("tab-usage", "Disk usage", "3", "usage_panel", "UsagePanel"),
     ("tab-locks", "Lock health", "4", "locks_panel", "LocksPanel"),
     ("tab-perms", "Permissions", "5", "perms_panel", "PermsPanel"),
+    ("tab-database", "Database", "6", "database_panel", "DatabasePanel"),
 )
 HOME = PANELS[0][0]
 TABS = tuple(p[0] for p in PANELS)
@@ -25,6 +26,7 @@ AREA_TABS = {
     "locks": "tab-locks",
     "permissions": "tab-perms",
     "server": "tab-perms",  # it names the server's processes and the user they run as
+    "database": "tab-database",
 }
 
 

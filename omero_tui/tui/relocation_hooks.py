@@ -10,14 +10,19 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from textual import work
+from textual import events, work
 from textual.screen import Screen
+
+from omero_tui.tui.changes import EVERYTHING, Change
 
 if TYPE_CHECKING:
     from omero_tui.core.relocation.status import RelocationStatus
     from omero_tui.tui.app import OmeroTuiApp
 
 WIZARD_MODULE = "omero_tui.tui.wizard.wizard_screen"
+TYPE_AHEAD_S = 10.0  # a wizard that has not opened by then will not want the keys
+# Keys that still act while the wizard opens; every other key is kept as text for it.
+PASSED_THROUGH = ("escape", "ctrl+c", "ctrl+q")
 
 
 def is_wizard(screen: Screen[Any]) -> bool:
@@ -28,6 +33,42 @@ def is_wizard(screen: Screen[Any]) -> bool:
 
 class RelocationHooks:
     """Mixed into the app (``self`` is the OmeroTuiApp)."""
+
+    # What was typed between `w` and the target box taking the keyboard: the wizard
+    # opens in a worker, and a path typed at once must neither fire the panel's keys
+    # underneath nor the wizard's own (n = Next) before its box exists.
+    typed_ahead: list[str] | None = None
+
+    async def on_event(self: OmeroTuiApp, event: events.Event) -> None:
+        if (
+            self.typed_ahead is not None
+            and isinstance(event, events.Key)
+            and not event.is_forwarded
+            and event.key not in PASSED_THROUGH
+        ):
+            if event.is_printable and event.character:
+                self.typed_ahead.append(event.character)
+            elif event.key == "backspace" and self.typed_ahead:
+                self.typed_ahead.pop()
+            return
+        if isinstance(event, events.Key) and event.key in PASSED_THROUGH:
+            self.typed_ahead = None
+        await super().on_event(event)  # type: ignore[misc]
+
+    def start_typing_ahead(self: OmeroTuiApp) -> None:
+        buffer: list[str] = []
+        self.typed_ahead = buffer
+
+        def expire() -> None:
+            if self.typed_ahead is buffer:
+                self.typed_ahead = None
+
+        self.set_timer(TYPE_AHEAD_S, expire)
+
+    def take_typed_ahead(self: OmeroTuiApp) -> str:
+        text = "".join(self.typed_ahead or ())
+        self.typed_ahead = None
+        return text
 
     @work(thread=True, exclusive=True, group="unfinished", exit_on_error=False)
     def look_for_unfinished(self: OmeroTuiApp) -> None:
@@ -66,12 +107,14 @@ class RelocationHooks:
         start_with: str | None = None,
     ) -> None:
         if is_wizard(self.screen):
+            self.take_typed_ahead()
             return
         from omero_tui.tui.wizard.wizard_screen import RelocationWizard
 
         def closed(_result: object) -> None:
-            # The repository may live elsewhere now: what the panel shows is re-read.
-            self.action_refresh()
+            # The repository may live elsewhere now, the server may be stopped or started,
+            # a journal written: every panel built so far re-reads what it shows.
+            self.publish(Change(EVERYTHING, "the relocation wizard closed"))
 
         self.push_screen(
             RelocationWizard(
@@ -84,8 +127,12 @@ class RelocationHooks:
             closed,
         )
 
-    @work(thread=True, exclusive=True, group="relocate", exit_on_error=False)
     def action_relocate(self: OmeroTuiApp) -> None:
+        self.start_typing_ahead()
+        self._open_for_relocation()
+
+    @work(thread=True, exclusive=True, group="relocate", exit_on_error=False)
+    def _open_for_relocation(self: OmeroTuiApp) -> None:
         # In a thread: the first press imports the engine and reads the journals.
         status = self.unfinished_relocation()
         self.call_from_thread(lambda: self.open_wizard(resume=status))
@@ -106,6 +153,14 @@ class RelocationHooks:
                     [
                         "Quitting stops it at the next safe point; resume or roll it back",
                         "later (the console offers that when it starts again).",
+                        *(
+                            [
+                                "The demo sandbox is then kept, not deleted, with the journal",
+                                "that can resume or roll back the move; the console says where.",
+                            ]
+                            if self.sources.demo_label
+                            else []
+                        ),
                     ],
                     action="Stop safely and quit",
                     cancel="Keep going",

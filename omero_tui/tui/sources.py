@@ -16,11 +16,18 @@ from omero_tui.core.health.source import HealthSource
 from omero_tui.tui.lazy import lazy
 
 if TYPE_CHECKING:
+    from omero_tui.core.database.model import DbReport
     from omero_tui.core.layout.inspection import LayoutReport
     from omero_tui.core.locks.health import LockHealthSource
     from omero_tui.core.perms.source import PermsSource
     from omero_tui.core.usage.service import UsageSource
     from omero_tui.tui.wizard.source import WizardSource
+
+
+def check_database(location: ServerLocation, **kwargs: object) -> DbReport:
+    from omero_tui.core.database.check import check_database as check
+
+    return check(location, **kwargs)  # type: ignore[arg-type]
 
 
 def inspect_layout(location: ServerLocation) -> LayoutReport:
@@ -48,6 +55,8 @@ class ConsoleSources:
         default_factory=lambda: lazy("omero_tui.core.usage.service", "UsageSource")
     )
     health: HealthSource = HealthSource()  # the Overview's cached and refreshed report
+    # the Database panel's check: (location, verify_hash=, progress=, cancel=) -> DbReport
+    check_database: Callable[..., DbReport] = check_database
     # the relocation engine, as the wizard calls it
     wizard: WizardSource = field(
         default_factory=lambda: lazy("omero_tui.tui.wizard.source", "WizardSource")

@@ -116,7 +116,13 @@ def test_moves_the_demo_repository_across_filesystems(tmp_path: Path) -> None:
         try:
             env = env_for(box, tmp_path)
             target = disk / "OMERO"
-            done = cli("relocate", "--to", str(target), "--yes", "--json", env=env)
+            refused = cli("relocate", "--to", str(target), "--yes", "--json", env=env)
+            assert refused.returncode == 1  # in RAM: --yes alone does not accept it
+            assert "lost at the next reboot" in refused.stderr
+            assert "--lost-at-reboot" in refused.stderr
+            assert not target.exists()
+            args = ("relocate", "--to", str(target), "--yes", "--lost-at-reboot", "--json")
+            done = cli(*args, env=env)
             assert done.returncode == 0, done.stderr
             events = [json.loads(line) for line in done.stdout.splitlines()]
             result = events[-1]

@@ -24,8 +24,8 @@ from omero_tui.core.perms.check import path_access
 from omero_tui.core.perms.server_user import lookup_user
 
 # useradd/userdel lock /etc/passwd and fail at once when it is taken: every test that
-# makes scratch users runs on one worker (tests/deployments too).
-pytestmark = pytest.mark.xdist_group("scratch-users")
+# makes scratch users runs on one worker (with the tests that run servers).
+pytestmark = pytest.mark.xdist_group("running-servers")
 
 TOOLS = ("useradd", "userdel", "groupadd", "groupdel", "runuser")
 

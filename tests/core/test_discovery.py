@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from omero_tui.core.config.xml_file import new_config, render_config, with_changes
 from omero_tui.core.discovery import discover, find_server_dir
 
@@ -51,13 +53,56 @@ def test_data_dir_from_active_profile_and_managed_default(tmp_path: Path) -> Non
     assert loc.config_error is None
 
 
-def test_omero_config_env_selects_profile(tmp_path: Path) -> None:
+def test_omero_config_names_another_profile_the_server_ignores(tmp_path: Path) -> None:
+    """The server reads __ACTIVE__ only: OMERO_CONFIG=staging is said loudly, not judged."""
     server = make_server(
         tmp_path, {"omero.data.dir": "/OMERO"}, staging={"omero.data.dir": "/staging/OMERO"}
     )
     loc = discover(server_dir_arg=str(server), env={"OMERO_CONFIG": "staging"}, candidates=[])
-    assert loc.profile.value == "staging" and "OMERO_CONFIG" in loc.profile.how
-    assert loc.data_dir.value == "/staging/OMERO"
+    assert loc.profile.value == "default" and "stored in config.xml" in loc.profile.how
+    assert loc.data_dir.value == "/OMERO"
+    (note,) = [n for n in loc.notes if n.code == "layout.omero_config_ignored"]
+    assert note.severity.label == "warning"
+    assert "'staging'" in note.message and "/staging/OMERO" in note.message
+    assert "--profile staging" in note.message
+
+
+def test_profile_option_judges_the_other_profile_and_says_so(tmp_path: Path) -> None:
+    server = make_server(
+        tmp_path, {"omero.data.dir": "/OMERO"}, staging={"omero.data.dir": "/staging/OMERO"}
+    )
+    loc = discover(server_dir_arg=str(server), env={}, candidates=[], profile_arg="staging")
+    assert loc.profile.value == "staging" and loc.data_dir.value == "/staging/OMERO"
+    assert [n.code for n in loc.notes] == ["layout.profile_not_active"]
+    same = discover(server_dir_arg=str(server), env={}, candidates=[], profile_arg="default")
+    assert same.data_dir.value == "/OMERO" and not same.notes
+    wrong = discover(server_dir_arg=str(server), env={}, candidates=[], profile_arg="nope")
+    assert "layout.profile_unknown" in [n.code for n in wrong.notes]
+
+
+def test_active_block_is_what_the_server_reads(tmp_path: Path) -> None:
+    """A hand-edited file whose __ACTIVE__ disagrees with its profile: __ACTIVE__ wins."""
+    server = make_server(tmp_path, {"omero.data.dir": "/OMERO"})
+    path = server / "etc" / "grid" / "config.xml"
+    text = path.read_text().replace('value="/OMERO"', 'value="/active/OMERO"', 1)
+    path.write_text(text)
+    loc = discover(server_dir_arg=str(server), env={}, candidates=[])
+    assert loc.data_dir.value == "/active/OMERO"
+
+
+def test_windows_era_value_is_never_joined_with_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = make_server(
+        tmp_path,
+        {"omero.data.dir": "D:\\\\OMERO", "omero.managed.dir": "D:\\\\OMERO\\\\Managed"},
+    )
+    monkeypatch.chdir(tmp_path)
+    loc = discover(server_dir_arg=str(server), env={}, candidates=[], platform="linux")
+    assert loc.data_dir.value == "D:\\OMERO" and loc.on_windows_paths
+    assert loc.managed_dir.value == "D:\\OMERO\\Managed"
+    assert str(tmp_path) not in repr(loc.data_dir) + repr(loc.managed_dir)
+    assert [n.code for n in loc.notes] == ["layout.windows_path"]
 
 
 def test_references_resolved_and_follow_data_dir_override(tmp_path: Path) -> None:

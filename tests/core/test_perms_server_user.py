@@ -17,6 +17,10 @@ from omero_tui.core.discovery import discover
 from omero_tui.core.perms.server_user import UnknownUserError, determine_server_user, lookup_user
 from tests.core.test_access_ground_truth import Scratch, make, scratch_users
 
+# The console finds a server by scanning every process: tests that start server
+# stand-ins run one at a time, so none sees another's.
+pytestmark = pytest.mark.xdist_group("running-servers")
+
 
 @pytest.fixture(scope="module")
 def scratch() -> Iterator[Scratch]:

@@ -22,6 +22,11 @@ from omero_tui.core.server.processes import (
     role_rank,
 )
 
+# The console finds a server by scanning every process: tests that start server
+# stand-ins run one at a time, so none sees another's.
+pytestmark = pytest.mark.xdist_group("running-servers")
+
+
 SLEEP = "import time; time.sleep(60)"
 
 

@@ -275,8 +275,10 @@ def test_config_get_set_through_bin_omero(box: DemoSandbox) -> None:
         "omero.db.user=omero",
     ]
     assert omero(box, "config", "set", "omero.db.pass", "s3cret").returncode == 0
-    two = omero(box, "config", "get", "--hide-password", "omero.db.pass", "omero.data.dir")
+    two = omero(box, "config", "get", "omero.db.pass", "omero.data.dir")
     assert two.stdout == f"omero.data.dir={data}\nomero.db.pass=********\n"
+    shown = omero(box, "config", "get", "--show-password", "omero.db.pass", "omero.data.dir")
+    assert shown.stdout == f"omero.data.dir={data}\nomero.db.pass=s3cret\n"
     assert omero(box, "config", "get", "omero.db.pass").stdout == "s3cret\n"
     bad = omero(box, "config", "set", "omero.data.dir=/x")
     assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1

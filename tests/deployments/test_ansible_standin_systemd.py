@@ -39,8 +39,9 @@ def model_root() -> Iterator[Path]:
     shutil.rmtree(base, ignore_errors=True)
 
 
-# Scratch users (the unit's User=) are made on one worker only: see conftest.
-pytestmark = pytest.mark.xdist_group("scratch-users")
+# One worker for every test that runs a server or makes scratch users (useradd locks
+# /etc/passwd), so no test sees another one's server.
+pytestmark = pytest.mark.xdist_group("running-servers")
 
 
 def running_model(root: Path, user: str, *, managed: bool) -> Iterator[AnsibleModel]:

@@ -84,3 +84,44 @@ def test_demo_visits_every_panel_and_the_wizard_then_quits_with_q(tmp_path: Path
         proc.kill()
     assert not leftovers, "the demo left its stand-in server running"
     assert not any(p.name.startswith("omero-tui-demo-") for p in tmp_path.iterdir())
+
+
+def test_a_kept_demo_stays_stopped_while_its_journal_says_a_relocation_stopped_it(
+    tmp_path: Path,
+) -> None:
+    """#14: `omero-tui demo --dir` does not restart the stand-in over an unfinished move."""
+    from omero_tui.core.demo.standin_server import standin_pids
+    from omero_tui.core.settings import DEMO_STATE_DIR
+    from tests.wizardkit import interrupted_journal, omero_tui
+
+    root = tmp_path / "kept"
+    assert omero_tui("demo", "--dir", str(root), "--no-tui", xdg=tmp_path).returncode == 0
+    interrupted_journal(root / DEMO_STATE_DIR, root)
+    env = {
+        **os.environ,
+        "TERM": "xterm-256color",
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+    child = pexpect.spawn(
+        str(installed_entry_point()),
+        ["demo", "--dir", str(root)],
+        dimensions=(24, 80),
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+    )
+    try:
+        child.expect("An unfinished relocation was found")
+        assert not standin_pids(root / "OMERO.server"), "the stand-in was started again"
+        child.send("\x1b")  # later
+        child.expect("Overview")
+        child.send("q")
+        child.expect("left stopped")
+        child.expect(pexpect.EOF, timeout=30)
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+        child.close()
+    assert child.exitstatus == 0, child.before
+    assert root.is_dir()  # a kept sandbox is kept, whatever happened

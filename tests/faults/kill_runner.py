@@ -23,7 +23,7 @@ from pathlib import Path
 import psutil
 
 from omero_tui.core.demo.session import DemoSession
-from tests.core.relocation.helpers import REPO
+from tests.core.relocation.helpers import REPO, with_ram_accepted
 
 
 @dataclass
@@ -53,6 +53,7 @@ class Runner:
         )
 
     def cli_args(self, mode: list[str]) -> list[str]:
+        mode = with_ram_accepted(mode)
         return ["--server-dir", str(self.session.sandbox.server_dir), "relocate", *mode]
 
     def run(self, mode: list[str], timeout: float = 300) -> subprocess.CompletedProcess[str]:

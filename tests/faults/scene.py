@@ -17,7 +17,7 @@ from pathlib import Path
 from omero_tui.core.demo.sandbox import FAULTS_FILE, DemoSandbox
 from omero_tui.core.demo.session import DemoSession
 from omero_tui.core.relocation.copy_tree import TESTONLY_BATCH_FILES_ENV, TESTONLY_PAUSE_ENV
-from tests.core.relocation.helpers import REPO, mount_tmpfs, unmount
+from tests.core.relocation.helpers import REPO, mount_tmpfs, unmount, with_ram_accepted
 from tests.faults.checks import Baseline, journal_records
 
 Records = list[dict]
@@ -68,6 +68,7 @@ class Scene:
         self, *args: str, prefix: Sequence[str] = (), env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         """``omero-tui --server-dir S relocate ARGS`` as a real process, output captured."""
+        args = with_ram_accepted(args)
         return subprocess.run(
             [*prefix, sys.executable, "-m", "omero_tui", "--server-dir",
              str(self.box.server_dir), "relocate", *args],
@@ -94,6 +95,7 @@ class Scene:
             self.where / f"engine-{len(self.procs)}.err",
         )
         env = {**self.env, TESTONLY_BATCH_FILES_ENV: str(batch), TESTONLY_PAUSE_ENV: str(pause)}
+        args = with_ram_accepted(args)
         argv = [*prefix, sys.executable, "-m", "omero_tui", "--server-dir",
                 str(self.box.server_dir), "relocate", *args]  # fmt: skip
         with out.open("w") as stdout, err.open("w") as stderr:

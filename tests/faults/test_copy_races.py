@@ -119,7 +119,7 @@ def _paused_at_config(scene: Scene, target: Path) -> tuple[subprocess.Popen, Pat
     argv = [sys.executable, "-m", "tests.faults.paused_cli", "--marker",
             str(scene.where / "paused.json"), "--phase", "config", "--index", "0", "--",
             "--server-dir", str(scene.box.server_dir),
-            "relocate", "--to", str(target), "--yes"]  # fmt: skip
+            "relocate", "--to", str(target), "--yes", "--lost-at-reboot"]  # fmt: skip
     with err.open("w") as stderr:
         proc = subprocess.Popen(
             argv, env=scene.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

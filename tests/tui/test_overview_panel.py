@@ -28,10 +28,14 @@ async def test_real_check_of_the_demo_is_all_ok_and_cached_for_next_time(demo_sa
         panel = app.screen.query_one(OverviewPanel)
         assert panel.report is not None and not panel.cached
         verdicts = [a.severity.label for a in panel.report.areas]
-        assert verdicts == ["ok"] * 6, [a.headline for a in panel.report.areas]
+        # The demo's config.xml names a database at localhost that does not run here:
+        # the database area says so (UNKNOWN with the reason), every other area is OK.
+        assert verdicts == ["ok"] * 6 + ["unknown"], [a.headline for a in panel.report.areas]
+        assert panel.report.areas[-1].headline.startswith("Not checked: cannot reach")
         table = app.screen.query_one("#overview-areas", DataTable)
-        assert table.row_count == 6
-        assert "✓ OK" in text_of(app, "#overview-status")
+        assert table.row_count == 7
+        status = text_of(app, "#overview-status")
+        assert "UNKNOWN" in status.upper(), status
     cached = app.sources.health.cached(app.sources.locate())
     assert cached is not None and [a.area for a in cached.areas] == [
         a.area for a in panel.report.areas

@@ -19,7 +19,6 @@ from omero_tui.core.relocation.engine import EngineOptions, run_relocation
 from omero_tui.core.relocation.status import find_unfinished_relocation
 from omero_tui.core.server.processes import find_server_processes
 from omero_tui.tui.screens.resume_prompt import ResumePrompt
-from omero_tui.tui.wizard.source import WizardSource
 from tests.core.relocation.helpers import mount_tmpfs, unmount
 from tests.wizardkit import (
     FAST,
@@ -28,6 +27,7 @@ from tests.wizardkit import (
     data_dir_in_config,
     listing,
     open_wizard,
+    paused_engine,
     until_finished,
     wait_for,
     wizard,
@@ -150,24 +150,6 @@ async def test_a_server_that_will_not_stop_lands_on_the_problem_page_with_nothin
     assert listing(box.data_dir) == before
     assert not target.exists()
     assert box.config_path.read_bytes() == config
-
-
-def paused_engine(options: EngineOptions) -> tuple[WizardSource, threading.Event, threading.Event]:
-    """The real engine, whose progress callback holds the copy at its first report until
-    the test lets it go: the cancel then arrives at a known instant."""
-    reached, release = threading.Event(), threading.Event()
-
-    def run(prepared, *, progress=None, **kwargs):  # noqa: ANN001, ANN003, ANN202
-        def held(report):  # noqa: ANN001, ANN202
-            if report.step == "copy" and not reached.is_set():
-                reached.set()
-                release.wait(30)
-            if progress is not None:
-                progress(report)
-
-        return run_relocation(prepared, progress=held, **kwargs)
-
-    return WizardSource(options=options, run=run), reached, release
 
 
 async def test_cancel_mid_move_with_a_paused_engine_then_resume_completes(

@@ -14,29 +14,31 @@ from omero_tui.core.config.xml_file import (
     validate_key,
     write_config,
 )
-
-HIDDEN = "*" * 8
-
-
-def is_password_key(key: str) -> bool:
-    """OMERO's rule: any key ending in "pass" or "password", whatever the case."""
-    lowered = key.lower()
-    return lowered.endswith("pass") or lowered.endswith("password")
+from omero_tui.core.json_output import HIDDEN
+from omero_tui.core.json_output import is_secret_key as is_password_key
 
 
 def format_get(
-    doc: ConfigDocument, profile: str, keys: Sequence[str], hide_password: bool = False
+    doc: ConfigDocument,
+    profile: str,
+    keys: Sequence[str],
+    hide_password: bool = False,
+    hide_single: bool = False,
 ) -> list[str]:
     """The lines ``omero config get [KEY...]`` prints.
 
     No key: every ``key=value`` of the profile, sorted, without omero.config.version and
     omero.config.profile. One key: its value alone (nothing if unset). Several keys:
     ``key=value`` for those that are set, sorted. Passwords are hidden only in the
-    ``key=value`` forms, as OMERO does.
+    ``key=value`` forms, as OMERO does; ``hide_single`` hides one key's bare value too
+    (omero-tui's own ``config get`` prints no password unless asked).
     """
     props = doc.properties(profile)
     if len(keys) == 1:
-        return [props[keys[0]]] if keys[0] in props else []
+        if keys[0] not in props:
+            return []
+        value = props[keys[0]]
+        return [HIDDEN if hide_single and value and is_password_key(keys[0]) else value]
     names = sorted(keys) if keys else sorted(k for k in props if k not in IGNORED_KEYS)
     lines = []
     for key in names:
@@ -56,6 +58,7 @@ def apply_set(
     env: Mapping[str, str],
     *,
     lock_timeout: float = 10.0,
+    profile: str | None = None,
 ) -> WriteResult:
     """``omero config set KEY [VALUE]``: set, or delete when value is None.
 
@@ -66,4 +69,6 @@ def apply_set(
         hint = f"config set {name} {value if value is not None else rest}".rstrip()
         raise ConfigError(f'illegal property name {key!r}: "=" in key name; did you mean "{hint}"?')
     validate_key(key)
-    return write_config(Path(path), {key: value}, env=env, lock_timeout=lock_timeout)
+    return write_config(
+        Path(path), {key: value}, env=env, lock_timeout=lock_timeout, profile=profile
+    )

@@ -297,7 +297,9 @@ def write_config(
     env: Mapping[str, str] | None = None,
     lock_timeout: float = 10.0,
     expect: ConfigDocument | None = None,
+    profile: str | None = None,
 ) -> WriteResult:
+    """Apply ``changes`` to ``profile`` (default: the one ``omero config`` would use)."""
     path = Path(path)
     env = os.environ if env is None else env
     for key, value in changes.items():
@@ -307,7 +309,7 @@ def write_config(
     lock_path = path.with_name(path.name + ".lock")
     try:
         with exclusive_lock(lock_path, lock_timeout):
-            return _write_locked(path, changes, env, expect)
+            return _write_locked(path, changes, env, expect, profile)
     except LockTimeout as err:
         who = err.holder or "another process"
         message = f"{lock_path} is held by {who}; gave up after {lock_timeout:g} s, nothing written"
@@ -324,6 +326,7 @@ def _write_locked(
     changes: Mapping[str, str | None],
     env: Mapping[str, str],
     expect: ConfigDocument | None,
+    profile: str | None = None,
 ) -> WriteResult:
     # Read only now, under the lock, so nobody's change slips in between read and write.
     data = path.read_bytes() if path.exists() else None
@@ -334,10 +337,10 @@ def _write_locked(
     if on_disk is not None and data:
         before = on_disk
     else:
-        before = new_config(env.get("OMERO_CONFIG") or "default")
+        before = new_config(profile or env.get("OMERO_CONFIG") or "default")
     if data is not None and not os.access(path, os.W_OK):
         raise ConfigError(f"{path} is read-only; nothing written")
-    after = with_changes(before, before.profile_for(env), changes)
+    after = with_changes(before, profile or before.profile_for(env), changes)
     rendered = render_config(after)
     saved = backup(path) if data is not None else None
     replace_file(path, rendered, like=path if data is not None else None)

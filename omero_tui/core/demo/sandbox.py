@@ -30,6 +30,7 @@ from omero_tui.core.demo.server_content import (
     write_server,
 )
 from omero_tui.core.demo.tree_writer import INSTALLED, TreeWriter
+from omero_tui.core.settings import DEMO_MARKER
 
 __all__ = [
     "DB_UUID_FILE",
@@ -46,7 +47,7 @@ __all__ = [
     "numbered",
 ]
 
-MARKER = ".omero-tui-demo"
+MARKER = DEMO_MARKER  # what core.settings looks for to keep state in the sandbox
 DEMO_FORMAT = 1
 
 

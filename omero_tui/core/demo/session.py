@@ -38,7 +38,13 @@ class DemoSession:
     """
 
     def __init__(
-        self, root: Path | None = None, start_server: bool = True, *, seed: int = 1, scale: int = 1
+        self,
+        root: Path | None = None,
+        start_server: bool = True,
+        *,
+        seed: int = 1,
+        scale: int = 1,
+        database: bool = False,
     ) -> None:
         self._root = root
         self._start_server = start_server
@@ -49,6 +55,8 @@ class DemoSession:
         self._closed = False
         self._lock = threading.RLock()
         self.start_error: str | None = None
+        self._want_database = database
+        self.database = None  # a DemoDatabase once started
 
     @property
     def sandbox(self) -> DemoSandbox:
@@ -72,6 +80,11 @@ class DemoSession:
                 self._made_dir or Path(self._root), seed=self._seed, scale=self._scale
             )
             self._install_cleanup()
+            if self._want_database:
+                from omero_tui.core.demo.database import DemoDatabase
+
+                self.database = DemoDatabase()
+                self.database.start(self._sandbox)
             if self._start_server:
                 self.start()
         except BaseException:
@@ -122,6 +135,11 @@ class DemoSession:
         while standin_pids(server_dir) and time.monotonic() < deadline:
             time.sleep(0.05)
 
+    def keep(self) -> None:
+        """Keep a temp sandbox when the session closes (its stand-in is still stopped):
+        for one whose journal must outlive the session."""
+        self._made_dir = None
+
     def close(self) -> None:
         """Stop the stand-in and remove a temp sandbox; safe to call any number of times."""
         with self._lock:
@@ -132,6 +150,8 @@ class DemoSession:
             if self._sandbox is not None:
                 self.stop()
         finally:
+            if self.database is not None:
+                self.database.stop()
             if self._made_dir is not None:
                 shutil.rmtree(self._made_dir, ignore_errors=True)
             self._remove_cleanup()

@@ -223,8 +223,8 @@ def config_get(server_dir: Path, argv: Sequence[str]) -> int:
     parser = _parser("omero config get")
     parser.add_argument("keys", nargs="*", metavar="KEY")
     secrets = parser.add_mutually_exclusive_group()
-    secrets.add_argument("--hide-password", action="store_true")
-    secrets.add_argument("--show-password", action="store_true")  # accepted, the default here
+    secrets.add_argument("--hide-password", action="store_true")  # accepted, the default
+    secrets.add_argument("--show-password", action="store_true")  # OMERO 5.6's option
     opts = parser.parse_args(argv)
     from omero_tui.core.config.commands import format_get
     from omero_tui.core.config.xml_file import ConfigError, new_config, read_config
@@ -234,9 +234,9 @@ def config_get(server_dir: Path, argv: Sequence[str]) -> int:
         doc = read_config(path) if path.exists() else new_config()
     except ConfigError as err:
         raise StandinError(str(err)) from None
-    for line in format_get(
-        doc, doc.profile_for(os.environ), opts.keys, hide_password=opts.hide_password
-    ):
+    # Like omero-py's prefs.py: key=value lines hide passwords unless --show-password.
+    hide = not opts.show_password
+    for line in format_get(doc, doc.profile_for(os.environ), opts.keys, hide_password=hide):
         _out(line)
     return 0
 

@@ -84,13 +84,13 @@ def repository_dirs(server_dir: Path, env: Mapping[str, str]) -> tuple[Path, Pat
     props: dict[str, str] = {}
     if config.exists():  # OMERO starts from an empty configuration when there is none
         # Imported here: `admin status`, which a console polls, needs none of this.
-        from omero_tui.core.config.xml_file import ConfigError, read_config
+        from omero_tui.core.config.xml_file import ACTIVE, ConfigError, read_config
 
         try:
             doc = read_config(config)
         except ConfigError as err:
             raise StandinError(str(err)) from None
-        props = doc.properties(doc.profile_for(env))
+        props = doc.properties(ACTIVE)  # as IceGrid does: never OMERO_CONFIG's profile
     data = resolve(unescape(props.get("omero.data.dir") or "/OMERO"), props)
     context = {**props, "omero.data.dir": data}
     managed_raw = props.get("omero.managed.dir") or "${omero.data.dir}/ManagedRepository"
@@ -220,9 +220,16 @@ class _Server:
             "ome.services.util.ServerVersionCheck",
         )
         last_file = self.server_dir / LAST_DATA_DIR_FILE
+        # With the demo's database, the repository rows are updated as OMERO does; its
+        # log lines then say so. Without one, the last data dir on record stands in.
+        from omero_tui.core.demo.database import standin_updates_roots
+
+        moved = standin_updates_roots(self.server_dir, list(dict.fromkeys((data_dir, managed_dir))))
+        for line in moved:
+            self.say("WARN", line)
         with contextlib.suppress(OSError):
             last = last_file.read_text(encoding="utf-8").strip()
-            if last and last != str(data_dir):
+            if last and last != str(data_dir) and not moved:
                 self.say("WARN", f"Data directory moved: {last} updated to {data_dir}")
         last_file.write_text(f"{data_dir}\n", encoding="utf-8")
         db_uuid = (self.server_dir / DB_UUID_FILE).read_text(encoding="utf-8").strip()

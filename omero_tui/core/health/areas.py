@@ -18,6 +18,7 @@ from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding, Severity, counted
 from omero_tui.core.health.headroom import headroom_without_scan
 from omero_tui.core.health.model import AreaHealth, summarise
+from omero_tui.core.health.stopped_server import stopped_server_finding
 from omero_tui.core.layout.inspection import inspect_layout
 from omero_tui.core.locks.health import inspect_locks, probe_report
 from omero_tui.core.perms.check import inspect_permissions
@@ -41,6 +42,13 @@ def guarded(area: str, check: Callable[[], AreaResult]) -> AreaResult:
         why = f"{type(err).__name__}: {err}"
         finding = Finding(area, Severity.UNKNOWN, f"{area}.check_failed", f"Check failed: {why}")
         return AreaHealth(area, Severity.UNKNOWN, finding.message, (finding,), time.time()), {}
+
+
+def not_judged_area(area: str, location: ServerLocation) -> AreaResult:
+    """An area that has nothing on this disk to look at: a Windows-era repository path.
+    The Layout area carries the one line that says why; this one only says so."""
+    words = f"Not judged: {location.data_dir.value} is a Windows path, not on this disk."
+    return AreaHealth(area, Severity.UNKNOWN, words, (), time.time(), "Windows path"), {}
 
 
 def layout_area(location: ServerLocation) -> AreaResult:
@@ -160,15 +168,22 @@ def locks_area(
     return area, {"lock_probe": probes} if report.probed else {}
 
 
-def perms_area(location: ServerLocation, settings: Settings | None) -> AreaResult:
+def perms_area(
+    location: ServerLocation, settings: Settings | None, user: str | None = None
+) -> AreaResult:
     settings_user = settings.server_user if settings and settings.exists else None
     settings_path = str(settings.path) if settings and settings.exists else None
-    report = inspect_permissions(location, settings_user=settings_user, settings_path=settings_path)
-    area = summarise("permissions", report.findings, report.verdict, measured_at=time.time())
+    report = inspect_permissions(
+        location, user=user, settings_user=settings_user, settings_path=settings_path
+    )
+    note = f"for {report.user.name}, picked" if user else ""
+    area = summarise(
+        "permissions", report.findings, report.verdict, measured_at=time.time(), note=note
+    )
     return area, {"server_user": report.user.name}
 
 
-def server_area(location: ServerLocation) -> AreaResult:
+def server_area(location: ServerLocation, state_dir: Path | None = None) -> AreaResult:
     server_dir = location.server_dir.value
     now = time.time()
     if not server_dir:
@@ -185,7 +200,7 @@ def server_area(location: ServerLocation) -> AreaResult:
         return summarise("server", [finding], finding.message, measured_at=now), {}
     processes = find_server_processes(server_dir)
     if not processes:
-        finding = Finding(
+        finding = stopped_server_finding(server_dir, state_dir) or Finding(
             "server",
             Severity.INFO,
             "server.not_running",
@@ -224,3 +239,43 @@ def relocation_area(state_dir: Path | None) -> AreaResult:
         )
         return summarise("relocation", [finding], finding.message, measured_at=now), {}
     return AreaHealth("relocation", Severity.OK, "No relocation in progress.", (), now), {}
+
+
+def database_area(
+    location: ServerLocation,
+    settings: Settings | None = None,
+    *,
+    progress: Callable[[Any], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> AreaResult:
+    """OMERO's database against the files; UNKNOWN with the reason when it cannot be read."""
+    from omero_tui.core.database.check import DatabaseUnavailable, check_database
+
+    now = time.time()
+    if settings is not None and settings.get("database", "check", True) is False:
+        words = "Not checked: switched off in the settings ([database] check = false)."
+        return AreaHealth("database", Severity.OK, words, (), now, "off"), {}
+    try:
+        report = check_database(location, progress=progress, cancel=cancel)
+    except DatabaseUnavailable as err:
+        finding = Finding(
+            "database", Severity.UNKNOWN, "database.not_checked", f"Not checked: {err}."
+        )
+        return summarise("database", [finding], finding.message, measured_at=now), {}
+    matched = report.total("matched")
+    area = summarise(
+        "database",
+        report.findings,
+        f"Every file the database knows is present with its size ({matched.count:,} files).",
+        measured_at=now,
+        note=f"{report.elapsed_seconds:.1f} s",
+    )
+    figures = {
+        "database": {
+            "missing_files": report.total("missing").count,
+            "missing_bytes": report.total("missing").bytes,
+            "orphan_files": report.total("orphans").count,
+            "orphan_bytes": report.total("orphans").bytes,
+        }
+    }
+    return area, figures

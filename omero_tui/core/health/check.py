@@ -16,9 +16,11 @@ from pathlib import Path
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.health.areas import (
     AreaResult,
+    database_area,
     guarded,
     layout_area,
     locks_area,
+    not_judged_area,
     perms_area,
     relocation_area,
     server_area,
@@ -44,7 +46,10 @@ def run_health_check(
     progress: Callable[[HealthProgress], None] | None = None,
     cancel: threading.Event | None = None,
     now: Callable[[], float] = time.time,
+    perms_user: str | None = None,
 ) -> HealthReport:
+    """``perms_user``: judge permissions for this user rather than the server's own
+    (the console's Overview follows the user picked on its Permissions panel)."""
     if usage_mode not in USAGE_MODES:
         raise ValueError(f"usage_mode must be one of {USAGE_MODES}")
     own_service = usage is None
@@ -71,10 +76,19 @@ def run_health_check(
             progress=lambda p: tell("locks", 2, f"probe {p.done}/{p.total}"),
             cancel=cancel,
         ),
-        "permissions": lambda: perms_area(location, settings),
-        "server": lambda: server_area(location),
+        "permissions": lambda: perms_area(location, settings, perms_user),
+        "server": lambda: server_area(location, state_dir),
         "relocation": lambda: relocation_area(state_dir),
+        "database": lambda: database_area(
+            location,
+            settings,
+            progress=lambda p: tell("database", len(AREAS) - 1, f"{p.rows:,} rows"),
+            cancel=cancel,
+        ),
     }
+    if location.on_windows_paths:  # nothing on this disk is the repository
+        for name in ("usage", "locks", "permissions"):
+            checks[name] = lambda name=name: not_judged_area(name, location)
     areas, metrics = [], {}
     try:
         for done, (name, _title) in enumerate(AREAS):

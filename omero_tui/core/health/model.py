@@ -19,6 +19,7 @@ AREAS: tuple[tuple[str, str], ...] = (
     ("permissions", "Permissions"),
     ("server", "Server"),
     ("relocation", "Relocation"),
+    ("database", "Database"),
 )
 AREA_TITLES = dict(AREAS)
 

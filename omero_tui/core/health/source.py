@@ -43,7 +43,10 @@ class HealthSource:
         *,
         progress: Callable[[HealthProgress], None] | None = None,
         cancel: threading.Event | None = None,
+        perms_user: str | None = None,
     ) -> HealthReport:
+        """``perms_user``: permissions judged for a user picked in the console; such a
+        report is not kept as the last check on record (that one is for the server's user)."""
         from omero_tui.core.health.check import run_health_check
         from omero_tui.core.usage.service import UsageService, settings_thresholds
 
@@ -65,7 +68,9 @@ class HealthSource:
                 progress=progress,
                 cancel=cancel,
                 now=self.now,
+                perms_user=perms_user,
             )
-        with contextlib.suppress(OSError):  # a read-only state dir costs the head start only
-            save_health(report, self.state)
+        if perms_user is None:
+            with contextlib.suppress(OSError):  # a read-only state dir costs the head start only
+                save_health(report, self.state)
         return report

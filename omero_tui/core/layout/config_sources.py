@@ -30,6 +30,7 @@ def look_at_sources(
             server_dir,
             env=os.environ if env is None else env,
             process_environments=server_environments(server_dir),
+            ask_systemd=not location.demo,  # no systemd unit runs a demo sandbox
         )
     except OSError:
         return (), []

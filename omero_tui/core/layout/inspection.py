@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Sequence
+from pathlib import PureWindowsPath
 
-from omero_tui.core.discovery import ServerLocation
+from omero_tui.core.discovery import ServerLocation, is_foreign_windows_path
 from omero_tui.core.layout.config_sources import look_at_sources
 from omero_tui.core.layout.findings import layout_findings
 from omero_tui.core.layout.identity import IdentityEntry, RepoIdentity, read_identity
@@ -56,6 +57,8 @@ def inspect_layout(
     likely accounts' ``~/omero`` when None) are (dir, how found) pairs; tests and
     callers that already know them pass them in, since the process scan is slow.
     """
+    if location.on_windows_paths:
+        return _windows_layout(location)
     table = MountTable.read()  # one snapshot for the whole look
     data_path = location.data_dir.value or ""
     managed_path = location.managed_dir.value or os.path.join(data_path, "ManagedRepository")
@@ -98,9 +101,46 @@ def inspect_layout(
         managed_dir=managed.entry,
         managed_outside=managed_outside,
         identities=identities,
-        findings=tuple(findings),
+        findings=(*location.notes, *findings),
         config_sources=sources,
     )
+
+
+WINDOWS_STATE = "Windows path"
+
+
+def _windows_layout(location: ServerLocation) -> LayoutReport:
+    """A Windows-era repository read on another OS: named, never looked for on this disk
+    (``D:\\OMERO`` joined to the working directory would be some other folder)."""
+    data_path = location.data_dir.value or ""
+    managed_path = location.managed_dir.value or ""
+
+    def entry(name: str, path: str, holds: str, standard: bool = True) -> EntryInfo:
+        state = WINDOWS_STATE if is_foreign_windows_path(path) else "not checked"
+        return EntryInfo(name, path, state, None, "", holds, standard)
+
+    subdirs = tuple(
+        entry(name, str(PureWindowsPath(data_path) / name), holds)
+        for name, holds in STANDARD_SUBDIRS
+    )
+    managed_outside = relative_windows(managed_path, data_path) != "ManagedRepository"
+    return LayoutReport(
+        location=location,
+        data_dir=entry("data dir", data_path, "the binary repository (omero.data.dir)"),
+        subdirs=subdirs,
+        managed_dir=entry("managed dir", managed_path, "imported filesets (omero.managed.dir)"),
+        managed_outside=managed_outside,
+        identities=(),
+        findings=location.notes,
+    )
+
+
+def relative_windows(path: str, top: str) -> str | None:
+    """``path`` below ``top`` by Windows rules (case-insensitive), None when outside."""
+    p, t = PureWindowsPath(path), PureWindowsPath(top)
+    if [x.lower() for x in p.parts[: len(t.parts)]] != [x.lower() for x in t.parts]:
+        return None
+    return "\\".join(p.parts[len(t.parts) :])
 
 
 def _probe_subdirs(

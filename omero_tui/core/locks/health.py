@@ -16,13 +16,14 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from omero_tui.core.discovery import ServerLocation
+from omero_tui.core.discovery import ServerLocation, windows_not_judged
 from omero_tui.core.findings import Finding, worst
 from omero_tui.core.layout.inspection import RELOCATABLE, STANDARD_SUBDIRS
 from omero_tui.core.locks import probe as lock_probe
 from omero_tui.core.locks.declared_mounts import DeclaredMounts, read_declared
 from omero_tui.core.locks.files import (
     PROC_LOCKS,
+    LockFilesReport,
     StaleRemoval,
     inspect_lock_files,
     removable,
@@ -81,6 +82,17 @@ def inspect_locks(
 ) -> LockHealthReport:
     """Everything but the active probe; only reads (and stats, which wakes automounts)."""
     declared = read_declared() if declared is None else declared
+    if location.on_windows_paths:  # not on this disk; the server's logs still are
+        return LockHealthReport(
+            location=location,
+            directories=(),
+            declared=declared,
+            lock_files=LockFilesReport((), "not looked for: a Windows path", True),
+            logs=scan_logs(location.server_dir.value, tail_bytes=tail_bytes),
+            statd_running=None,
+            probed=False,
+            findings=(windows_not_judged(location, "locks"),),
+        )
     dirs = repository_dirs(location)
     present = {path: os.path.isdir(path) for _, path in dirs}  # wakes automounts first
     table = table or MountTable.read()
@@ -127,6 +139,8 @@ def probe_report(
     child_command: Sequence[str] | None = None,
 ) -> LockHealthReport:
     """The report with the active probe run in every present directory (cancellable)."""
+    if report.location.on_windows_paths:
+        return report  # nothing on this disk to probe; its one line stays
     targets = [r.path for r in report.directories if r.present]
     results = lock_probe.run(
         targets, progress, cancel, timeouts=timeouts, child_command=child_command

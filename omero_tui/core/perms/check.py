@@ -21,7 +21,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
-from omero_tui.core.discovery import ServerLocation
+from omero_tui.core.discovery import ServerLocation, windows_not_judged
 from omero_tui.core.perms.access import (
     Access,
     AclEntry,
@@ -57,6 +57,11 @@ def check_permissions(
 ) -> PermsReport:
     """Look at every directory the server needs, for the decided user. Never raises."""
     user = decision.user
+    if location.on_windows_paths:  # not on this disk: no row may stand for it
+        note = windows_not_judged(location, "permissions")
+        return PermsReport(
+            location, user, decision.processes, (), (*decision.findings, note), note.message
+        )
     repo_paths = repository_paths(location)
     rows = [inspect_dir(label, path, "repository", user) for label, path in repo_paths]
     # Real paths: a symlinked data dir's target is a repository row, not an ancestor.
@@ -273,7 +278,7 @@ def inspect_permissions(
         location, chosen=user, settings_user=settings_user, settings_path=settings_path
     )
     result = None
-    if deep:
+    if deep and not location.on_windows_paths:  # never walk D:\\OMERO joined to the cwd
         roots = list(walk) if walk else deep_roots(location)
         result = deep_check(roots, decision.user.identity, progress=progress, cancel=cancel)
     return check_permissions(location, decision, deep=result)

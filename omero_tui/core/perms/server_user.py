@@ -22,6 +22,7 @@ from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding, Severity
 from omero_tui.core.perms.access import CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, Identity
 from omero_tui.core.server.processes import ServerProcess, find_server_processes, role_rank
+from omero_tui.core.server.running import repository_holders
 
 try:
     import grp
@@ -31,7 +32,7 @@ except ImportError:  # Windows: names only, no uids
     pwd = None  # type: ignore[assignment]
 
 _DAC_CAPS = (("CAP_DAC_OVERRIDE", CAP_DAC_OVERRIDE), ("CAP_DAC_READ_SEARCH", CAP_DAC_READ_SEARCH))
-SOURCES = ("chosen", "settings", "processes", "var owner", "current user")
+SOURCES = ("chosen", "settings", "processes", "var owner", "repository", "current user")
 
 
 class UnknownUserError(LookupError):
@@ -168,9 +169,30 @@ def determine_server_user(
         else:
             how = f"owner of {var}, as no server process is running"
             return UserDecision(_by_uid(owner, "var owner", how), procs, tuple(notes))
+    repository = _by_repository(location.data_dir.value)
+    if repository is not None:
+        return UserDecision(repository, procs, tuple(notes))
     uid = os.getuid() if hasattr(os, "getuid") else -1
     how = "the user running this console, as no server dir or process was found"
     return UserDecision(_by_uid(uid, "current user", how), procs, tuple(notes))
+
+
+def _by_repository(data_dir: str | None) -> ServerUser | None:
+    """With no server dir (``--data-dir`` alone): the uid holding the repository's lock
+    (the running server), else the data dir's owner; never the console's own user."""
+    if not data_dir or not os.path.isabs(data_dir):
+        return None
+    holders = [h for h in repository_holders(data_dir) if h.uid is not None]
+    if holders:
+        held = holders[0]
+        how = f"holder of the repository's lock {held.lock_path} ({held.describe()})"
+        return _by_uid(held.uid, "repository", how)  # type: ignore[arg-type]
+    try:
+        owner = os.stat(data_dir).st_uid
+    except OSError:
+        return None
+    how = f"owner of {data_dir}, as no server dir or process was found"
+    return _by_uid(owner, "repository", how)
 
 
 def _running_as_other(named: ServerUser, procs: tuple[ServerProcess, ...]) -> list[Finding]:

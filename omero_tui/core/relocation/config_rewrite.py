@@ -124,14 +124,20 @@ def apply_changes(
     expect: ConfigDocument | None,
     env: Mapping[str, str] | None = None,
     lock_timeout: float = LOCK_TIMEOUT_S,
+    profile: str | None = None,
 ) -> WriteResult:
-    """Write the changes under OMERO's lock, with a backup; ConfigError (one line) if not."""
+    """Write the changes under OMERO's lock, with a backup; ConfigError (one line) if not.
+
+    ``profile`` is the plan's: an OMERO_CONFIG in the environment must not send the
+    new path to a profile the server does not read.
+    """
     return write_config(
         Path(config_path),
         {c.key: c.new for c in changes},
         env=env,
         lock_timeout=lock_timeout,
         expect=expect,
+        profile=profile,
     )
 
 

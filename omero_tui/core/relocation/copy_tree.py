@@ -370,7 +370,11 @@ def _is_our_copy(there: os.stat_result, dirs: _DirPair, name: str, dst_dir: int,
         return kind == stat.S_IFLNK and os.readlink(name, dir_fd=dst_dir) == e.link
     if e.kind == "hardlink":
         first = os.stat(f"{dirs.target}/{e.link}", follow_symlinks=False)
-        return (there.st_dev, there.st_ino) == (first.st_dev, first.st_ino)
+        if (there.st_dev, there.st_ino) == (first.st_dev, first.st_ino):
+            return True
+        # A killed run linked this name to its copy of the first name, which the resume
+        # has since copied again (a new inode): still the engine's own, by size and time.
+        return kind == stat.S_IFREG and (there.st_size, there.st_mtime_ns) == (e.size, e.mtime_ns)
     return kind == stat.S_IFMT(e.mode) and there.st_mtime_ns == e.mtime_ns
 
 

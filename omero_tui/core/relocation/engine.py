@@ -21,9 +21,10 @@ import hashlib
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import omero_tui
 from omero_tui.core.config.xml_file import ConfigDocument, ConfigError, read_config
@@ -33,6 +34,7 @@ from omero_tui.core.layout.identity import read_identity
 from omero_tui.core.perms.server_user import ServerUser
 from omero_tui.core.relocation import steps_forward
 from omero_tui.core.relocation.checks import PreflightReport
+from omero_tui.core.relocation.config_rewrite import FOLLOWER_KEYS, main_key, relative_under
 from omero_tui.core.relocation.engine_context import (
     Ask,
     Context,
@@ -63,6 +65,7 @@ from omero_tui.core.relocation.source_stamps import remove_stamps
 from omero_tui.core.relocation.status import RelocationStatus, find_unfinished_relocation
 from omero_tui.core.relocation.tree_scan import TreeScan, scan_tree
 from omero_tui.core.server.control import ControlError, ServerController
+from omero_tui.core.server.deployment import container_refusal
 from omero_tui.core.server.for_location import make_controller, server_user_of
 from omero_tui.core.settings import Settings
 
@@ -75,6 +78,7 @@ class Prepared:
     config_doc: ConfigDocument | None
     controller: ServerController
     server_user: ServerUser | None
+    db_baseline: dict[str, Any] | None = None  # OMERO's records of the source (or None)
 
 
 def prepare_relocation(
@@ -94,6 +98,7 @@ def prepare_relocation(
     ``copy``: copy and verify even on one filesystem, keeping the old copy (``--copy``).
     """
     env = os.environ if options.env is None else options.env
+    refuse_containerised(location, target, what, env)
     user = server_user_of(location, settings)
     if controller is None:
         try:
@@ -138,7 +143,32 @@ def prepare_relocation(
         probe_locks=options.probe_locks,
         source_checks=source_checks,
     )
-    return Prepared(plan, scan, preflight, doc, controller, user)
+    base = None
+    if options.database:
+        from omero_tui.core.relocation.database_proof import baseline
+
+        check, base = baseline(location)
+        preflight = PreflightReport((*preflight.checks, check))
+    return Prepared(plan, scan, preflight, doc, controller, user, base)
+
+
+def refuse_containerised(
+    location: ServerLocation, target: str, what: str, env: Mapping[str, str]
+) -> None:
+    """RelocationRefused, before anything is stopped, when the server is a container's."""
+    if location.demo:
+        return
+    source = (location.data_dir.value if what == "data" else location.managed_dir.value) or ""
+    keys = [main_key(what)] + [
+        key
+        for key in FOLLOWER_KEYS
+        if key != main_key(what)
+        and location.properties.get(key)
+        and relative_under(location.properties[key], source) is not None
+    ]
+    why = container_refusal(location, target, keys, env=env)
+    if why:
+        raise RelocationRefused("relocation.container", why)
 
 
 @contextlib.contextmanager
@@ -193,6 +223,8 @@ def run_relocation(
             ask,
         )
         record_start_facts(ctx)
+        if prepared.db_baseline is not None and "db_baseline" not in ctx.facts():
+            ctx.fact("db_baseline", prepared.db_baseline)
         return forward(ctx)
 
 

@@ -32,6 +32,7 @@ class EngineOptions:
     start_settle_s: float = 2.0  # still up this long after "running": not dying at once
     lock_timeout_s: float = 60.0  # config.xml.lock
     probe_locks: bool = True  # run the two-process lock probe on the target
+    database: bool = True  # prove the copy against OMERO's database when it can be read
     # Rewrite the `config set` line of a .omero file (not a template) that would put
     # the old path back at the next start, instead of refusing.
     rewrite_config_sources: bool = False

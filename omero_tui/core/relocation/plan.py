@@ -22,14 +22,22 @@ from omero_tui.core.config.windows_paths import (
 )
 from omero_tui.core.config.xml_file import ConfigDocument, ConfigError, read_config
 from omero_tui.core.config.xml_losses import losses_note
-from omero_tui.core.discovery import ServerLocation
+from omero_tui.core.discovery import ServerLocation, is_foreign_windows_path
 from omero_tui.core.mounts import MountTable
-from omero_tui.core.relocation.config_rewrite import ConfigChange, main_key, planned_changes
+from omero_tui.core.relocation.config_rewrite import (
+    FOLLOWER_KEYS,
+    ConfigChange,
+    main_key,
+    planned_changes,
+    relative_under,
+)
 from omero_tui.core.relocation.source_checks import SourceChange
 from omero_tui.core.relocation.target_text import length_problem, lookalike_problem
 from omero_tui.core.relocation.tree_scan import TreeScan
 
 WHAT = ("data", "managed")
+WINDOWS_PATH_KEYS = ("omero.data.dir", *FOLLOWER_KEYS)
+EXAMPLE_WINDOWS_TARGET = "E:\\OMERO"
 
 
 class RelocationRefused(Exception):
@@ -148,7 +156,8 @@ def _refuse_pasted_text(target: str) -> None:
     if target != target.strip():
         raise RelocationRefused(
             "relocation.target_malformed",
-            f"the target {target!r} starts or ends with a space; give the path without it",
+            f"the target \u201c{target}\u201d starts or ends with a space; "
+            "give the path without it",
         )
     if target.startswith("~"):
         raise RelocationRefused(
@@ -160,7 +169,7 @@ def _refuse_pasted_text(target: str) -> None:
     if quotes:
         raise RelocationRefused(
             "relocation.target_malformed",
-            f"the target {target!r} contains quote characters ({' '.join(quotes)}); "
+            f"the target {target} contains quote characters ({' '.join(quotes)}); "
             "give the plain path, without quotes",
         )
     if looks_like_windows_path(target):
@@ -169,7 +178,7 @@ def _refuse_pasted_text(target: str) -> None:
     if special:
         raise RelocationRefused(
             "relocation.target_malformed",
-            f"the target {target!r} contains shell characters ({' '.join(special)}) that "
+            f"the target {target} contains shell characters ({' '.join(special)}) that "
             "no repository path needs (pasted from a command?); give the plain path",
         )
 
@@ -229,9 +238,11 @@ def build_plan(
     target = check_target_text(target)
     env = os.environ if env is None else env
     source = location.data_dir.value if what == "data" else location.managed_dir.value
+    if source and is_foreign_windows_path(source):
+        raise RelocationRefused("relocation.windows_source", windows_source_refusal(location))
     if not source or not os.path.isabs(source):
         raise RelocationRefused(
-            "relocation.source_unknown", f"the source {source!r} is not a full path"
+            "relocation.source_unknown", f"the source {source or '(none)'} is not a full path"
         )
     source_real = os.path.realpath(source)
     method, why = choose_method(source_real, target, table or MountTable.read())
@@ -258,6 +269,24 @@ def build_plan(
     return with_scan(plan, scan), doc
 
 
+def windows_source_refusal(location: ServerLocation) -> str:
+    """The Windows-era repository cannot be moved from here: what to change, on Windows,
+    naming every property that holds the old location (managed dir and memoizer too)."""
+    source = location.data_dir.value or ""
+    keys = [
+        f"{key} ({value})"
+        for key, value in sorted(location.properties.items())
+        if key in WINDOWS_PATH_KEYS and value and relative_under(value, source) is not None
+    ] or [f"omero.data.dir ({source})"]
+    example = cmd_line("omero.data.dir", EXAMPLE_WINDOWS_TARGET)
+    return (
+        f"the repository {source} is a Windows path (a Windows-era configuration read on "
+        f"{sys.platform}), so nothing here can move it; on the Windows server stop OMERO, "
+        f"move the folder, then point every property that holds the old location at the "
+        f"new one: {', '.join(keys)}; e.g. `{example}`"
+    )
+
+
 def _config(
     location: ServerLocation, what: str, source: str, target: str, env: Mapping[str, str]
 ) -> tuple[ConfigDocument | None, str | None, tuple[ConfigChange, ...]]:
@@ -267,7 +296,9 @@ def _config(
         doc = read_config(location.config_path)  # type: ignore[arg-type]
     except ConfigError:
         return None, None, ()  # preflight names the problem
-    profile = doc.profile_for(env)
+    # The profile the location was judged from: __ACTIVE__'s, unless --profile said
+    # otherwise; never an OMERO_CONFIG the server does not read.
+    profile = location.profile.value or doc.stored_profile
     data_dir = location.data_dir.value or ""
     return doc, profile, planned_changes(doc, profile, what, source, target, data_dir=data_dir)
 

@@ -21,12 +21,14 @@ from omero_tui.core.relocation.checks import Check, PreflightReport, fail, passe
 from omero_tui.core.relocation.plan import RelocationPlan, nearest_existing
 from omero_tui.core.relocation.preflight_config import config_checks
 from omero_tui.core.relocation.preflight_fit import fit_checks
+from omero_tui.core.relocation.preflight_profile import profile_checks
 from omero_tui.core.relocation.preflight_target import (
     capacity_checks,
     filesystem_checks,
     name_checks,
     target_checks,
 )
+from omero_tui.core.relocation.target_trust import trust_checks
 from omero_tui.core.relocation.tree_scan import TreeScan
 
 
@@ -53,6 +55,7 @@ def run_preflight(
     checks += _source_checks(plan, scan)
     checks += _nesting_checks(plan, location)
     checks += target_checks(plan)
+    checks += trust_checks(plan.target, table)
     if plan.method == "copy" and scan.specials:
         checks.append(special_files_check(scan, where))
     if plan.method == "copy":
@@ -62,6 +65,7 @@ def run_preflight(
         checks += fit_checks(plan, scan, where)
     checks += _access_checks(plan, server_user)
     checks += config_checks(plan, location, env)
+    checks += profile_checks(plan)
     checks += source_checks  # what will rewrite config.xml at the next start
     return PreflightReport(tuple(checks))
 
@@ -161,11 +165,21 @@ def _inside(path: str, top: str) -> bool:
 def _nesting_checks(plan: RelocationPlan, location: ServerLocation) -> list[Check]:
     target = os.path.realpath(plan.target)
     source = plan.source_real
+    if target == source:
+        through = "" if plan.target == target else " (through a symbolic link)"
+        return [
+            fail(
+                "relocation.target_is_source",
+                f"{plan.target} is the repository itself{through}; choose a directory outside it",
+                plan.target,
+            )
+        ]
     if _inside(target, source):
         return [
             fail(
                 "relocation.target_inside_source",
-                f"{plan.target} is inside {plan.source}, so the copy would copy itself",
+                f"{plan.target} is inside the repository being moved ({plan.source}), so "
+                "the copy would copy itself; choose a directory outside it",
                 plan.target,
             )
         ]

@@ -20,6 +20,7 @@ from omero_tui.core.mounts import MountTable
 from omero_tui.core.perms.access import is_read_only_fs
 from omero_tui.core.relocation.checks import Check, fail, passed, warn
 from omero_tui.core.relocation.plan import RelocationPlan, nearest_existing
+from omero_tui.core.relocation.target_trust import RAM_FSTYPES
 from omero_tui.core.relocation.tree_scan import PATH_MAX, TreeScan
 from omero_tui.core.usage.format import human_bytes
 
@@ -62,7 +63,7 @@ def target_checks(plan: RelocationPlan) -> list[Check]:
             return [
                 fail(
                     "relocation.target_not_empty",
-                    f"{target} is not empty (it holds {names[0]!r}"
+                    f"{target} is not empty (it holds {names[0]}"
                     f"{f' and {len(names) - 1} more' if len(names) > 1 else ''}); "
                     "choose an empty or new directory so nothing is overwritten",
                     target,
@@ -150,7 +151,7 @@ def filesystem_checks(
         checks.append(
             warn("relocation.target_filesystem", f"the target is on {fs.label}: {detail}", where)
         )
-    else:
+    elif mount is None or mount.fstype not in RAM_FSTYPES:  # RAM: trust_checks warns
         checks.append(passed("relocation.target_filesystem", f"the target is on {fs.label}"))
     if probe_locks:
         with times_kept(where):

@@ -22,11 +22,12 @@ from omero_tui.core.config.xml_file import (
     write_config,
 )
 from omero_tui.core.findings import Severity
-from omero_tui.core.relocation.config_rewrite import restore_config, writer_leftovers
+from omero_tui.core.relocation.config_rewrite import main_key, restore_config, writer_leftovers
 from omero_tui.core.relocation.engine_context import Context, StepFailed
 from omero_tui.core.relocation.journal import decode_bytes
 from omero_tui.core.relocation.move import RenameRefused, rename_back
 from omero_tui.core.relocation.server_steps import ensure_stopped, is_running
+from omero_tui.core.relocation.source_checks import explain_mismatch
 from omero_tui.core.relocation.source_rewrite import restore_changes
 from omero_tui.core.relocation.status import RelocationStatus
 from omero_tui.core.relocation.target_state import remove_copy, restore_parent, restore_root
@@ -93,6 +94,17 @@ def roll_back(ctx: Context, status: RelocationStatus) -> tuple[tuple[str, str], 
                 "relocation.rollback_start",
                 f"the server did not start again on the old location: {result.line()}",
             )
+        else:  # started: on the old location, or did a configuration source say otherwise?
+            why = explain_mismatch(
+                plan.server_dir, plan.config_path, plan.profile, main_key(plan.what),
+                plan.source, ctx.options.env, ctx.controller.kind == "systemd",
+            )  # fmt: skip
+            if why:
+                ctx.note(
+                    Severity.WARNING,
+                    "relocation.rollback_start_elsewhere",
+                    f"the server started again, but not on {plan.source}: {why}",
+                )
     return left
 
 

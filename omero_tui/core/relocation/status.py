@@ -62,6 +62,26 @@ class RelocationStatus:
     def done(self, step: str) -> bool:
         return step in self.steps_done
 
+    def server_held(self) -> str | None:
+        """Why the server is stopped, when this unfinished relocation stopped it; else None.
+
+        One sentence for the wizard, the Overview and ``check``: a stopped server with an
+        unfinished journal is not "idle for maintenance", it waits for a decision."""
+        if not self.unfinished or not self.done("stop") or self.done("start"):
+            return None
+        if "cancel" in (self.failure or "").lower():
+            how = "was cancelled"
+        elif self.failure:
+            how = f"failed ({self.failure})"
+        else:
+            how = "was interrupted"
+        where = f" at '{self.current_step}'" if self.current_step else ""
+        return (
+            f"The server is stopped: relocation {self.id} stopped it and {how}{where}. "
+            "It stays stopped until the relocation is resumed (which starts it again) "
+            "or rolled back."
+        )
+
     def describe(self) -> str:
         """One line: what happened and what to do."""
         what = f"relocation {self.id} of {self.source} to {self.target}"

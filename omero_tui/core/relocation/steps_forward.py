@@ -10,8 +10,9 @@ import os
 from pathlib import Path
 
 from omero_tui.core.config.xml_file import ConfigError, parse_config
-from omero_tui.core.discovery import discover
+from omero_tui.core.discovery import ServerLocation, discover
 from omero_tui.core.findings import Severity, counted
+from omero_tui.core.layout.identity import read_identity
 from omero_tui.core.relocation.config_rewrite import (
     apply_changes,
     config_dir_names,
@@ -253,6 +254,7 @@ def verify(ctx: Context) -> None:
     if plan.method == "rename":
         if os.path.lexists(plan.source_real):
             raise StepFailed(f"{plan.source_real} still exists after the rename")
+        verify_against_database(ctx)
         return
     stamp_source(ctx)  # before the comparison: whatever changes after it is seen
     compare_copy(ctx)
@@ -274,6 +276,74 @@ def compare_copy(ctx: Context) -> None:
     if not comparison.identical:
         raise StepFailed(f"the copy does not match the source: {comparison.summary()}")
     ctx.event("verify", "info", comparison.summary())
+    verify_against_database(ctx)
+
+
+def _location_at_target(ctx: Context) -> ServerLocation:
+    """The server's repository dirs as they are once the move is done (before config)."""
+    from omero_tui.core.relocation.database_proof import rebased
+
+    plan = ctx.plan
+    env = os.environ if ctx.options.env is None else ctx.options.env
+    location = discover(server_dir_arg=plan.server_dir, env=env, candidates=[])
+    for source in dict.fromkeys((plan.source, plan.source_real)):
+        location = rebased(location, source, plan.target)
+    return location
+
+
+def verify_against_database(ctx: Context) -> None:
+    """Every file OMERO's records know of the source is in the copy, with its size."""
+    base = ctx.facts().get("db_baseline")
+    if not base:
+        return
+    from omero_tui.core.relocation.database_proof import verify_copy
+
+    ok, words = verify_copy(_location_at_target(ctx), base)
+    if not ok:
+        raise StepFailed(words)
+    ctx.event("verify", "info", words)
+
+
+def database_roots_note(ctx: Context) -> None:
+    """Say which root OMERO's database records for the moved repository now."""
+    if not ctx.facts().get("db_baseline"):
+        return
+    from omero_tui.core.relocation.database_proof import roots_after_start
+
+    plan = ctx.plan
+    env = os.environ if ctx.options.env is None else ctx.options.env
+    location = discover(server_dir_arg=plan.server_dir, env=env, candidates=[])
+    uuids: list[str] = []
+    for directory in (location.data_dir.value, location.managed_dir.value):
+        if directory and (directory == plan.target or directory.startswith(plan.target + os.sep)):
+            uuids += [e.repo_uuid for e in read_identity(directory, "moved").entries if e.repo_uuid]
+    started = ctx.status().done("start") and ctx.facts().get("server_was_running")
+    for _uuid, root, updated in roots_after_start(
+        location, list(dict.fromkeys(uuids)), plan.target
+    ):
+        if updated:
+            ctx.note(
+                Severity.INFO,
+                "relocation.database_root",
+                f"OMERO's database now records the repository root as {root}",
+                root,
+            )
+        elif started:
+            ctx.note(
+                Severity.WARNING,
+                "relocation.database_root",
+                f"OMERO's database still names {root} as the repository root: the server "
+                "has not updated it (look for 'Data directory moved' in Blitz-0.log)",
+                root,
+            )
+        else:
+            ctx.note(
+                Severity.INFO,
+                "relocation.database_root",
+                f"OMERO's database still names {root} as the repository root; the server "
+                "updates it when it next starts",
+                root,
+            )
 
 
 def no_late_writer(ctx: Context) -> None:
@@ -333,6 +403,7 @@ def rewrite_config(ctx: Context) -> None:
         expect=parse_config(before, plan.config_path),
         env=ctx.options.env,
         lock_timeout=ctx.options.lock_timeout_s,
+        profile=plan.profile,
     )
     written = Path(plan.config_path).read_bytes()
     ctx.fact(
@@ -374,6 +445,7 @@ def start(ctx: Context) -> str:
 
 def finish(ctx: Context) -> None:
     plan = ctx.plan
+    database_roots_note(ctx)
     if plan.config_path:
         remove_stale_lock(plan.config_path, ctx.facts().get("config_dir_before"))
     if plan.method != "copy":

@@ -14,6 +14,7 @@ from omero_tui.core.config.windows_paths import looks_like_windows_path
 from omero_tui.core.locks.fs import classify
 from omero_tui.core.mounts import MountTable
 from omero_tui.core.relocation.plan import RelocationRefused, check_target_text, nearest_existing
+from omero_tui.core.relocation.target_trust import mistyped_mount_problem, ram_problem
 from omero_tui.core.usage.format import human_bytes
 
 
@@ -29,6 +30,8 @@ class TargetChoice:
     free_bytes: int | None = None
     total_bytes: int | None = None
     windows: bool = False
+    # Why it cannot be trusted as it looks: in RAM, or a likely mistyped mount point.
+    warnings: tuple[str, ...] = ()
 
     def summary(self) -> str:
         if self.problem:
@@ -67,6 +70,9 @@ def describe_choice(text: str, table: MountTable | None = None) -> TargetChoice:
         free, total = vfs.f_bavail * vfs.f_frsize, vfs.f_blocks * vfs.f_frsize
     except OSError:
         free = total = None
+    warnings = tuple(
+        w for w in (ram_problem(path, table), mistyped_mount_problem(path, table)) if w
+    )
     return TargetChoice(
         text,
         path,
@@ -78,4 +84,5 @@ def describe_choice(text: str, table: MountTable | None = None) -> TargetChoice:
         free_bytes=free,
         total_bytes=total,
         windows=windows,
+        warnings=warnings,
     )

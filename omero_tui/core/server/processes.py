@@ -79,6 +79,11 @@ def find_server_processes(
     return sorted(found, key=lambda p: p.pid)
 
 
+def role_of(name: str, cmdline: tuple[str, ...]) -> str | None:
+    """The server role a process plays, whatever server dir it belongs to (None if none)."""
+    return _role(name, cmdline, (), False)
+
+
 def role_rank(role: str) -> int:
     """Lower speaks first for the server's user (see ROLE_PRIORITY)."""
     for index, prefix in enumerate(ROLE_PRIORITY):
@@ -87,18 +92,25 @@ def role_rank(role: str) -> int:
     return len(ROLE_PRIORITY)
 
 
-def _classify(
-    proc: psutil.Process, roots: tuple[str, ...], master: int | None
-) -> ServerProcess | None:
+def read_process(proc: psutil.Process) -> tuple[tuple[str, ...], str, int] | None:
+    """(command line, name, effective uid) of a live process; None for a zombie or one
+    that vanished or cannot be read."""
     try:
         with proc.oneshot():
             if proc.status() == psutil.STATUS_ZOMBIE:
                 return None
-            cmdline = tuple(proc.cmdline())
-            name = proc.name()
-            uid = proc.uids().effective
+            return tuple(proc.cmdline()), proc.name(), proc.uids().effective
     except psutil.Error:
         return None
+
+
+def _classify(
+    proc: psutil.Process, roots: tuple[str, ...], master: int | None
+) -> ServerProcess | None:
+    seen = read_process(proc)
+    if seen is None:
+        return None
+    cmdline, name, uid = seen
     role = _role(name, cmdline, roots, proc.pid == master)
     if role is None:
         return None

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from omero_tui.core.discovery import ServerLocation
+from omero_tui.core.discovery import ServerLocation, windows_not_judged
 from omero_tui.core.settings import DEFAULT_THRESHOLDS, Settings, SettingsError, default_state_dir
 from omero_tui.core.usage.assemble import WalkResult, assemble
 from omero_tui.core.usage.cache import load_walk, save_scan
 from omero_tui.core.usage.history import VolumePoint, append_history, read_history
 from omero_tui.core.usage.model import UsageProgress, UsageScan
+from omero_tui.core.usage.plan import UsageError
 from omero_tui.core.usage.pool import ScanPool
 from omero_tui.core.usage.quick import quick_rescan
 from omero_tui.core.usage.report import UsageReport, build_report
@@ -173,6 +174,8 @@ def _walk_of(scan: UsageScan | WalkResult) -> WalkResult | None:
 
 
 def _data_dir(location: ServerLocation) -> str:
+    if location.on_windows_paths:  # joined with the cwd it would measure some other folder
+        raise UsageError(windows_not_judged(location, "usage").message)
     return os.path.abspath(location.data_dir.value or "")
 
 

@@ -13,6 +13,7 @@ from omero_tui.core.discovery import Determined
 from omero_tui.core.findings import Severity, worst
 from omero_tui.core.layout.config_sources import source_line
 from omero_tui.core.layout.inspection import EntryInfo, LayoutReport, RepoIdentity
+from omero_tui.tui.changes import LOCATION, LOCKS, FollowsChanges
 from omero_tui.tui.messages import LayoutFailed, LayoutReady
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.widgets.presentation import finding_text, severity_text, state_text
@@ -26,8 +27,10 @@ def fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-class LayoutPanel(VerticalScroll):
+class LayoutPanel(FollowsChanges, VerticalScroll):
     """Shows a LayoutReport; the report is computed in a thread worker."""
+
+    FOLLOWS = frozenset({LOCATION, LOCKS})  # where things are; the identity's .lock files
 
     def __init__(self, sources: ConsoleSources) -> None:
         super().__init__(id="layout-panel")
@@ -77,6 +80,7 @@ class LayoutPanel(VerticalScroll):
 
     def show(self, report: LayoutReport) -> None:
         self.report = report
+        self.mark_fresh()
         self.query_one("#layout-status", Static).update(status_line(report))
         self.query_one("#layout-where", Static).update(where_table(report))
         sources = self.query_one("#layout-sources", Static)

@@ -31,6 +31,15 @@ from omero_tui.core.locks.probe import (
     KindProbe,
     ProbeProgress,
 )
+from omero_tui.tui.changes import (
+    LOCATION,
+    LOCKS,
+    SERVER,
+    STALE,
+    Change,
+    FollowsChanges,
+    changed,
+)
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.widgets.presentation import SEVERITY_MARK, finding_text, severity_text
 
@@ -73,8 +82,12 @@ class LocksProbeProgress(Message):
         self.progress = progress
 
 
-class LocksPanel(VerticalScroll):
+class LocksPanel(FollowsChanges, VerticalScroll):
     """Shows a LockHealthReport; `p` runs the active probe, `c` cancels it."""
+
+    # The server's start or stop changes who holds the lock files, and whether the
+    # stale ones may be removed.
+    FOLLOWS = frozenset({LOCATION, LOCKS, SERVER})
 
     BINDINGS = [
         Binding("p", "probe", "Probe locks"),
@@ -91,6 +104,7 @@ class LocksPanel(VerticalScroll):
         self.stop: StopCheck | None = None
         self._confirming = False
         self._cancel: threading.Event | None = None
+        self._reread_after_probe = False
 
     def compose(self) -> ComposeResult:
         yield Static("Reading the lock health…", id="locks-status")
@@ -118,6 +132,15 @@ class LocksPanel(VerticalScroll):
             return  # a fresh report would be overwritten by the probe's result anyway
         self.query_one("#locks-status", Static).update("Reading the lock health…")
         self._inspect()
+
+    def follow(self, change: Change) -> None:
+        if self.probing or self.removing:
+            # What they finish with describes the world before the change: read again then.
+            self._reread_after_probe = True
+            if self.probing and LOCATION in change.areas:
+                self.action_cancel_probe()
+            return
+        self.refresh_report()
 
     def action_probe(self) -> None:
         if self.probing or self.report is None:
@@ -262,12 +285,21 @@ class LocksPanel(VerticalScroll):
         self._confirming = False
         self.show(message.report)
         self.refresh_bindings()
+        if self._reread_after_probe:
+            self._reread_after_probe = False
+            self.add_class(STALE)
+            self.refresh_report()
+        else:
+            self.mark_fresh()
 
     @on(LocksRemoved)
     def _removed(self, message: LocksRemoved) -> None:
         self.removing = False
         self.query_one("#locks-removal", Static).update(removal_text(message.removal))
+        self._reread_after_probe = False  # the re-read below sees the change too
         self.refresh_report()
+        if message.removal.removed:
+            self.post_message(changed(LOCKS, why="stale lock files removed", origin=self))
 
     def _probe_finished(self) -> None:
         if self.probing:

@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Static
 
 from omero_tui.core.health.model import AreaHealth, HealthCancelled, HealthProgress, HealthReport
 from omero_tui.core.usage.format import human_age
+from omero_tui.tui.changes import EVERYTHING, FollowsChanges
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.widgets.presentation import finding_text, severity_text
 
@@ -27,15 +28,15 @@ TITLE_WIDTH, VERDICT_WIDTH = 12, 10
 
 
 class HealthLoaded(Message):
-    def __init__(self, report: HealthReport, cached: bool) -> None:
+    def __init__(self, report: HealthReport, cached: bool, token: int = 0) -> None:
         super().__init__()
-        self.report, self.cached = report, cached
+        self.report, self.cached, self.token = report, cached, token
 
 
 class HealthFailed(Message):
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, token: int = 0) -> None:
         super().__init__()
-        self.error = error
+        self.error, self.token = error, token
 
 
 class HealthActivity(Message):
@@ -44,9 +45,10 @@ class HealthActivity(Message):
         self.progress = progress
 
 
-class OverviewPanel(VerticalScroll):
+class OverviewPanel(FollowsChanges, VerticalScroll):
     """The console's home. Enter on a row asks the app to open that area's panel."""
 
+    FOLLOWS = EVERYTHING  # one line per area: any change is news here
     BINDINGS = [Binding("enter", "open", "Open panel")]
 
     class Open(Message):
@@ -63,6 +65,9 @@ class OverviewPanel(VerticalScroll):
         self.cached = False
         self.refreshing = False
         self._cancel = threading.Event()
+        # Each check carries a number: one started before the last change (a check of
+        # the old location, say) is not shown when it ends after the newer one.
+        self._token = 0
 
     def compose(self) -> ComposeResult:
         yield Static("Looking for the last health check on record…", id="overview-status")
@@ -82,40 +87,53 @@ class OverviewPanel(VerticalScroll):
     def refresh_report(self, *, cached_first: bool = False) -> None:
         self.refreshing = True
         self._show_status()
-        self._check(cached_first)
+        # The user picked on the Permissions panel, so both judge the same user.
+        self._token += 1
+        self._check(cached_first and self.perms_user is None, self.perms_user, self._token)
+
+    @property
+    def perms_user(self) -> str | None:
+        return getattr(self.app, "perms_user", None)
 
     @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
-    def _check(self, cached_first: bool) -> None:
+    def _check(self, cached_first: bool, perms_user: str | None, token: int) -> None:
         try:
             location = self.sources.locate()
             if cached_first:
                 cached = self.sources.health.cached(location)
                 if cached is not None:
-                    self.post_message(HealthLoaded(cached, cached=True))
+                    self.post_message(HealthLoaded(cached, cached=True, token=token))
             report = self.sources.health.check(
                 location,
                 progress=lambda p: self.post_message(HealthActivity(p)),
                 cancel=self._cancel,
+                perms_user=perms_user,
             )
         except HealthCancelled:
             return
         except Exception as err:  # noqa: BLE001 - any failure is shown, never a crash
-            self.post_message(HealthFailed(f"{type(err).__name__}: {err}"))
+            self.post_message(HealthFailed(f"{type(err).__name__}: {err}", token))
             return
-        self.post_message(HealthLoaded(report, cached=False))
+        self.post_message(HealthLoaded(report, cached=False, token=token))
 
     @on(HealthLoaded)
     def _loaded(self, message: HealthLoaded) -> None:
+        if message.token != self._token:
+            return
         if not message.cached:
             self.refreshing = False
         elif self.report is not None and not self.cached:
             return  # a fresh answer already arrived
         self.report, self.cached = message.report, message.cached
+        if not message.cached:
+            self.mark_fresh()
         self._fill()
         self._show_status()
 
     @on(HealthFailed)
     def _failed(self, message: HealthFailed) -> None:
+        if message.token != self._token:
+            return
         self.refreshing = False
         self.query_one("#overview-status", Static).update(
             Text(f"✗ Could not check: {message.error}", style="bold red")

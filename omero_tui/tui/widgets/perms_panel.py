@@ -24,6 +24,7 @@ from omero_tui.core.perms.findings import SHORT
 from omero_tui.core.perms.fix import FixPlan
 from omero_tui.core.perms.server_user import UnknownUserError
 from omero_tui.core.perms.undo import UndoError
+from omero_tui.tui.changes import LOCATION, PERMS, SERVER, Change, FollowsChanges, changed
 from omero_tui.tui.screens.perms_confirm import PermsConfirm
 from omero_tui.tui.screens.perms_user_picker import AUTOMATIC, PermsUserPicker
 from omero_tui.tui.sources import ConsoleSources
@@ -73,7 +74,9 @@ class PermsChanged(Message):
         self.token, self.summary, self.ok = token, summary, ok
 
 
-class PermsPanel(VerticalScroll):
+class PermsPanel(FollowsChanges, VerticalScroll):
+    # The server's processes name the user it runs as.
+    FOLLOWS = frozenset({LOCATION, PERMS, SERVER})
     BINDINGS = [
         Binding("u", "pick_user", "User…"),
         Binding("d", "deep", "Deep check"),
@@ -104,6 +107,14 @@ class PermsPanel(VerticalScroll):
         yield Static(id="perms-findings", classes="section")
 
     def on_mount(self) -> None:
+        # A user picked before this panel was built (the app keeps it for every panel).
+        self.chosen_user = getattr(self.app, "perms_user", self.chosen_user)
+        self.refresh_report()
+
+    def follow(self, change: Change) -> None:
+        self.chosen_user = getattr(self.app, "perms_user", self.chosen_user)
+        if self.busy in ("fix", "undo"):
+            return  # it re-checks when it is done
         self.refresh_report()
 
     # ------------------------------------------------------------------ actions
@@ -151,6 +162,8 @@ class PermsPanel(VerticalScroll):
             return
         self.chosen_user = None if name == AUTOMATIC else name
         self.refresh_report()
+        why = f"permissions judged for {name}"
+        self.post_message(changed(PERMS, why=why, origin=self, perms_user=self.chosen_user))
 
     def action_fix(self) -> None:
         if self.report is None or self.plan is None or self.busy:
@@ -288,6 +301,7 @@ class PermsPanel(VerticalScroll):
         self.busy = None
         self.notify(message.summary, severity="information" if message.ok else "error")
         self.refresh_report()  # the re-check shows what the change did
+        self.post_message(changed(PERMS, why=message.summary, origin=self))
         self._activity(message.summary)
 
     def _activity(self, text: str) -> None:
@@ -297,6 +311,7 @@ class PermsPanel(VerticalScroll):
 
     def show(self, report: PermsReport, plan: FixPlan) -> None:
         self.report, self.plan = report, plan
+        self.mark_fresh()
         self.query_one("#perms-status", Static).update(status_line(report))
         self.query_one("#perms-user", Static).update(user_text(report, self.chosen_user))
         self._fill_rows()

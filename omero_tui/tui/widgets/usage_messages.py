@@ -12,9 +12,12 @@ from omero_tui.tui.widgets.usage_render import Level
 
 
 class UsageLoaded(Message):
-    def __init__(self, report: UsageReport | None, location: ServerLocation) -> None:
+    def __init__(
+        self, report: UsageReport | None, location: ServerLocation, *, scanned: bool = False
+    ) -> None:
         super().__init__()
         self.report, self.location = report, location
+        self.scanned = scanned  # a scan just made it (others then follow), not read back
 
 
 class UsageFailed(Message):

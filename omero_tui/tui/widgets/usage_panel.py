@@ -26,6 +26,7 @@ from omero_tui.core.usage.model import ScanCancelled
 from omero_tui.core.usage.plan import UsageError
 from omero_tui.core.usage.report import UsageReport
 from omero_tui.core.usage.service import UsageService
+from omero_tui.tui.changes import LOCATION, USAGE, Change, FollowsChanges, changed
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.widgets.usage_messages import (
     UsageExported,
@@ -65,8 +66,10 @@ COLUMNS = {
 }
 
 
-class UsagePanel(Vertical):
+class UsagePanel(FollowsChanges, Vertical):
     """Shows a UsageReport; scans on request only."""
+
+    FOLLOWS = frozenset({LOCATION, USAGE})
 
     BINDINGS = [
         Binding("s", "scan", "Scan"),
@@ -90,6 +93,7 @@ class UsagePanel(Vertical):
         self.listing: FileListing | None = None
         self.rows: list[Row] = []
         self._cancel: threading.Event | None = None
+        self._reload_after_scan = False
 
     def compose(self) -> ComposeResult:
         yield Static("Reading the last scan on record…", id="usage-verdict")
@@ -122,6 +126,15 @@ class UsagePanel(Vertical):
         """Show the last scan on record again, re-judged now (never scans)."""
         if not self.scanning:
             self._load()
+
+    def follow(self, change: Change) -> None:
+        if self.scanning and LOCATION in change.areas:
+            # A scan of where the repository was: its figures would be about a path the
+            # location no longer names. Stopped, then the new location's record is read.
+            self._reload_after_scan = True
+            self.action_cancel_scan()
+            return
+        self.refresh_report()
 
     def action_scan(self) -> None:
         self._start(quick=False)
@@ -215,7 +228,7 @@ class UsagePanel(Vertical):
             return
         if export is not None:
             self.post_message(UsageExported(str(export)))
-        self.post_message(UsageLoaded(report, location))
+        self.post_message(UsageLoaded(report, location, scanned=True))
 
     @work(thread=True, exclusive=True, group="usage-files", exit_on_error=False)
     def _list_files(self, level: Level, path: str) -> None:
@@ -236,7 +249,11 @@ class UsagePanel(Vertical):
         self._scan_finished()
         self.location = message.location
         self.refresh_bindings()
+        self.mark_fresh()
+        if message.scanned:
+            self.post_message(changed(USAGE, why="a scan finished", origin=self))
         if message.report is None:
+            self.forget()
             self.query_one("#usage-verdict", Static).update(
                 Text("No scan on record for this repository yet", style="bold")
             )
@@ -245,6 +262,14 @@ class UsagePanel(Vertical):
             )
             return
         self.show(message.report)
+
+    def forget(self) -> None:
+        """No scan of this location: nothing of another one's stays on screen."""
+        self.report, self.level, self.listing, self.rows = None, None, None, []
+        self.query_one("#usage-table", DataTable).clear()
+        for part in ("#usage-volumes", "#usage-where", "#usage-detail", "#usage-findings"):
+            self.query_one(part, Static).update("")
+        self.query_one("#usage-trend", Sparkline).display = False
 
     @on(UsageFailed)
     def _failed(self, message: UsageFailed) -> None:
@@ -291,6 +316,9 @@ class UsagePanel(Vertical):
             self._cancel = None
             self.query_one("#usage-progress", ProgressBar).display = False
             self.refresh_bindings()
+        if self._reload_after_scan:
+            self._reload_after_scan = False
+            self._load()
 
     # ------------------------------------------------------------------ showing
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Checkbox, Input, RadioButton, RadioSet, Static
@@ -18,10 +19,35 @@ from omero_tui.core.config.windows_paths import (
 )
 from omero_tui.core.config.xml_file import ConfigError
 from omero_tui.core.discovery import ServerLocation
+from omero_tui.core.relocation.plan import RelocationRefused, check_target_text
 from omero_tui.core.relocation.target_choice import TargetChoice
 from omero_tui.tui.wizard.path_suggester import DirectorySuggester
 
 DATA_KEY, MANAGED_KEY = "omero.data.dir", "omero.managed.dir"
+
+
+def target_refusal(text: str) -> str | None:
+    """Why the typed text cannot be a target at all (relative, pasted quotes...), or None.
+
+    Pure text checks, cheap enough for every key and for the footer."""
+    if not text.strip():
+        return "Type the directory the repository should live in."
+    try:
+        check_target_text(text)
+    except RelocationRefused as err:
+        return str(err)
+    return None
+
+
+class TargetInput(Input):
+    """The target box: Enter goes on, and the footer says so only when it would."""
+
+    BINDINGS = [Binding("enter", "submit", "Next")]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "submit":
+            return target_refusal(self.value) is None
+        return True
 
 
 class ChoosePage(VerticalScroll):
@@ -56,8 +82,11 @@ class ChoosePage(VerticalScroll):
                 id="what-managed",
             )
         yield Static("Where to? (a full path; → completes, ctrl+o browses)", classes="page-heading")
-        yield Input(
+        yield TargetInput(
             value=self.initial_target,
+            # Back on this page, typing goes on at the end of the path rather than
+            # replacing it all (Input selects everything on focus by default).
+            select_on_focus=False,
             placeholder="/mnt/new-volume/OMERO",
             suggester=DirectorySuggester(),
             id="choose-target",
@@ -71,7 +100,20 @@ class ChoosePage(VerticalScroll):
         yield Static(id="choose-windows", classes="section")
 
     def on_mount(self) -> None:
-        self.query_one("#choose-target", Input).focus()
+        self.focus_target()
+
+    def focus_target(self, typed_ahead: str = "") -> None:
+        """The box has the keyboard whenever this page shows; ``typed_ahead`` is what
+        was typed while the wizard was still opening."""
+        field = self.query_one("#choose-target", Input)
+        if typed_ahead:
+            field.insert_text_at_cursor(typed_ahead)
+        field.cursor_position = len(field.value)
+        field.focus()
+
+    def refuse(self, why: str) -> None:
+        self.query_one("#choose-info", Static).update(Text(f"✗ {why}", style="red"))
+        self.focus_target()
 
     @property
     def target(self) -> str:
@@ -96,6 +138,7 @@ class ChoosePage(VerticalScroll):
     @on(Input.Changed, "#choose-target")
     def _typed(self, event: Input.Changed) -> None:
         self.post_message(self.Changed(self.what, event.value))
+        event.input.refresh_bindings()  # Enter's "Next" shows once the text could be a target
 
     @on(Input.Submitted, "#choose-target")
     def _submitted(self) -> None:
@@ -110,9 +153,12 @@ class ChoosePage(VerticalScroll):
         if choice.problem:
             info.update(Text(f"✗ {choice.problem}", style="red"))
         else:
-            style = "yellow" if choice.state == "not empty" or choice.fs_kind != "local" else ""
+            doubtful = choice.state == "not empty" or choice.fs_kind != "local" or choice.warnings
+            style = "yellow" if doubtful else ""
             text = Text(f"{choice.path}\n", style="bold")
             text.append(choice.summary(), style=style)
+            for warning in choice.warnings:
+                text.append(f"\n! {warning}", style="bold yellow")
             if choice.fs_kind and choice.fs_kind != "local":
                 text.append(
                     f"\n! a {choice.fs_kind} filesystem: OMERO needs proper locking "

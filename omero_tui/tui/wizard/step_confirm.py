@@ -9,14 +9,25 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Static
 
+from omero_tui.core.relocation.target_trust import RAM_CODE, RAM_CONFIRMATION
 from omero_tui.tui.wizard.state import WizardState
 
 WORD = "relocate"
 
 
-def confirmed(typed: str, target: str) -> bool:
+def confirmed(typed: str, target: str, in_ram: str | None = None) -> bool:
     text = typed.strip()
+    if in_ram:  # only the words that say the admin knows: never a reflex "relocate"
+        return text == RAM_CONFIRMATION
     return text == WORD or (bool(target) and text.rstrip("/") == target.rstrip("/"))
+
+
+def ram_warning(state: WizardState) -> str | None:
+    """The preflight's warning that the target lives in memory, or None."""
+    if state.prepared is None:
+        return None
+    checks = state.prepared.preflight.warnings
+    return next((c.reason for c in checks if c.code == RAM_CODE), None)
 
 
 class ConfirmPage(VerticalScroll):
@@ -26,6 +37,7 @@ class ConfirmPage(VerticalScroll):
     def __init__(self) -> None:
         super().__init__(id="page-confirm", classes="page")
         self.target = ""
+        self.in_ram: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="confirm-what", classes="section")
@@ -47,9 +59,16 @@ class ConfirmPage(VerticalScroll):
         text.append("  4. start the server again if it was running\n")
         if plan.method == "copy":
             text.append("The source stays untouched until you remove it yourself.\n", style="dim")
-        text.append("\nType the target path, or the word ")
-        text.append(WORD, style="bold")
-        text.append(", then press Enter:")
+        self.in_ram = ram_warning(state)
+        if self.in_ram:
+            text.append(f"\n! {self.in_ram}.\n", style="bold yellow")
+            text.append("If you know the data there is lost at reboot, type ")
+            text.append(RAM_CONFIRMATION, style="bold")
+            text.append(", then press Enter:")
+        else:
+            text.append("\nType the target path, or the word ")
+            text.append(WORD, style="bold")
+            text.append(", then press Enter:")
         self.query_one("#confirm-what", Static).update(text)
         self._judge(self.query_one("#confirm-typed", Input).value)
 
@@ -62,13 +81,15 @@ class ConfirmPage(VerticalScroll):
 
     @on(Input.Submitted, "#confirm-typed")
     def _submitted(self, event: Input.Submitted) -> None:
-        if confirmed(event.value, self.target):
+        if confirmed(event.value, self.target, self.in_ram):
             self.post_message(self.Confirmed())
 
     def _judge(self, typed: str) -> None:
         state = self.query_one("#confirm-state", Static)
-        if confirmed(typed, self.target):
+        if confirmed(typed, self.target, self.in_ram):
             state.update(Text("Enter starts the relocation.", style="bold yellow"))
+        elif typed.strip() and self.in_ram:
+            state.update(Text(f"Type {RAM_CONFIRMATION} to go on, or Esc.", style="dim"))
         elif typed.strip():
             state.update(Text("That is neither the target path nor the word.", style="dim"))
         else:

@@ -47,6 +47,9 @@ class ProblemPage(VerticalScroll):
             why = f" ({status.failure})" if status.failure else ""
             state.append(f"Relocation {status.id} stopped at '{step}'{why}.\n")
             state.append(f"The source {status.source} is untouched.\n", style="green")
+            held = status.server_held()
+            if held:
+                state.append(f"{held}\n", style="bold yellow")
             done = ", ".join(status.steps_done) or "none"
             state.append(f"Steps done: {done}\n", style="dim")
             choices.append("  r    resume: ", style="bold")

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Static
+from textual.widgets import ContentSwitcher, Footer, Input, Static
 
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.relocation.status import RelocationStatus
@@ -40,11 +40,15 @@ from omero_tui.tui.wizard.messages import (
 from omero_tui.tui.wizard.run_pages import RUN_PAGES, make_pages
 from omero_tui.tui.wizard.source import WizardSource
 from omero_tui.tui.wizard.state import PAGE_TITLES, PAGES, STEP_PAGES, WizardState
-from omero_tui.tui.wizard.step_choose import ChoosePage
+from omero_tui.tui.wizard.step_choose import ChoosePage, target_refusal
 from omero_tui.tui.wizard.step_confirm import ConfirmPage
 from omero_tui.tui.wizard.workers import WizardWorkers
 
 CHOICE_DELAY_S = 0.15  # describe the target once typing pauses, not at every key
+# Keys that are single letters: while a text box has the keyboard they are its text.
+LETTER_ACTIONS = frozenset(
+    {"next", "back", "cancel_run", "resume", "rollback", "remove_source", "clear_cache"}
+)
 
 
 class RelocationWizard(WizardWorkers, Screen[None]):
@@ -115,6 +119,7 @@ class RelocationWizard(WizardWorkers, Screen[None]):
         await switcher.mount_all(make_pages())
         for page in switcher.children:  # the switcher hides only what it held at its mount
             page.display = False
+        typed_ahead = self.typed_ahead()
         if self.state.resumed is not None:
             self.show_problem("An unfinished relocation was found.", self.state.resumed, False)
             if self.start_with == "resume":
@@ -123,6 +128,12 @@ class RelocationWizard(WizardWorkers, Screen[None]):
                 self.action_rollback()
         else:
             self.go("choose")
+            self.query_one(ChoosePage).focus_target(typed_ahead)
+
+    def typed_ahead(self) -> str:
+        """What was typed between `w` and now (the app holds it while the wizard opens)."""
+        take = getattr(self.app, "take_typed_ahead", None)
+        return take() if take is not None else ""
 
     # ------------------------------------------------------------------ pages
 
@@ -134,7 +145,9 @@ class RelocationWizard(WizardWorkers, Screen[None]):
         self.refresh_bindings()
         if page == "confirm":
             self.query_one(ConfirmPage).focus_input()
-        elif page != "choose":
+        elif page == "choose":
+            self.query_one(ChoosePage).focus_target()
+        else:
             self.query_one(f"#page-{page}").focus()
 
     def refresh_page(self) -> None:
@@ -184,8 +197,10 @@ class RelocationWizard(WizardWorkers, Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         running = self.state.running is not None
         page = self.page
+        if action in LETTER_ACTIONS and isinstance(self.focused, Input):
+            return False  # the letter is text in the box, never a key
         if action == "next":
-            return not running and page in ("choose", "preflight", "plan")
+            return not running and self._next_would_act()
         if action == "back":
             return not running and page in ("preflight", "plan", "confirm")
         if action == "browse":
@@ -207,6 +222,14 @@ class RelocationWizard(WizardWorkers, Screen[None]):
             return not running and page == "done" and self.state.stale_memos is not None
         return True
 
+    def _next_would_act(self) -> bool:
+        if self.page == "choose":
+            return self.location is not None and target_refusal(self.state.target) is None
+        if self.page == "preflight":
+            prepared = self.state.prepared
+            return prepared is not None and prepared.preflight.ok
+        return self.page == "plan"
+
     def _unfinished(self) -> bool:
         return self.problem is not None and bool(self.problem[1] and self.problem[1].unfinished)
 
@@ -217,6 +240,10 @@ class RelocationWizard(WizardWorkers, Screen[None]):
     def action_next(self) -> None:
         if self.page == "choose":
             page = self.query_one(ChoosePage)
+            refusal = target_refusal(page.target)
+            if refusal is not None:
+                page.refuse(refusal)  # said here, before any preflight runs
+                return
             self.state.what, self.state.target = page.what, page.target
             self.state.copy = page.copy
             self.state.prepared, self.state.prepare_error = None, None
@@ -243,8 +270,10 @@ class RelocationWizard(WizardWorkers, Screen[None]):
         where = choice.existing or "/"
 
         def picked(path: str | None) -> None:
+            page = self.query_one(ChoosePage)
             if path:
-                self.query_one(ChoosePage).set_target(path)
+                page.set_target(path)
+            page.focus_target()  # picked or not: typing goes on in the box
 
         self.app.push_screen(DirectoryPicker(where, self.source.choice), picked)
 
@@ -254,15 +283,43 @@ class RelocationWizard(WizardWorkers, Screen[None]):
             return
         self.dismiss(None)
 
+    def too_late_to_cancel(self) -> str | None:
+        """Why a cancel would change nothing now (the move is done), or None."""
+        if self.state.running is None:
+            result = self.state.result
+            if result is not None and result.ok:
+                return "Too late: the relocation already completed."
+            return "Nothing is running to cancel."
+        if self.state.running in ("run", "resume") and self.state.step_state("config"):
+            # From the config rewrite on, the engine finishes: config.xml names the new
+            # place, and starting the server there is the quickest way to a whole state.
+            return (
+                "Too late: the relocation already completed its move; "
+                "config.xml and the start finish on their own."
+            )
+        return None
+
     def action_cancel_run(self) -> None:
+        late = self.too_late_to_cancel()
+        if late is not None:
+            self.notify(late, severity="warning")
+            return
         if self.state.running not in ("run", "resume"):
             self.notify("This step cannot be interrupted; it finishes on its own.")
             return
+        # The run this modal is about: a later run gets its own event, never this answer.
+        event = self.cancel_event
 
         def answered(yes: bool | None) -> None:
-            if yes:
-                self.cancel_event.set()
-                self.notify("Stopping at the next safe point…")
+            if not yes:
+                return
+            late = self.too_late_to_cancel()  # the run went on while the modal was open
+            if late is not None or event is not self.cancel_event:
+                late = late or "Too late: the relocation already completed."
+                self.notify(late, severity="warning")
+                return
+            event.set()
+            self.notify("Stopping at the next safe point…")
 
         self.app.push_screen(
             ConfirmModal(
@@ -283,6 +340,7 @@ class RelocationWizard(WizardWorkers, Screen[None]):
     @on(ChoosePage.Changed)
     def _choice_changed(self, message: ChoosePage.Changed) -> None:
         self.state.what, self.state.target = message.what, message.target
+        self.refresh_bindings()
         if self._choice_timer is not None:
             self._choice_timer.stop()
         self._choice_timer = self.set_timer(
@@ -359,6 +417,7 @@ class RelocationWizard(WizardWorkers, Screen[None]):
     @on(EngineCrashed)
     def _crashed(self, message: EngineCrashed) -> None:
         if self.location is None:  # before the pages exist: the server was not found
+            self.typed_ahead()  # a path typed for a wizard that cannot open goes nowhere
             loading = self.query_one("#wizard-loading", Static)
             loading.update(Text(f"✗ {message.error}. Esc closes the wizard.", "bold red"))
             return

@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from omero_tui.core.relocation.file_copy import data_segments
@@ -131,3 +132,10 @@ def cli(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.Com
         cwd=REPO,
         check=False,
     )
+
+
+def with_ram_accepted(args: Sequence[str]) -> list[str]:
+    """``relocate --to X`` onto the tmpfs these tests cross to: the words that accept a
+    target whose data is lost at reboot (the CLI refuses it otherwise)."""
+    args = list(args)
+    return [*args, "--lost-at-reboot"] if "--to" in args and "--dry-run" not in args else args

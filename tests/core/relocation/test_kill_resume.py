@@ -80,7 +80,7 @@ def kill_when(
     box = session.sandbox
     argv = [sys.executable, "-m", "omero_tui", "--server-dir", str(box.server_dir)]
     engine = subprocess.Popen(
-        [*argv, "relocate", "--to", str(target), "--yes", "--json"],
+        [*argv, "relocate", "--to", str(target), "--yes", "--lost-at-reboot", "--json"],
         env=engine_env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

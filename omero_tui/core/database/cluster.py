@@ -1,0 +1,173 @@
+"""A throw-away PostgreSQL cluster from the machine's own binaries (initdb, pg_ctl).
+
+For the demo and the tests: it listens only on a unix socket in its own directory (no
+TCP), runs as a non-root user when started by root (initdb refuses root), writes its
+output to a log file (never to the caller's terminal) and is stopped by whoever
+started it. The console's checks never use this module: on a real server they connect
+to the real database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import secrets
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from omero_tui.core.database.connection import DbSettings
+
+INSTALL_WORDS = "install PostgreSQL (Debian/Ubuntu: apt-get install postgresql) to try it"
+SUPERUSER = "postgres"
+
+
+class ClusterError(Exception):
+    """The cluster could not be made or started; ``str(err)`` is one line."""
+
+
+def find_pg_bin() -> Path | None:
+    """The newest Debian-style /usr/lib/postgresql/N/bin, or initdb on PATH."""
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: (
+            int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0
+        ),
+    )
+    if found:
+        return Path(found[-1]).parent
+    on_path = shutil.which("initdb")
+    return Path(on_path).parent if on_path else None
+
+
+def _runner() -> pwd.struct_passwd | None:
+    """Who runs the cluster: None (ourselves) unless we are root."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        with contextlib.suppress(KeyError):
+            return pwd.getpwnam(name)
+    raise ClusterError("running as root and no 'postgres' or 'nobody' user to run PostgreSQL as")
+
+
+@dataclass
+class LocalCluster:
+    directory: Path  # data/, the socket and the log live here
+    bin_dir: Path
+    password: str
+    port: int = 5432
+    running: bool = False
+
+    @property
+    def data(self) -> Path:
+        return self.directory / "data"
+
+    @property
+    def log(self) -> Path:
+        return self.directory / "postgres.log"
+
+    def settings(
+        self, dbname: str = "postgres", user: str = SUPERUSER, password: str | None = None
+    ) -> DbSettings:
+        return DbSettings(
+            str(self.directory),
+            self.port,
+            dbname,
+            user,
+            self.password if password is None else password,
+        )
+
+    @classmethod
+    def create(cls, directory: Path | None = None, bin_dir: Path | None = None) -> LocalCluster:
+        bin_dir = bin_dir or find_pg_bin()
+        if bin_dir is None:
+            raise ClusterError(f"PostgreSQL's initdb was not found: {INSTALL_WORDS}")
+        runner = _runner()
+        if directory is None or runner is not None:
+            # As root the cluster's user must reach its directory: a fresh one in /tmp.
+            directory = Path(tempfile.mkdtemp(prefix="omero-tui-pg-"))
+        directory.mkdir(parents=True, exist_ok=True)
+        cluster = cls(directory, bin_dir, secrets.token_urlsafe(16))
+        pwfile = directory / "pw"
+        pwfile.write_text(cluster.password + "\n", encoding="utf-8")
+        if runner is not None:
+            for path in (directory, pwfile):
+                os.chown(path, runner.pw_uid, runner.pw_gid)
+        try:
+            cluster._run(
+                "initdb",
+                "-D",
+                str(cluster.data),
+                "-U",
+                SUPERUSER,
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--auth-local=scram-sha-256",
+                "--auth-host=reject",
+                f"--pwfile={pwfile}",
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+        with open(cluster.data / "postgresql.conf", "a", encoding="utf-8") as conf:
+            # Socket only, in our own directory; durability is not needed for a fixture.
+            conf.write(
+                "\nlisten_addresses = ''\n"
+                f"unix_socket_directories = '{directory}'\n"
+                f"port = {cluster.port}\n"
+                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+                "max_connections = 20\nshared_buffers = 16MB\n"
+            )
+        return cluster
+
+    def _run(self, tool: str, *args: str, timeout: float = 120) -> None:
+        runner = _runner()
+        with open(self.directory / f"{tool}.out", "ab") as out:
+            try:
+                subprocess.run(
+                    [str(self.bin_dir / tool), *args],
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    check=True,
+                    timeout=timeout,
+                    user=runner.pw_uid if runner else None,
+                    group=runner.pw_gid if runner else None,
+                    cwd=self.directory,
+                )
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as err:
+                tail = ""
+                with contextlib.suppress(OSError):
+                    tail = (self.directory / f"{tool}.out").read_text(errors="replace")[-300:]
+                raise ClusterError(f"{tool} failed: {err}; {' '.join(tail.split())}") from None
+
+    def start(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "start")
+        self.running = True
+
+    def stop(self) -> None:
+        if not self.data.exists():
+            return
+        with contextlib.suppress(ClusterError):
+            self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "30", "stop")
+        self.running = False
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def admin_sql(self, *statements: str, dbname: str = "postgres") -> None:
+        """Run statements as the superuser, autocommit (CREATE DATABASE needs it)."""
+        import psycopg
+
+        from omero_tui.core.database.connection import connect_kwargs
+
+        kwargs = connect_kwargs(self.settings(dbname))
+        kwargs.pop("options")  # the console's read-only guard is not for the fixture
+        with psycopg.connect(**kwargs, autocommit=True) as conn:
+            for statement in statements:
+                conn.execute(statement)

@@ -1,0 +1,161 @@
+"""The SQL the check runs: OMERO's table and column names (see SCHEMA_NOTES.md).
+
+Paths are sorted ``COLLATE "C"`` (byte order, whatever the database's locale) and
+fetched as raw bytes, so the merge with the disk walk compares like with like and a
+row holding bytes that are not UTF-8 becomes a finding instead of a decoding error.
+Rows are read through a server-side cursor: the client holds one batch at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+BATCH_ROWS = 5000
+MAX_ID_LEVELS = 6  # int8 ids stay below 1000**7, so at most six Dir-%03d levels
+
+# Columns the check cannot do without, per table; checked before anything is read.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "originalfile": (
+        "id",
+        "path",
+        "name",
+        "size",
+        "hash",
+        "mimetype",
+        "repo",
+        "owner_id",
+        "group_id",
+    ),
+    "experimenter": ("id", "omename"),
+    "experimentergroup": ("id", "name"),
+}
+# Columns that only some parts need; without them those parts are skipped and said so.
+OPTIONAL: dict[str, tuple[str, ...]] = {
+    "originalfile": ("hasher",),
+    "checksumalgorithm": ("id", "value"),
+    "pixels": ("id", "image", "owner_id", "group_id"),
+    "image": ("id", "fileset"),
+    "thumbnail": ("id", "owner_id", "group_id"),
+    "configuration": ("name", "value"),
+}
+
+
+def numbered_sql(column: str) -> str:
+    """OMERO's ``Dir-%03d`` path of an id, in SQL (ome.io.nio.AbstractFileSystemService)."""
+    parts = [
+        f"CASE WHEN {column} >= {1000**k} THEN 'Dir-' || "
+        f"lpad(mod({column} / {1000**k}, 1000)::text, 3, '0') END"
+        for k in range(MAX_ID_LEVELS, 0, -1)
+    ]
+    return f"concat_ws('/', {', '.join(parts)}, {column}::text)"
+
+
+# A managed row's place under its repository's root: path is the parent plus "/"
+# ("/" alone at the top), name the last component; folders get a trailing "/" like
+# the disk walk's directories.
+MANAGED_KEY = (
+    "(CASE WHEN o.path = '/' THEN o.name ELSE o.path || o.name END"
+    " || CASE WHEN o.mimetype = 'Directory' THEN '/' ELSE '' END)"
+)
+
+
+def install_byte_loaders(conn: Any) -> None:
+    """Text columns come back as bytes: decoding is ours, so bad bytes are findings."""
+    from psycopg.adapt import Loader
+
+    class RawText(Loader):
+        def load(self, data: Any) -> bytes:
+            return bytes(data)
+
+    for name in ("text", "varchar", "bpchar", "name"):
+        conn.adapters.register_loader(name, RawText)
+
+
+def missing_columns(conn: Any, tables: dict[str, tuple[str, ...]]) -> list[str]:
+    rows = conn.execute(
+        "SELECT table_name::text, column_name::text FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND table_name = ANY(%s)",
+        [list(tables)],
+    ).fetchall()
+    have = {(_text(t), _text(c)) for t, c in rows}
+    return [f"{t}.{c}" for t, cols in tables.items() for c in cols if (t, c) not in have]
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def stream(conn: Any, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+    """Rows of ``sql`` one batch at a time through a named (server-side) cursor."""
+    with conn.cursor(name="omero_tui_stream") as cur:
+        cur.itersize = BATCH_ROWS
+        cur.execute(sql, params)
+        yield from cur
+
+
+def managed_rows_sql(has_hasher: bool) -> str:
+    hasher = "ca.value" if has_hasher else "NULL::text"
+    join = "LEFT JOIN checksumalgorithm ca ON ca.id = o.hasher" if has_hasher else ""
+    return (
+        f"SELECT {MANAGED_KEY} AS k, o.id, o.size, o.hash, {hasher}, o.owner_id, o.group_id,"
+        f" o.mimetype FROM originalfile o {join}"
+        f' WHERE o.repo = %s ORDER BY {MANAGED_KEY} COLLATE "C"'
+    )
+
+
+def legacy_files_sql(has_hasher: bool) -> str:
+    hasher = "ca.value" if has_hasher else "NULL::text"
+    join = "LEFT JOIN checksumalgorithm ca ON ca.id = o.hasher" if has_hasher else ""
+    key = numbered_sql("o.id")
+    return (
+        f"SELECT {key} AS k, o.id, o.size, o.hash, {hasher}, o.owner_id, o.group_id,"
+        f" o.mimetype FROM originalfile o {join}"
+        " WHERE o.repo IS NULL AND o.mimetype IS DISTINCT FROM 'Repository'"
+        f' ORDER BY {key} COLLATE "C"'
+    )
+
+
+def pixels_sql(has_fileset: bool) -> str:
+    # Images imported through OMERO.fs (image.fileset set) are read from the managed
+    # repository: only pre-FS images have a Pixels file.
+    where = "WHERE i.fileset IS NULL" if has_fileset else ""
+    join = "JOIN image i ON i.id = p.image" if has_fileset else ""
+    key = numbered_sql("p.id")
+    return (
+        f"SELECT {key} AS k, p.id, NULL::int8, NULL::text, NULL::text, p.owner_id, p.group_id,"
+        f' NULL::text FROM pixels p {join} {where} ORDER BY {key} COLLATE "C"'
+    )
+
+
+def thumbnails_sql() -> str:
+    key = numbered_sql("t.id")
+    return (
+        f"SELECT {key} AS k, t.id, NULL::int8, NULL::text, NULL::text, t.owner_id, t.group_id,"
+        f' NULL::text FROM thumbnail t ORDER BY {key} COLLATE "C"'
+    )
+
+
+REPOSITORIES_SQL = (
+    "SELECT id, path, name, hash FROM originalfile WHERE mimetype = 'Repository' ORDER BY id"
+)
+DB_UUID_SQL = "SELECT value FROM configuration WHERE name = 'omero.db.uuid'"
+USAGE_SQL = (
+    "SELECT o.owner_id, e.omename, o.group_id, g.name, count(*), coalesce(sum(o.size), 0)"
+    " FROM originalfile o"
+    " LEFT JOIN experimenter e ON e.id = o.owner_id"
+    " LEFT JOIN experimentergroup g ON g.id = o.group_id"
+    " WHERE o.mimetype IS DISTINCT FROM 'Repository' AND o.mimetype IS DISTINCT FROM 'Directory'"
+    " GROUP BY o.owner_id, e.omename, o.group_id, g.name"
+    " ORDER BY coalesce(sum(o.size), 0) DESC, o.owner_id, o.group_id"
+)
+NAMES_SQL = (
+    "SELECT 'e', id, omename FROM experimenter"
+    " UNION ALL SELECT 'g', id, name FROM experimentergroup"
+)
+COUNT_MANAGED_SQL = "SELECT count(*), coalesce(sum(size), 0) FROM originalfile WHERE repo = %s"
+COUNT_LEGACY_SQL = (
+    "SELECT count(*), coalesce(sum(size), 0) FROM originalfile"
+    " WHERE repo IS NULL AND mimetype IS DISTINCT FROM 'Repository'"
+)
+PIXELS_KNOWN_SQL = "SELECT id FROM pixels WHERE id = ANY(%s)"
