@@ -90,7 +90,8 @@ COMMANDS = [
 def test_headless_output_fits_80_columns(demo: DemoSandbox, words: tuple[str, ...]) -> None:
     args = [w.format(vol=demo.second_volume) for w in words]
     result = run(demo, *args)
-    assert result.returncode in (0, 1), (result.returncode, result.stderr)
+    # 3: the demo built here runs no database, so check's database area is UNKNOWN.
+    assert result.returncode in (0, 1, 3), (result.returncode, result.stderr)
     assert result.stdout.strip(), result.stderr
     assert too_wide(result.stdout) == []
 
