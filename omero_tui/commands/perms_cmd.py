@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-from omero_tui.commands.context import load_settings, locate, state_dir
+from omero_tui.commands.context import find, load_settings, locate, state_dir
 from omero_tui.commands.errors import CliError
 from omero_tui.commands.fit import fit, level_word
 from omero_tui.core.findings import Severity, counted, worst
@@ -100,7 +100,7 @@ def _confirmed(args: argparse.Namespace, report: PermsReport, plan: FixPlan) -> 
 
 def _undo(args: argparse.Namespace) -> int:
     try:
-        result = undo_last(state_dir(locate(args)), progress=_progress("undoing"))
+        result = undo_last(state_dir(find(args)), progress=_progress("undoing"))
     except UndoError as err:
         raise CliError(str(err)) from err
     print(dumps(result) if args.json else fit(render_undo(result)))
