@@ -7,7 +7,6 @@ running; the panels are the console's own, built before the move.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,13 +28,6 @@ from tests.wizardkit import (
 pytestmark = pytest.mark.xdist_group("wizard")
 
 PANEL_KEYS = ("2", "3", "4", "5", "1")
-
-
-@pytest.fixture
-def session(tmp_path: Path) -> Iterator[DemoSession]:
-    with DemoSession(root=tmp_path / "demo") as running:
-        assert running.start_error is None, running.start_error
-        yield running
 
 
 def old_path_shown(text: str, old: str) -> bool:

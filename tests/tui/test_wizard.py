@@ -8,7 +8,6 @@ known instant).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,6 @@ from omero_tui.core.relocation.engine import EngineOptions, run_relocation
 from omero_tui.core.relocation.status import find_unfinished_relocation
 from omero_tui.core.server.processes import find_server_processes
 from omero_tui.tui.screens.resume_prompt import ResumePrompt
-from tests.core.relocation.helpers import mount_tmpfs, unmount
 from tests.wizardkit import (
     FAST,
     choose,
@@ -36,21 +34,6 @@ from tests.wizardkit import (
 )
 
 pytestmark = pytest.mark.xdist_group("wizard")
-
-
-@pytest.fixture
-def session(tmp_path: Path) -> Iterator[DemoSession]:
-    with DemoSession(root=tmp_path / "demo") as running:
-        assert running.start_error is None, running.start_error
-        yield running
-
-
-@pytest.fixture
-def other_fs(tmp_path: Path) -> Iterator[Path]:
-    where = tmp_path / "otherfs"
-    mount_tmpfs(where)
-    yield where
-    unmount(where)
 
 
 def identity(path: Path) -> list[tuple[str, str | None]]:

@@ -9,7 +9,6 @@ in a test's name (a paused engine, to cancel at a known instant).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,13 +32,6 @@ from tests.wizardkit import (
 )
 
 pytestmark = pytest.mark.xdist_group("wizard")
-
-
-@pytest.fixture
-def session(tmp_path: Path) -> Iterator[DemoSession]:
-    with DemoSession(root=tmp_path / "demo") as running:
-        assert running.start_error is None, running.start_error
-        yield running
 
 
 async def choose_copy(pilot, target: str):  # noqa: ANN001, ANN201

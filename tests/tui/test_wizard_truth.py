@@ -6,7 +6,6 @@ its first progress report so a key arrives at a known instant.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,6 @@ from omero_tui.core.relocation.engine import EngineOptions
 from omero_tui.core.relocation.status import find_unfinished_relocation
 from omero_tui.core.settings import DEMO_STATE_DIR
 from tests.appkit import settle, text_of
-from tests.core.relocation.helpers import mount_tmpfs, unmount
 from tests.wizardkit import (
     FAST,
     choose,
@@ -31,21 +29,6 @@ from tests.wizardkit import (
 )
 
 pytestmark = pytest.mark.xdist_group("wizard")
-
-
-@pytest.fixture
-def session(tmp_path: Path) -> Iterator[DemoSession]:
-    with DemoSession(root=tmp_path / "demo") as running:
-        assert running.start_error is None, running.start_error
-        yield running
-
-
-@pytest.fixture
-def other_fs(tmp_path: Path) -> Iterator[Path]:
-    where = tmp_path / "otherfs"
-    mount_tmpfs(where)
-    yield where
-    unmount(where)
 
 
 def messages(app) -> list[str]:  # noqa: ANN001
