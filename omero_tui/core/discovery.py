@@ -150,8 +150,9 @@ def discover(
     env = os.environ if env is None else env
     hint: RunningServerHint | None = None
     nothing_named = not (server_dir_arg or env.get("OMERODIR") or settings_server_dir)
+    asked = False  # the process scan is the slow part of locating: once at most
     if nothing_named and running is not None and not _any_server_dir(candidates):
-        hint = running()
+        hint, asked = running(), True
     server_dir = find_server_dir(
         server_dir_arg, env, settings_server_dir, settings_path, candidates, hint
     )
@@ -174,7 +175,7 @@ def discover(
             profile, raw = _profile(doc, env, profile_arg, notes, config_path)
     if hint is not None and hint.server_dir:
         notes.append(_found_running(hint))
-    elif hint is None and nothing_named and running is not None and server_dir.value is None:
+    elif not asked and nothing_named and running is not None and server_dir.value is None:
         hint = running()  # only a data dir may be known from the repository's lock holder
     data_dir = _data_dir(data_dir_arg, raw, profile, platform, hint)
     # Resolution sees the data dir actually in use, so ${omero.data.dir} follows --data-dir.
