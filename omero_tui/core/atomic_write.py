@@ -14,9 +14,7 @@ import os
 from pathlib import Path
 
 
-def write_atomic(
-    path: Path, data: bytes, *, mode: int | None = None, durable: bool = True
-) -> None:
+def write_atomic(path: Path, data: bytes, *, mode: int | None = None, durable: bool = True) -> None:
     """Write ``data`` to ``path`` atomically; ``mode`` sets its permission bits;
     ``durable=False`` skips the fsync (for files that are only a cache)."""
     path = Path(path)

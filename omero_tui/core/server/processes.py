@@ -73,8 +73,10 @@ def find_server_processes(
     master = _master_pid(Path(server_dir))
     if processes is None:
         processes = live_processes(
-            lambda pid, name, cmdline: _role(name, cmdline, roots, pid == master) is not None
-            or DEMO_STANDIN_MODULE in cmdline
+            lambda pid, name, cmdline: (
+                _role(name, cmdline, roots, pid == master) is not None
+                or DEMO_STANDIN_MODULE in cmdline
+            )
         )
     found = []
     for proc in processes:
