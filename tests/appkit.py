@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from textual.app import App
 from textual.pilot import Pilot
+from textual.widget import Widget
 from textual.widgets import Static
 
 from omero_tui.core.demo.sandbox import DemoSandbox
@@ -88,3 +89,50 @@ async def settle(pilot: Pilot) -> None:
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+def widget_text(widget: Widget) -> str:
+    """Every word a widget holds, scrolled into view or not: a Static's content, a
+    table's header and cells, a tree's labels, an input's value, a button's label."""
+    from textual.widgets import Button, DataTable, Input, Tree
+
+    def plain(value: object) -> str:
+        if isinstance(value, str):
+            return value
+        console = Console(width=300, record=True, file=io.StringIO())
+        console.print(value)
+        return console.export_text()
+
+    if isinstance(widget, Static):
+        return plain(widget.content)
+    if isinstance(widget, DataTable):
+        header = [plain(c.label) for c in widget.columns.values()]
+        rows = [plain(cell) for i in range(widget.row_count) for cell in widget.get_row_at(i)]
+        return "\n".join(header + rows)
+    if isinstance(widget, Tree):
+        nodes, found = [widget.root], []
+        while nodes:
+            node = nodes.pop()
+            found.append(plain(node.label))
+            nodes.extend(node.children)
+        return "\n".join(found)
+    if isinstance(widget, Input):
+        return widget.value
+    if isinstance(widget, Button):
+        return plain(widget.label)
+    return ""
+
+
+async def every_panel_text(pilot: Pilot) -> dict[str, str]:
+    """Each panel's whole text once it has settled, opened one after the other."""
+    from omero_tui.tui.panels import TABS
+
+    app = pilot.app
+    texts = {}
+    for tab in TABS:
+        await app.action_show_panel(tab)  # type: ignore[attr-defined]
+        await settle(pilot)
+        pane = app.screen.query_one(f"#{tab}")
+        texts[tab] = "\n".join(widget_text(w) for w in pane.query("*"))
+    texts["title"] = text_of(app, "#title-bar")
+    return texts
