@@ -179,7 +179,13 @@ def determine_server_user(
     if repository is not None:
         return UserDecision(repository, procs, tuple(notes))
     uid = os.getuid() if hasattr(os, "getuid") else -1
-    how = "the user running this console, as no server dir or process was found"
+    why = (
+        f"no server process runs, {server_dir}/var cannot be read and the repository's "
+        "owner is not known here"
+        if server_dir
+        else "no server dir or process was found"
+    )
+    how = f"the user running this console, as {why}"
     return UserDecision(_by_uid(uid, "current user", how), procs, tuple(notes))
 
 
