@@ -95,6 +95,7 @@ def widget_text(widget: Widget) -> str:
     """Every word a widget holds, scrolled into view or not: a Static's content, a
     table's header and cells, a tree's labels, an input's value, a button's label."""
     from textual.widgets import Button, DataTable, Input, Tree
+    from textual.widgets._toggle_button import ToggleButton
 
     def plain(value: object) -> str:
         if isinstance(value, str):
@@ -103,8 +104,21 @@ def widget_text(widget: Widget) -> str:
         console.print(value)
         return console.export_text()
 
+    if not widget.display:
+        return ""  # hidden (a "Finding the server…" line once it was found)
+    if isinstance(widget, ToggleButton):  # a checkbox or radio button: its label
+        return plain(widget.label)
     if isinstance(widget, Static):
-        return plain(widget.content)
+        content = widget.content
+        if isinstance(content, str) and widget._render_markup:  # noqa: SLF001
+            from rich.errors import MarkupError
+            from rich.text import Text
+
+            try:
+                return Text.from_markup(content).plain
+            except MarkupError:
+                return content
+        return plain(content)
     if isinstance(widget, DataTable):
         header = [plain(c.label) for c in widget.columns.values()]
         rows = [plain(cell) for i in range(widget.row_count) for cell in widget.get_row_at(i)]

@@ -74,15 +74,27 @@ def assert_no_local_join(where: str, text: str) -> None:
     assert "Traceback" not in text, (where, text)
 
 
-async def test_every_panel_shows_windows_paths_without_joining_them(
+async def test_every_panel_and_the_wizard_show_windows_paths_without_joining_them(
     windows_server: tuple[Path, str],
 ) -> None:
     server, windows = windows_server
     app = app_on(server)
     async with app.run_test(size=(120, 40)) as pilot:
         texts = await every_panel_text(pilot)
-    for tab, text in texts.items():
-        assert_no_local_join(tab, text)
+        app.action_relocate()
+        await settle(pilot)
+        await pilot.press(*"/srv/new-OMERO")  # typed ahead while the wizard opens
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        wizard = type(app.screen).__name__
+        texts[wizard] = "\n".join(widget_text(w) for w in app.screen.query("*"))
+    assert wizard == "RelocationWizard", wizard
+    refusal = " ".join(texts[wizard].split())
+    assert f"Refused: the repository {windows} is a Windows path" in refusal, refusal
+    assert "omero.managed.dir" in refusal
+    for where, text in texts.items():
+        assert_no_local_join(where, text)
     layout = " ".join(texts["tab-layout"].split())
     assert f"{windows} is a Windows path" in layout, layout
     assert "Pixels Windows path" in layout and f"Data dir {windows} " in layout
@@ -93,18 +105,3 @@ async def test_every_panel_shows_windows_paths_without_joining_them(
     assert "UNKNOWN  Not judged" in usage and "Error" not in usage, usage
     assert "no server dir or process was found" not in texts["tab-perms"]
     assert "holders from not looked for" not in texts["tab-locks"]
-
-
-async def test_relocation_wizard_on_windows_paths_joins_nothing(
-    windows_server: tuple[Path, str],
-) -> None:
-    server, _ = windows_server
-    app = app_on(server)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        app.action_relocate()
-        await settle(pilot)
-        screen = type(app.screen).__name__
-        text = "\n".join(widget_text(w) for w in app.screen.query("*"))
-    assert screen == "RelocationWizard", screen
-    assert_no_local_join(screen, text)
