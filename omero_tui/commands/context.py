@@ -38,8 +38,9 @@ def find(
 ) -> ServerLocation:
     """The server the options name, as found, even when there is none (the console says so)."""
     # Here, not at the top: the process scan costs a headless command only when it
-    # locates a server.
-    from omero_tui.core.server.running import find_running_server
+    # locates a server. With nothing naming the server, its processes are asked, then
+    # its loaded systemd unit.
+    from omero_tui.core.server.unit_discovery import find_server_from_system
 
     settings = load_settings(args)
     location = discover(
@@ -49,7 +50,7 @@ def find(
         settings_path=str(settings.path) if settings.exists else None,
         demo=demo,
         profile_arg=getattr(args, "profile", None),
-        running=None if demo else find_running_server,
+        running=None if demo else find_server_from_system,
     )
     if demo or not deployment:
         return location
