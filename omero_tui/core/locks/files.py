@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -136,25 +137,32 @@ def inspect_lock_files(
 
 
 def _pyramid_locks(pixels: str, budget: int) -> tuple[list[str], bool]:
-    """``.<id>_pyramid.pyr_lock`` files under Pixels, looking at no more than ``budget`` entries."""
+    """``.<id>_pyramid.pyr_lock`` files under Pixels, looking at about ``budget`` entries
+    (whole listings: the last one may pass it).
+
+    Names are filtered as plain strings, without an object or a ``stat`` per entry:
+    Pixels holds a file per image and pyramid, and only its few ``Dir-*`` names are
+    looked at further. This runs in every ``check``.
+    """
     found: list[str] = []
     stack = [pixels]
     seen = 0
     while stack:
+        if seen >= budget:
+            return sorted(found), False
         directory = stack.pop()
         try:
-            with os.scandir(directory) as it:
-                for entry in it:
-                    seen += 1
-                    if seen > budget:
-                        return sorted(found), False
-                    name = entry.name
-                    if name.startswith(".") and name.endswith(".pyr_lock"):
-                        found.append(entry.path)
-                    elif name.startswith("Dir-") and _is_dir(entry):
-                        stack.append(entry.path)
+            names = os.listdir(directory)
         except OSError:
             continue
+        seen += len(names)
+        found += [
+            os.path.join(directory, n) for n in names if n[:1] == "." and n.endswith(".pyr_lock")
+        ]
+        for name in [n for n in names if n.startswith("Dir-")]:
+            path = os.path.join(directory, name)
+            if _is_dir(path):
+                stack.append(path)
     return sorted(found), True
 
 
@@ -226,9 +234,10 @@ def _listdir(path: str) -> list[str]:
         return []
 
 
-def _is_dir(entry: os.DirEntry[str]) -> bool:
+def _is_dir(path: str) -> bool:
+    """A directory itself, not a symlink to one."""
     try:
-        return entry.is_dir(follow_symlinks=False)
+        return stat.S_ISDIR(os.lstat(path).st_mode)
     except OSError:
         return False
 
