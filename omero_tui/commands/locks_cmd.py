@@ -13,12 +13,12 @@ from omero_tui.core.locks.files import removable
 from omero_tui.core.locks.health import (
     DirectoryLocks,
     LockHealthReport,
-    check_server_stopped,
     inspect_locks,
     probe_report,
     remove_stale_locks,
 )
 from omero_tui.core.locks.probe import KINDS, ProbeProgress
+from omero_tui.core.server.for_location import check_server_stopped
 
 
 def run_locks(args: argparse.Namespace) -> int:

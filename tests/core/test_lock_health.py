@@ -17,13 +17,13 @@ from omero_tui.core.findings import Finding, Severity, worst
 from omero_tui.core.json_output import dumps
 from omero_tui.core.locks.declared_mounts import DeclaredMount, DeclaredMounts
 from omero_tui.core.locks.health import (
-    StopCheck,
     inspect_locks,
     probe_report,
     remove_stale_locks,
 )
 from omero_tui.core.locks.mount_trap import MountGuard
 from omero_tui.core.mounts import MountTable, parse_mountinfo
+from omero_tui.core.server.for_location import StopCheck
 from tests.core.test_lock_probe import simulated_child
 
 NOTHING_DECLARED = DeclaredMounts((), (), ())

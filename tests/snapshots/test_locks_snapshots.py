@@ -20,13 +20,13 @@ from omero_tui.core.locks.declared_mounts import DeclaredMount, DeclaredMounts
 from omero_tui.core.locks.health import (
     LockHealthReport,
     LockHealthSource,
-    StopCheck,
     inspect_locks,
     probe_report,
 )
 from omero_tui.core.locks.mount_trap import MountGuard
 from omero_tui.core.locks.probe import DirectoryProbe, ProbeStep
 from omero_tui.core.mounts import MountTable, parse_mountinfo
+from omero_tui.core.server.for_location import StopCheck
 from omero_tui.tui.sources import ConsoleSources
 from tests.core.test_lock_probe import simulated_child
 from tests.tui.test_locks_panel import LocksApp, settle

@@ -17,12 +17,12 @@ from omero_tui.core.locks.declared_mounts import DeclaredMounts
 from omero_tui.core.locks.health import (
     LockHealthSource,
     ProbeFunction,
-    StopCheck,
     inspect_locks,
     probe_report,
     remove_stale_locks,
 )
 from omero_tui.core.locks.probe import ProbeProgress
+from omero_tui.core.server.for_location import StopCheck
 from omero_tui.tui.app import WIDGET_STYLES
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.widgets.locks_panel import LocksPanel

@@ -15,11 +15,11 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from omero_tui.core.discovery import ServerLocation, windows_not_judged
 from omero_tui.core.findings import Finding, worst
 from omero_tui.core.layout.inspection import RELOCATABLE, STANDARD_SUBDIRS
-from omero_tui.core.locks import probe as lock_probe
 from omero_tui.core.locks.declared_mounts import DeclaredMounts, read_declared
 from omero_tui.core.locks.files import (
     PROC_LOCKS,
@@ -40,21 +40,32 @@ from omero_tui.core.locks.log_symptoms import (
     DEFAULT_TAIL_BYTES,
     scan_logs,
 )
-from omero_tui.core.locks.model import DirectoryLocks, LockHealthReport
-from omero_tui.core.locks.mount_trap import DeclaredState, MountGuard, check_declared
-from omero_tui.core.locks.probe import (
+from omero_tui.core.locks.model import (
     DEFAULT_TIMEOUTS,
+    DirectoryLocks,
     DirectoryProbe,
+    LockHealthReport,
     ProbeProgress,
     ProbeTimeouts,
 )
+from omero_tui.core.locks.mount_trap import DeclaredState, MountGuard, check_declared
 from omero_tui.core.mounts import MountTable
-from omero_tui.core.server.for_location import StopCheck, check_server_stopped, settings_or_none
+
+if TYPE_CHECKING:
+    from omero_tui.core.server.for_location import StopCheck
 
 ProbeFunction = Callable[
     [LockHealthReport, Callable[[ProbeProgress], None] | None, threading.Event | None],
     LockHealthReport,
 ]
+
+
+def _stop_check(location: ServerLocation) -> StopCheck:
+    # Imported when asked: proving the server stopped brings in server control and
+    # psutil, which a check that only reads the locks does not need.
+    from omero_tui.core.server.for_location import check_server_stopped as check
+
+    return check(location)
 
 
 @dataclass(frozen=True)
@@ -63,9 +74,9 @@ class LockHealthSource:
 
     inspect: Callable[[ServerLocation], LockHealthReport] = lambda loc: inspect_with_settings(loc)
     probe: ProbeFunction = lambda report, progress, cancel: probe_report(report, progress, cancel)
-    stopped: Callable[[ServerLocation], StopCheck] = lambda loc: check_server_stopped(loc)
+    stopped: Callable[[ServerLocation], StopCheck] = lambda loc: _stop_check(loc)
     remove_stale: Callable[[LockHealthReport], StaleRemoval] = lambda report: remove_stale_locks(
-        report, lambda: check_server_stopped(report.location)
+        report, lambda: _stop_check(report.location)
     )
 
 
@@ -125,6 +136,8 @@ def inspect_locks(
 
 def inspect_with_settings(location: ServerLocation) -> LockHealthReport:
     """inspect_locks with the server user from the console's settings, when it has one."""
+    from omero_tui.core.server.for_location import settings_or_none
+
     settings = settings_or_none()
     # Without one, the guard check asks "writable by anyone but root?"
     return inspect_locks(location, server_user=settings.server_user if settings else None)
@@ -141,6 +154,8 @@ def probe_report(
     """The report with the active probe run in every present directory (cancellable)."""
     if report.location.on_windows_paths:
         return report  # nothing on this disk to probe; its one line stays
+    from omero_tui.core.locks import probe as lock_probe  # only a probe needs it
+
     targets = [r.path for r in report.directories if r.present]
     results = lock_probe.run(
         targets, progress, cancel, timeouts=timeouts, child_command=child_command

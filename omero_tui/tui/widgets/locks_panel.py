@@ -20,7 +20,7 @@ from textual.widgets import DataTable, ProgressBar, Static
 
 from omero_tui.core.findings import Severity, counted, worst
 from omero_tui.core.locks.files import StaleRemoval, removable
-from omero_tui.core.locks.health import DirectoryLocks, LockHealthReport, StopCheck
+from omero_tui.core.locks.health import DirectoryLocks, LockHealthReport
 from omero_tui.core.locks.probe import (
     HANDOFF,
     HOLDER_TAKES,
@@ -31,6 +31,7 @@ from omero_tui.core.locks.probe import (
     KindProbe,
     ProbeProgress,
 )
+from omero_tui.core.server.for_location import StopCheck
 from omero_tui.tui.changes import (
     LOCATION,
     LOCKS,
