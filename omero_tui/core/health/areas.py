@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +65,10 @@ def usage_area(
     *,
     progress: Callable[[Any], None] | None = None,
     cancel: threading.Event | None = None,
+    scanned: Callable[[UsageReport], None] | None = None,
 ) -> AreaResult:
-    """``mode``: "full" scans, "quick" rescans, "cached" judges the last scan on record."""
+    """``mode``: "full" scans, "quick" rescans, "cached" judges the last scan on record.
+    ``scanned`` is handed the report of a scan made now (not one from the record)."""
     if mode == "cached":
         report = service.last_report(location)
         if report is None:
@@ -74,6 +76,8 @@ def usage_area(
     else:
         try:
             report = service.scan(location, quick=mode == "quick", progress=progress, cancel=cancel)
+            if scanned is not None:
+                scanned(report)
         except UsageError as err:
             finding = Finding(
                 "usage", Severity.UNKNOWN, "usage.cannot_scan", f"Cannot measure: {err}."
@@ -129,8 +133,13 @@ def locks_area(
     probe: bool,
     progress: Callable[[Any], None] | None = None,
     cancel: threading.Event | None = None,
+    pyramid_locks: Sequence[str] | None = None,
 ) -> AreaResult:
-    report = inspect_locks(location, server_user=settings.server_user if settings else None)
+    report = inspect_locks(
+        location,
+        server_user=settings.server_user if settings else None,
+        pyramid_locks=pyramid_locks,
+    )
     if probe:
         report = probe_report(report, progress, cancel)
     fstypes = sorted({d.mount.fstype for d in report.directories if d.mount is not None})

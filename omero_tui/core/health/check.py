@@ -8,6 +8,7 @@ record; the lock probe runs only when asked.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +29,9 @@ from omero_tui.core.health.areas import (
 )
 from omero_tui.core.health.model import AREAS, HealthCancelled, HealthProgress, HealthReport
 from omero_tui.core.settings import Settings
+from omero_tui.core.usage.assemble import WalkResult, pyramid_lock_paths
 from omero_tui.core.usage.format import progress_words, text_bar
+from omero_tui.core.usage.report import UsageReport
 from omero_tui.core.usage.service import UsageService
 
 USAGE_MODES = ("full", "quick", "cached")
@@ -60,6 +63,7 @@ def run_health_check(
         if progress is not None:
             progress(HealthProgress(area, done, total, detail))
 
+    scans: list[UsageReport] = []  # the usage scan made in this check, if any
     checks: dict[str, Callable[[], AreaResult]] = {
         "layout": lambda: layout_area(location),
         "usage": lambda: usage_area(
@@ -68,6 +72,7 @@ def run_health_check(
             usage_mode,
             progress=lambda p: tell("usage", 1, f"{text_bar(p.fraction)} {progress_words(p)}"),
             cancel=cancel,
+            scanned=scans.append,
         ),
         "locks": lambda: locks_area(
             location,
@@ -75,6 +80,7 @@ def run_health_check(
             probe=probe,
             progress=lambda p: tell("locks", 2, f"probe {p.done}/{p.total}"),
             cancel=cancel,
+            pyramid_locks=_pyramid_locks(scans, location),
         ),
         "permissions": lambda: perms_area(location, settings, perms_user),
         "server": lambda: server_area(location, state_dir),
@@ -112,3 +118,14 @@ def run_health_check(
         checked_at=now(),
         metrics=metrics,
     )
+
+
+def _pyramid_locks(scans: list[UsageReport], location: ServerLocation) -> list[str] | None:
+    """The pyramid lock files the usage scan just met, when it walked this repository's
+    Pixels whole; else None, and the locks area lists Pixels itself."""
+    if not scans or not isinstance(scans[-1].scan.raw, WalkResult):
+        return None
+    walk = scans[-1].scan.raw
+    if walk.plan.data_dir != os.path.abspath(location.data_dir.value or ""):
+        return None
+    return pyramid_lock_paths(walk)

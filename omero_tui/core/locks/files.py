@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from omero_tui.core.findings import Finding, Severity, counted
@@ -80,9 +80,16 @@ def parse_proc_locks(text: str) -> list[ProcLock]:
 
 
 def find_lock_files(
-    data_dir: str, managed_dir: str, *, pyramid_budget: int = DEFAULT_PYRAMID_BUDGET
+    data_dir: str,
+    managed_dir: str,
+    *,
+    pyramid_budget: int = DEFAULT_PYRAMID_BUDGET,
+    pyramids: Sequence[str] | None = None,
 ) -> tuple[list[tuple[str, str]], bool]:
-    """((path, kind) for each lock file present, whether the Pixels walk was complete)."""
+    """((path, kind) for each lock file present, whether the Pixels walk was complete).
+
+    ``pyramids``: the pyramid lock files already found by a whole walk of Pixels (the
+    usage scan's); then Pixels is not listed again."""
     found: list[tuple[str, str]] = []
     for repo in dict.fromkeys((data_dir, managed_dir)):
         base = os.path.join(repo, ".omero", "repository")
@@ -93,8 +100,11 @@ def find_lock_files(
     lucene = os.path.join(data_dir, "FullText", "write.lock")
     if os.path.lexists(lucene):
         found.append((lucene, "lucene"))
-    pyramids, complete = _pyramid_locks(os.path.join(data_dir, "Pixels"), pyramid_budget)
-    found += [(p, "pyramid") for p in pyramids]
+    if pyramids is None:
+        pyramids, complete = _pyramid_locks(os.path.join(data_dir, "Pixels"), pyramid_budget)
+    else:
+        complete = True
+    found += [(p, "pyramid") for p in sorted(pyramids)]
     return found, complete
 
 
@@ -105,8 +115,11 @@ def inspect_lock_files(
     table: MountTable | None = None,
     proc_locks: str | None = PROC_LOCKS,
     pyramid_budget: int = DEFAULT_PYRAMID_BUDGET,
+    pyramids: Sequence[str] | None = None,
 ) -> LockFilesReport:
-    found, complete = find_lock_files(data_dir, managed_dir, pyramid_budget=pyramid_budget)
+    found, complete = find_lock_files(
+        data_dir, managed_dir, pyramid_budget=pyramid_budget, pyramids=pyramids
+    )
     locks, method = _read_proc_locks(proc_locks)
     table = table or MountTable.read()
     states: list[LockFileState] = []

@@ -90,8 +90,12 @@ def inspect_locks(
     tail_bytes: int = DEFAULT_TAIL_BYTES,
     process_names: Callable[[], set[str]] | None = None,
     guard: Callable[[str, str | None], MountGuard] | None = None,
+    pyramid_locks: Sequence[str] | None = None,
 ) -> LockHealthReport:
-    """Everything but the active probe; only reads (and stats, which wakes automounts)."""
+    """Everything but the active probe; only reads (and stats, which wakes automounts).
+
+    ``pyramid_locks``: the pyramid lock files a usage scan of this repository has just
+    met (``health.check`` hands them over), so Pixels is not listed a second time."""
     declared = read_declared() if declared is None else declared
     if location.on_windows_paths:  # not on this disk; the server's logs still are
         return LockHealthReport(
@@ -125,6 +129,7 @@ def inspect_locks(
             location.managed_dir.value or "",
             table=table,
             proc_locks=proc_locks,
+            pyramids=pyramid_locks,
         ),
         logs=scan_logs(location.server_dir.value, tail_bytes=tail_bytes),
         statd_running=statd,

@@ -10,7 +10,7 @@ from datetime import date
 from omero_tui.core.usage.model import Growth, UnitUsage, UsageScan
 from omero_tui.core.usage.plan import ScanPlan, UnitSpec
 from omero_tui.core.usage.tree import UsageTree
-from omero_tui.core.usage.walk import HIST, unpack_hist
+from omero_tui.core.usage.walk import HIST, join, unpack_hist, watched
 
 # OMERO's default omero.fs.repo.path: %user%_%userId%/%year%-%month%/%day%/%time%/...
 _MONTH_DIR = re.compile(r"^(\d{4})-(\d{2})$")
@@ -34,6 +34,8 @@ class WalkResult:
     quick: bool = False
     full_scan_at: float | None = None
     reused: frozenset[tuple[int, str]] = frozenset()  # directories taken from a prior scan
+    # (root, rel, name) of the pyramid lock files under Pixels; None: not looked for.
+    pyramid_locks: tuple[tuple[int, str, str], ...] | None = None
 
 
 def assemble(walk: WalkResult) -> UsageScan:
@@ -164,3 +166,17 @@ def _import_days(tree: UsageTree, plan: ScanPlan) -> dict[int, int]:
         n = when.toordinal() - _EPOCH_ORDINAL
         days[n] = days.get(n, 0) + tree.totals(root, rel).allocated_bytes
     return days
+
+
+def pyramid_lock_paths(walk: WalkResult) -> list[str] | None:
+    """The pyramid lock files the walk met under Pixels, as paths; None when it did not
+    look everywhere a pyramid can be (a scan that did not look, or another filesystem
+    mounted under Pixels, which a ``du -x`` walk leaves out)."""
+    if walk.pyramid_locks is None:
+        return None
+    plan = walk.plan
+    if any(watched(rel, plan.pixels_watch(root)) for root, rel in walk.mounts):
+        return None
+    return sorted(
+        join(join(plan.roots[root].path, rel), name) for root, rel, name in walk.pyramid_locks
+    )

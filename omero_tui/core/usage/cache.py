@@ -27,7 +27,7 @@ from omero_tui.core.usage.assemble import WalkResult, assemble
 from omero_tui.core.usage.model import ScanRoot, UsageScan
 from omero_tui.core.usage.plan import ScanPlan, UnitSpec
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: the pyramid lock files under Pixels
 # marshal's format changes between Python versions; a cache from another is ignored.
 _TAG = f"omero-tui usage cache {CACHE_FORMAT} {sys.version_info[:2]}"
 
@@ -59,6 +59,7 @@ def save_scan(scan: UsageScan, state_dir: Path) -> Path:
         "quick": walk.quick,
         "full_scan_at": walk.full_scan_at,
         "reused": list(walk.reused),
+        "pyramid_locks": None if walk.pyramid_locks is None else list(walk.pyramid_locks),
     }
     path = cache_path(state_dir, plan.data_dir)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -111,4 +112,9 @@ def _walk_of(payload: dict) -> WalkResult:
         quick=payload["quick"],
         full_scan_at=payload["full_scan_at"],
         reused=frozenset(tuple(r) for r in payload["reused"]),
+        pyramid_locks=_pyramid_locks(payload["pyramid_locks"]),
     )
+
+
+def _pyramid_locks(stored: list | None) -> tuple[tuple[int, str, str], ...] | None:
+    return None if stored is None else tuple(tuple(m) for m in stored)  # type: ignore[misc]

@@ -24,7 +24,15 @@ from omero_tui.core.usage.assemble import WalkResult, add_days, assemble
 from omero_tui.core.usage.model import ScanCancelled, UsageScan
 from omero_tui.core.usage.plan import ScanPlan, plan_scan
 from omero_tui.core.usage.scan import Progress, ProgressCallback
-from omero_tui.core.usage.walk import S_IFMT, S_IFREG, Emitter, Own, list_directory, own_of
+from omero_tui.core.usage.walk import (
+    S_IFMT,
+    S_IFREG,
+    Emitter,
+    Own,
+    list_directory,
+    own_of,
+    watched,
+)
 
 _CLOSE = None  # a stack marker: the directory whose array is open ends here
 
@@ -112,6 +120,7 @@ def _walk(
     records: list[dict[str, tuple]] = [{} for _ in plan.roots]
     links: list[list[tuple]] = [[] for _ in plan.roots]
     problems: list[tuple[str, str, str]] = []
+    marks: list[tuple[int, str, str]] = []
     mounts: list[tuple[int, str]] = []
     days: dict[str, dict[int, int]] = {}
     counter = Progress(progress, None)
@@ -149,9 +158,20 @@ def _walk(
         # Only the data dir's own entries may stand for a followed tree: a file deep
         # down that happens to share a row's name ("DropBox") is exported like any other.
         writer.at_top = index == 0 and not rel
+        found_marks = [] if watched(rel, plan.pixels_watch(index)) else None
         record, subdirs, seen = list_directory(
-            root.path, rel, own, root.dev, found_links, problems, found_mounts, row, writer
+            root.path,
+            rel,
+            own,
+            root.dev,
+            found_links,
+            problems,
+            found_mounts,
+            row,
+            writer,
+            marks=found_marks,
         )
+        marks.extend((index, m_rel, name) for m_rel, name in found_marks or ())
         records[index][rel] = record
         links[index].extend(found_links)
         mounts.extend((index, m) for m in found_mounts)
@@ -173,4 +193,5 @@ def _walk(
         entries=counter.entries,
         started_at=started,
         finished_at=clock(),
+        pyramid_locks=tuple(sorted(marks)),
     )

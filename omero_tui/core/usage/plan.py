@@ -40,6 +40,13 @@ class ScanPlan:
     managed: tuple[int, str] | None  # where the managed dir is in the walked trees
     managed_unit: str | None  # the row that holds it
 
+    def pixels_watch(self, root: int) -> str | None:
+        """Where pyramids are written in tree ``root`` (its Pixels row; see walk.watched)."""
+        for unit in self.units:
+            if unit.name == "Pixels" and unit.root == root:
+                return unit.rel
+        return None
+
 
 @dataclass(frozen=True)
 class _Followed:

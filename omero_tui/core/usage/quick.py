@@ -38,6 +38,7 @@ from omero_tui.core.usage.walk import (
     join,
     list_directory,
     own_of,
+    watched,
 )
 
 CHECK_CANCEL_EVERY = 256  # directories between looks at the cancel flag
@@ -95,17 +96,21 @@ def _quick(
     problems: list[tuple[str, str, str]] = []
     mounts: list[tuple[int, str]] = []
     reused: set[tuple[int, str]] = set()
+    marks: list[tuple[int, str, str]] = []
     # Start from the earlier figures by day and correct them directory by directory.
     days: dict[str, dict[int, int]] = {n: dict(d) for n, d in old.days.items()}
     counter = Progress(progress, sum(len(r) for r in old.records), quick=True)
     for index, root in enumerate(plan.roots):
         before = old_index.get(root.path)
-        walker = _RootWalk(index, root.path, root.dev, old, before, cancel)
+        walker = _RootWalk(
+            index, root.path, root.dev, old, before, cancel, plan.pixels_watch(index)
+        )
         walker.run(counter)
         records[index], links[index] = walker.records, walker.links
         problems.extend(walker.problems)
         mounts.extend((index, rel) for rel in walker.mounts)
         reused.update((index, rel) for rel in walker.reused)
+        marks.extend((index, rel, name) for rel, name in walker.marks)
         add_days(days, plan, index, walker.new_days)
         if before is not None:
             add_days(days, old.plan, before, walker.dropped_days, sign=-1)
@@ -132,6 +137,9 @@ def _quick(
         # The reused figures are as old as the full scan they first came from.
         full_scan_at=(old.full_scan_at or old.started_at) if reused else None,
         reused=frozenset(reused),
+        # Unchanged directories keep the lock files they had: a lock file made or
+        # removed changes its directory. An earlier scan that did not look knows none.
+        pyramid_locks=None if old.pyramid_locks is None else tuple(sorted(marks)),
     )
     return assemble(walk)
 
@@ -169,8 +177,15 @@ class _RootWalk:
         old: WalkResult,
         before: int | None,
         cancel: threading.Event | None,
+        watch: str | None = None,
     ) -> None:
         self.index, self.path, self.dev, self.cancel = index, path, dev, cancel
+        self.watch = watch  # where pyramid lock files are looked for (walk.watched)
+        self.old_marks: dict[str, list[str]] = {}
+        for root, rel, name in old.pyramid_locks or ():
+            if before is not None and root == before:
+                self.old_marks.setdefault(rel, []).append(name)
+        self.marks: list[tuple[str, str]] = []
         self.old_records = old.records[before] if before is not None else {}
         self.old_links: dict[str, list[tuple]] = {}
         for link in old.links[before] if before is not None else []:
@@ -234,6 +249,8 @@ class _RootWalk:
                 same_blocks += record[OWN_BLOCKS] + record[BLOCKS]
                 if old_links and rel in old_links:
                     self._relink(rel)
+                if rel in self.old_marks:
+                    self.marks.extend((rel, name) for name in self.old_marks[rel])
                 if self.old_problems:
                     self.problems.extend(self.old_problems.get(join(self.path, rel), ()))
                 # Mounting and unmounting change no directory's mtime, so every child
@@ -266,7 +283,15 @@ class _RootWalk:
             row = self.new_days.setdefault(rel.partition("/")[0], {})
             found_mounts: list[str] = []
             record, subdirs, seen = list_directory(
-                self.path, rel, own, self.dev, self.links, self.problems, found_mounts, row
+                self.path,
+                rel,
+                own,
+                self.dev,
+                self.links,
+                self.problems,
+                found_mounts,
+                row,
+                marks=self.marks if watched(rel, self.watch) else None,
             )
             records[rel] = record
             self.mounts.extend(found_mounts)

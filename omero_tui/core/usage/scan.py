@@ -32,6 +32,7 @@ from omero_tui.core.usage.walk import (
     list_directory,
     own_of,
     walk_task,
+    watched,
 )
 
 ProgressCallback = Callable[[UsageProgress], None]
@@ -150,6 +151,7 @@ class _Collector:
         self.links: list[list[tuple]] = [[] for _ in plan.roots]
         self.problems: list[tuple[str, str, str]] = []
         self.mounts: list[tuple[int, str]] = []
+        self.marks: list[tuple[int, str, str]] = []
         self.days: dict[str, dict[int, int]] = {}
         expected = None
         if previous is not None and previous.plan.data_dir == plan.data_dir:
@@ -166,12 +168,15 @@ class _Collector:
         seen: int,
         found_days: dict,
         found_problems: list = (),  # type: ignore[assignment]
+        found_marks: list = (),  # type: ignore[assignment]
     ) -> None:
         records = self.records[root]
         for r in found:
             records[r[0]] = r
         if found_links:
             self.links[root].extend(found_links)
+        if found_marks:
+            self.marks.extend((root, rel, name) for rel, name in found_marks)
         if found_mounts:
             self.mounts.extend((root, rel) for rel in found_mounts)
         add_days(self.days, self.plan, root, found_days)
@@ -192,6 +197,7 @@ class _Collector:
             entries=self.counter.entries,
             started_at=self.started,
             finished_at=self.clock(),
+            pyramid_locks=tuple(sorted(self.marks)),
         )
 
 
@@ -207,8 +213,8 @@ def _walk_threads(
     stats = found.counter.threads = ThreadStats()
 
     def deliver(item: tuple) -> None:
-        root, records, links, problems, mounts, seen, days = item
-        found.store(root, records, links, mounts, seen, days, problems)
+        root, records, links, problems, mounts, seen, days, marks = item
+        found.store(root, records, links, mounts, seen, days, problems, marks)
 
     walk_threaded(plan, frontier, deliver, found.counter.report, cancel, stats)
     return found.result()
@@ -241,10 +247,11 @@ def _walk(
         while queue or session.pending():
             while queue and session.idle():
                 root, starts = queue.popleft()
-                session.submit(root, (roots[root].path, roots[root].dev, starts, budget))
+                task = (roots[root].path, roots[root].dev, starts, budget, plan.pixels_watch(root))
+                session.submit(root, task)
             for root, result in session.results(REPORT_EVERY):
-                found_records, links, problems, mounts, left, seen, days = result
-                store(root, found_records, links, mounts, seen, days, problems)
+                found_records, links, problems, mounts, left, seen, days, marks = result
+                store(root, found_records, links, mounts, seen, days, problems, marks)
                 if left:
                     pieces = _split([(root, rel, own) for rel, own in left], 2 * parallel)
                     queue.extendleft(reversed(pieces))
@@ -266,10 +273,10 @@ def _walk_here(
             left.extend((root, rel, own) for rel, own in starts)
             continue
         tree = plan.roots[root]
-        records, links, problems, mounts, rest, seen, days = walk_task(
-            tree.path, tree.dev, starts, budget
+        records, links, problems, mounts, rest, seen, days, marks = walk_task(
+            tree.path, tree.dev, starts, budget, plan.pixels_watch(root)
         )
-        found.store(root, records, links, mounts, seen, days, problems)
+        found.store(root, records, links, mounts, seen, days, problems, marks)
         budget -= seen
         left.extend((root, rel, own) for rel, own in rest)
     found.counter.report()
@@ -279,7 +286,7 @@ def _walk_here(
 def _seed(
     plan: ScanPlan,
     enough: int,
-    store: Callable[[int, list, list, list, int, dict], None],
+    store: Callable[..., None],
     problems: list,
 ) -> list[tuple[int, str, Own]]:
     """List the top levels here until there are ``enough`` directories to share out."""
@@ -299,8 +306,17 @@ def _seed(
             found_links: list = []
             found_mounts: list = []
             found_days: dict[int, int] = {}
+            marks: list | None = [] if watched(rel, plan.pixels_watch(index)) else None
             record, subdirs, seen = list_directory(
-                root.path, rel, own, root.dev, found_links, problems, found_mounts, found_days
+                root.path,
+                rel,
+                own,
+                root.dev,
+                found_links,
+                problems,
+                found_mounts,
+                found_days,
+                marks=marks,
             )
             store(
                 index,
@@ -309,6 +325,7 @@ def _seed(
                 found_mounts,
                 seen,
                 {rel.partition("/")[0]: found_days},
+                found_marks=marks or (),
             )
             deeper.extend((index, sub_rel, sub_own) for sub_rel, sub_own in subdirs)
         frontier = deeper

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from omero_tui.core.usage.model import ScanCancelled
 from omero_tui.core.usage.plan import ScanPlan
-from omero_tui.core.usage.walk import Own, list_directory
+from omero_tui.core.usage.walk import Own, list_directory, watched
 
 START_THREADS = 24
 MAX_THREADS = 128
@@ -31,7 +31,7 @@ GAIN = 1.08  # a larger number is kept when it brings this much more throughput
 STEP = 1.5
 
 # (root, found records, links, problems, mounts, entries seen, days by row)
-Found = tuple[int, list, list, list, list, int, dict]
+Found = tuple[int, list, list, list, list, int, dict, list]
 
 
 class ThreadStats:
@@ -132,10 +132,11 @@ def _work(plan: ScanPlan, shared: _Shared, index: int) -> None:
         problems: list = []
         mounts: list = []
         days: dict[int, int] = {}
+        marks: list | None = [] if watched(rel, plan.pixels_watch(root)) else None
         began = time.perf_counter()
         try:
             record, subdirs, seen = list_directory(
-                tree.path, rel, own, tree.dev, links, problems, mounts, days
+                tree.path, rel, own, tree.dev, links, problems, mounts, days, marks=marks
             )
         except BaseException as err:  # noqa: BLE001 - handed to the scan, which raises it
             with cond:
@@ -145,7 +146,16 @@ def _work(plan: ScanPlan, shared: _Shared, index: int) -> None:
             return
         took = time.perf_counter() - began
         shared.found.append(
-            (root, [record], links, problems, mounts, seen, {rel.partition("/")[0]: days})
+            (
+                root,
+                [record],
+                links,
+                problems,
+                mounts,
+                seen,
+                {rel.partition("/")[0]: days},
+                marks or [],
+            )
         )
         with cond:
             shared.waited += took

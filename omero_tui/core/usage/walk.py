@@ -34,6 +34,21 @@ MAX_PROBLEMS = 200  # error messages kept per task; all errors are counted regar
 
 # (ino, mtime_ns, ctime_ns, size, blocks) of a directory, from its parent's listing.
 Own = tuple[int, int, int, int, int]
+# OMERO writes a pyramid next to a ``.<pixels id>_pyramid.pyr_lock``; one left behind
+# by a dead server blocks that image. The walk notes them where pyramids are written
+# (under Pixels), so a check need not list Pixels a second time to find them.
+PYRAMID_LOCK = ".pyr_lock"
+
+
+def is_pyramid_lock(name: str) -> bool:
+    return name.endswith(PYRAMID_LOCK) and name[:1] == "."
+
+
+def watched(rel: str, watch: str | None) -> bool:
+    """Whether ``rel`` lies in the subtree ``watch`` ("" is the whole tree; None none)."""
+    if watch is None:
+        return False
+    return not watch or rel == watch or rel.startswith(watch + "/")
 
 
 def own_of(st: os.stat_result) -> Own:
@@ -66,10 +81,12 @@ def list_directory(
     mounts: list,
     days: dict | None = None,
     emit: Emitter | None = None,
+    marks: list | None = None,
 ) -> tuple[tuple, list[tuple[str, Own]], int]:
     """(record, subdirectories as (rel, own), entries seen) for one directory.
 
-    ``days`` (blocks by mtime day of the directory's row) gains this directory's files.
+    ``days`` (blocks by mtime day of the directory's row) gains this directory's files;
+    ``marks``, when given, gains (rel, name) of each pyramid lock file in it.
     """
     path = join(root, rel)
     files = apparent = blocks = errors = seen = 0
@@ -94,6 +111,8 @@ def list_directory(
                 except OSError as err:
                     errors += 1
                     _note(problems, path, f"{path}/{entry.name}", err)
+                    if marks is not None and is_pyramid_lock(entry.name):
+                        marks.append((rel, entry.name))
                     with contextlib.suppress(OSError):
                         # find -type f trusts the listing's d_type: a file it is, unmeasured
                         files += entry.is_file(follow_symlinks=False)
@@ -116,6 +135,8 @@ def list_directory(
                     continue
                 if emit is not None:
                     emit.entry(entry.name, st)
+                if marks is not None and is_pyramid_lock(entry.name):
+                    marks.append((rel, entry.name))
                 if mode == S_IFREG:
                     files += 1
                 day = st[8] // DAY  # whole seconds: int arithmetic is cheaper
@@ -138,30 +159,37 @@ def list_directory(
     return (rel, *own, files, apparent, blocks, errors, pack_hist(hist)), subdirs, seen
 
 
-def walk_task(root: str, dev: int, starts: list[tuple[str, Own]], budget: int) -> tuple:
+def walk_task(
+    root: str, dev: int, starts: list[tuple[str, Own]], budget: int, watch: str | None = None
+) -> tuple:
     """Walk ``starts`` depth first until ``budget`` entries are seen.
 
-    Returns (records, links, problems, mounts, leftovers, entries seen, days): leftovers
-    are directories not yet read, which the scan hands out again, so one huge subtree
-    is shared between the workers instead of keeping one busy while the other idles;
-    days are blocks by mtime day per first path component (the table's rows), summed
-    here so the merge need not unpack every directory's histogram.
+    Returns (records, links, problems, mounts, leftovers, entries seen, days, marks):
+    leftovers are directories not yet read, which the scan hands out again, so one huge
+    subtree is shared between the workers instead of keeping one busy while the other
+    idles; days are blocks by mtime day per first path component (the table's rows),
+    summed here so the merge need not unpack every directory's histogram; marks are
+    the pyramid lock files met in the subtree ``watch`` (see ``watched``).
     """
     records: list = []
     links: list = []
     problems: list = []
     mounts: list = []
+    marks: list = []
     days: dict[str, dict[int, int]] = {}
     stack = starts[::-1]
     seen = 0
     while stack and seen < budget:
         rel, own = stack.pop()
         row = days.setdefault(rel.partition("/")[0], {})
-        record, subdirs, n = list_directory(root, rel, own, dev, links, problems, mounts, row)
+        found = marks if watched(rel, watch) else None
+        record, subdirs, n = list_directory(
+            root, rel, own, dev, links, problems, mounts, row, marks=found
+        )
         records.append(record)
         seen += n
         stack.extend(subdirs)
-    return records, links, problems, mounts, stack, seen, days
+    return records, links, problems, mounts, stack, seen, days, marks
 
 
 def pack_hist(hist: dict[int, int]) -> bytes:
