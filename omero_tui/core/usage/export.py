@@ -31,7 +31,6 @@ from omero_tui.core.usage.walk import (
     Own,
     list_directory,
     own_of,
-    watched,
 )
 
 _CLOSE = None  # a stack marker: the directory whose array is open ends here
@@ -158,20 +157,11 @@ def _walk(
         # Only the data dir's own entries may stand for a followed tree: a file deep
         # down that happens to share a row's name ("DropBox") is exported like any other.
         writer.at_top = index == 0 and not rel
-        found_marks = [] if watched(rel, plan.pixels_watch(index)) else None
-        record, subdirs, seen = list_directory(
-            root.path,
-            rel,
-            own,
-            root.dev,
-            found_links,
-            problems,
-            found_mounts,
-            row,
-            writer,
-            marks=found_marks,
+        watch = plan.pixels_watch(index)
+        record, subdirs, seen, found_marks = list_directory(
+            root.path, rel, own, root.dev, found_links, problems, found_mounts, row, watch, writer
         )
-        marks.extend((index, m_rel, name) for m_rel, name in found_marks or ())
+        marks.extend((index, m_rel, name) for m_rel, name in found_marks)
         records[index][rel] = record
         links[index].extend(found_links)
         mounts.extend((index, m) for m in found_mounts)

@@ -38,7 +38,6 @@ from omero_tui.core.usage.walk import (
     join,
     list_directory,
     own_of,
-    watched,
 )
 
 CHECK_CANCEL_EVERY = 256  # directories between looks at the cancel flag
@@ -282,17 +281,10 @@ class _RootWalk:
                 _add_record_days(self.dropped_days, before)
             row = self.new_days.setdefault(rel.partition("/")[0], {})
             found_mounts: list[str] = []
-            record, subdirs, seen = list_directory(
-                self.path,
-                rel,
-                own,
-                self.dev,
-                self.links,
-                self.problems,
-                found_mounts,
-                row,
-                marks=self.marks if watched(rel, self.watch) else None,
+            record, subdirs, seen, marks = list_directory(
+                self.path, rel, own, dev, self.links, self.problems, found_mounts, row, self.watch
             )
+            self.marks += marks
             records[rel] = record
             self.mounts.extend(found_mounts)
             stack.extend(subdirs)

@@ -32,7 +32,6 @@ from omero_tui.core.usage.walk import (
     list_directory,
     own_of,
     walk_task,
-    watched,
 )
 
 ProgressCallback = Callable[[UsageProgress], None]
@@ -305,28 +304,13 @@ def _seed(
             root = plan.roots[index]
             found_links: list = []
             found_mounts: list = []
-            found_days: dict[int, int] = {}
-            marks: list | None = [] if watched(rel, plan.pixels_watch(index)) else None
-            record, subdirs, seen = list_directory(
-                root.path,
-                rel,
-                own,
-                root.dev,
-                found_links,
-                problems,
-                found_mounts,
-                found_days,
-                marks=marks,
+            day_row: dict[int, int] = {}
+            watch = plan.pixels_watch(index)
+            record, subdirs, seen, marks = list_directory(
+                root.path, rel, own, root.dev, found_links, problems, found_mounts, day_row, watch
             )
-            store(
-                index,
-                [record],
-                found_links,
-                found_mounts,
-                seen,
-                {rel.partition("/")[0]: found_days},
-                found_marks=marks or (),
-            )
+            days = {rel.partition("/")[0]: day_row}
+            store(index, [record], found_links, found_mounts, seen, days, found_marks=marks)
             deeper.extend((index, sub_rel, sub_own) for sub_rel, sub_own in subdirs)
         frontier = deeper
     return frontier

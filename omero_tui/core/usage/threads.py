@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from omero_tui.core.usage.model import ScanCancelled
 from omero_tui.core.usage.plan import ScanPlan
-from omero_tui.core.usage.walk import Own, list_directory, watched
+from omero_tui.core.usage.walk import Own, list_directory
 
 START_THREADS = 24
 MAX_THREADS = 128
@@ -132,11 +132,11 @@ def _work(plan: ScanPlan, shared: _Shared, index: int) -> None:
         problems: list = []
         mounts: list = []
         days: dict[int, int] = {}
-        marks: list | None = [] if watched(rel, plan.pixels_watch(root)) else None
+        watch = plan.pixels_watch(root)
         began = time.perf_counter()
         try:
-            record, subdirs, seen = list_directory(
-                tree.path, rel, own, tree.dev, links, problems, mounts, days, marks=marks
+            record, subdirs, seen, marks = list_directory(
+                tree.path, rel, own, tree.dev, links, problems, mounts, days, watch
             )
         except BaseException as err:  # noqa: BLE001 - handed to the scan, which raises it
             with cond:
@@ -154,7 +154,7 @@ def _work(plan: ScanPlan, shared: _Shared, index: int) -> None:
                 mounts,
                 seen,
                 {rel.partition("/")[0]: days},
-                marks or [],
+                marks,
             )
         )
         with cond:

@@ -80,14 +80,17 @@ def list_directory(
     problems: list,
     mounts: list,
     days: dict | None = None,
+    watch: str | None = None,
     emit: Emitter | None = None,
-    marks: list | None = None,
-) -> tuple[tuple, list[tuple[str, Own]], int]:
-    """(record, subdirectories as (rel, own), entries seen) for one directory.
+) -> tuple[tuple, list[tuple[str, Own]], int, list[tuple[str, str]]]:
+    """(record, subdirectories as (rel, own), entries seen, marks) for one directory.
 
     ``days`` (blocks by mtime day of the directory's row) gains this directory's files;
-    ``marks``, when given, gains (rel, name) of each pyramid lock file in it.
+    marks are (rel, name) of the pyramid lock files in it when ``rel`` lies in ``watch``
+    (see ``watched``).
     """
+    marks: list[tuple[str, str]] = []
+    look = watched(rel, watch)
     path = join(root, rel)
     files = apparent = blocks = errors = seen = 0
     hist: dict[int, int] = {}
@@ -98,7 +101,7 @@ def list_directory(
         _note(problems, path, path, err)
         if emit is not None:
             emit.directory(rel, own, True)
-        return (rel, *own, 0, 0, 0, 1, b""), subdirs, 0
+        return (rel, *own, 0, 0, 0, 1, b""), subdirs, 0, marks
     if emit is not None:
         emit.directory(rel, own, False)
     prefix = rel + "/" if rel else ""
@@ -111,7 +114,7 @@ def list_directory(
                 except OSError as err:
                     errors += 1
                     _note(problems, path, f"{path}/{entry.name}", err)
-                    if marks is not None and is_pyramid_lock(entry.name):
+                    if look and is_pyramid_lock(entry.name):
                         marks.append((rel, entry.name))
                     with contextlib.suppress(OSError):
                         # find -type f trusts the listing's d_type: a file it is, unmeasured
@@ -135,7 +138,7 @@ def list_directory(
                     continue
                 if emit is not None:
                     emit.entry(entry.name, st)
-                if marks is not None and is_pyramid_lock(entry.name):
+                if look and is_pyramid_lock(entry.name):
                     marks.append((rel, entry.name))
                 if mode == S_IFREG:
                     files += 1
@@ -156,7 +159,7 @@ def list_directory(
     if days is not None:
         for day, count in hist.items():
             days[day] = days.get(day, 0) + count
-    return (rel, *own, files, apparent, blocks, errors, pack_hist(hist)), subdirs, seen
+    return (rel, *own, files, apparent, blocks, errors, pack_hist(hist)), subdirs, seen, marks
 
 
 def walk_task(
@@ -182,10 +185,10 @@ def walk_task(
     while stack and seen < budget:
         rel, own = stack.pop()
         row = days.setdefault(rel.partition("/")[0], {})
-        found = marks if watched(rel, watch) else None
-        record, subdirs, n = list_directory(
-            root, rel, own, dev, links, problems, mounts, row, marks=found
+        record, subdirs, n, found = list_directory(
+            root, rel, own, dev, links, problems, mounts, row, watch
         )
+        marks += found
         records.append(record)
         seen += n
         stack.extend(subdirs)
