@@ -12,9 +12,11 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from omero_tui.core.database import queries
+from omero_tui.core.database.cluster import demo_database_refusal
 from omero_tui.core.database.connection import (
     DatabaseUnavailable,
     DbSettings,
@@ -34,6 +36,7 @@ from omero_tui.core.database.merge import (
 from omero_tui.core.database.model import AreaTotals, DbProgress, DbReport, DbRepository, UserUsage
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.layout.identity import read_identity
+from omero_tui.core.settings import DEMO_MARKER
 
 __all__ = [
     "DatabaseUnavailable",
@@ -54,6 +57,11 @@ class DatabaseNotConfigured(DatabaseUnavailable):
 def db_settings(location: ServerLocation, env: dict[str, str] | None = None) -> DbSettings:
     db = settings_from_properties(location.properties)
     env = dict(os.environ) if env is None else env
+    sandbox = _demo_root(location)
+    if sandbox is not None:
+        refusal = demo_database_refusal(sandbox, db.host)
+        if refusal is not None:
+            raise DatabaseUnavailable(refusal)
     if not db.configured and not any(env.get(k) for k in PG_ENV):
         where = location.config_path or "config.xml (no server dir found)"
         raise DatabaseNotConfigured(
@@ -61,6 +69,15 @@ def db_settings(location: ServerLocation, env: dict[str, str] | None = None) -> 
             f"omero.db.pass are not set in {where}"
         )
     return db
+
+
+def _demo_root(location: ServerLocation) -> Path | None:
+    """The demo sandbox this server dir is, if it is one (its root holds the marker)."""
+    server_dir = location.server_dir.value
+    if not server_dir:
+        return None
+    root = Path(server_dir).parent
+    return root if location.demo or (root / DEMO_MARKER).is_file() else None
 
 
 def check_database(

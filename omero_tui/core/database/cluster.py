@@ -24,6 +24,10 @@ from omero_tui.core.database.connection import DbSettings
 
 INSTALL_WORDS = "install PostgreSQL (Debian/Ubuntu: apt-get install postgresql) to try it"
 SUPERUSER = "postgres"
+# Where Debian's postgresql package puts its binaries (one dir per major version).
+PG_LIB_GLOB = "/usr/lib/postgresql/*/bin/initdb"
+# In a demo sandbox's root: why its database did not start (gone once it does).
+DEMO_DB_NOTE = "demo-database-error.txt"
 
 
 class ClusterError(Exception):
@@ -33,7 +37,7 @@ class ClusterError(Exception):
 def find_pg_bin() -> Path | None:
     """The newest Debian-style /usr/lib/postgresql/N/bin, or initdb on PATH."""
     found = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        glob.glob(PG_LIB_GLOB),
         key=lambda p: (
             int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0
         ),
@@ -42,6 +46,29 @@ def find_pg_bin() -> Path | None:
         return Path(found[-1]).parent
     on_path = shutil.which("initdb")
     return Path(on_path).parent if on_path else None
+
+
+def demo_database_refusal(sandbox_root: Path, host: str | None) -> str | None:
+    """Why a demo sandbox has no database to check, in one line; None when it has one.
+
+    The demo names its own cluster's socket dir in config.xml once that cluster runs;
+    until then its stock config.xml names localhost, and "cannot reach localhost" would
+    send the admin looking for a server that was never meant to be there.
+    """
+    if host and os.path.isdir(host):
+        return None  # the demo's cluster (running or not: libpq says which)
+    if find_pg_bin() is None:
+        return f"the demo has no database: PostgreSQL is not on this machine; {INSTALL_WORDS}"
+    try:
+        why = " ".join((sandbox_root / DEMO_DB_NOTE).read_text(encoding="utf-8").split())
+    except OSError:
+        why = ""
+    if why:
+        return f"the demo's database did not start: {why[:200]}"
+    return (
+        "the demo's database is not running: it runs while the demo console is open "
+        "(omero-tui --demo, or omero-tui demo --dir DIR)"
+    )
 
 
 def _runner() -> pwd.struct_passwd | None:
