@@ -157,6 +157,19 @@ def merge_area(
 ) -> None:
     """Compare one area; ``pyramids`` (Pixels) collects ``<id>_pyramid`` files to look up."""
     ctx.phase = totals.area
+    merge_sorted(ctx, totals, rows, entries, pyramids=pyramids)
+    ctx.tell(force=True)
+
+
+def merge_sorted(
+    ctx: MergeContext,
+    totals: AreaTotals,
+    rows: Iterator[tuple[Any, ...]],
+    entries: Iterator[DiskEntry],
+    *,
+    pyramids: list[tuple[int, DiskEntry]] | None = None,
+) -> None:
+    """The merge itself, over any stretch of rows and entries in the same key order."""
     report = ctx.report
     row = _next_row(ctx, totals, rows, None)
     entry = _next_entry(ctx, totals, entries, pyramids)
@@ -172,7 +185,6 @@ def merge_area(
             _matched(ctx, totals, row, entry)
             row = _next_row(ctx, totals, rows, row[0])
             entry = _next_entry(ctx, totals, entries, pyramids)
-    ctx.tell(force=True)
 
 
 def _next_row(
