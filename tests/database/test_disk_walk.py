@@ -42,3 +42,33 @@ def test_directory_walk_has_the_same_order_and_sizes(tmp_path) -> None:
     top = dirs[0]
     assert top.names_blob() == b"/".join(sorted(n for n in files if b"/" not in n))
     assert top.dirs == ["a b", "a", "ab"]  # byte order of name + "/": " " < "/" < "b"
+
+
+def test_parallel_walk_equals_the_single_walk(tmp_path) -> None:
+    import psutil
+
+    from omero_tui.core.database.disk_dirs import walk_dirs
+    from omero_tui.core.database.walk_workers import walk_dirs_parallel
+
+    root = os.fsencode(tmp_path)
+    for user in (b"user-1", b"user-2", b"u\xe9", b"z", b".omero"):
+        for day in (b"01", b"02.x", b"02"):
+            os.makedirs(os.path.join(root, user, day))
+            for i in range(3):
+                with open(os.path.join(root, user, day, b"f%d" % i), "wb") as fh:
+                    fh.write(b"x" * i)
+    with open(os.path.join(root, b"top.txt"), "wb") as fh:
+        fh.write(b"top")
+    single = [(d.key, d.names, d.sizes, d.dirs) for d in walk_dirs(root, skip_top=(".omero",))]
+    parallel = [
+        (d.key, d.names, d.sizes, d.dirs)
+        for d in walk_dirs_parallel(root, skip_top=(".omero",), workers=2)
+    ]
+    assert parallel == single and len(single) == 1 + 4 * 4
+    # Stopped half way (a cancelled check): its worker processes are gone.
+    walk = walk_dirs_parallel(root, workers=2)
+    next(walk), next(walk)
+    children = psutil.Process().children()
+    assert children
+    walk.close()
+    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]

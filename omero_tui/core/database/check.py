@@ -47,6 +47,10 @@ __all__ = [
     "usage_only",
 ]
 
+# Tables whose planner estimate reaches this many rows get their area walked by worker
+# processes; below it, starting them costs more than it saves.
+PARALLEL_FROM = 50_000
+TABLES = {"Files": "originalfile", "Pixels": "pixels", "Thumbnails": "thumbnail"}
 PG_ENV = ("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")
 
 
@@ -247,6 +251,7 @@ def _compare(
     verify_hash = ctx.verify_hash
     data_dir = location.data_dir.value or ""
     managed_dir = location.managed_dir.value or ""
+    big = {show(name): int(rows) for name, rows in conn.execute(queries.ESTIMATES_SQL)}
     walk_errors: list[str] = []
 
     def on_error(key: bytes, err: OSError) -> None:
@@ -271,6 +276,7 @@ def _compare(
             [managed_uuid],
             skip_top=(".omero",),
             on_error=on_error,
+            parallel=big.get("originalfile", 0) >= PARALLEL_FROM,
         )
     else:
         entries = walk_sorted(
@@ -318,6 +324,7 @@ def _compare(
                 sizes_recorded=area == "Files",
                 pyramids=pyramids,
                 on_error=on_error,
+                parallel=big.get(TABLES[area], 0) >= PARALLEL_FROM,
             )
         if pyramids:
             _judge_pyramids(conn, report, totals, pyramids)

@@ -56,7 +56,7 @@ def _sorted_bytewise(names: list[str], suffix: str = "") -> list[str]:
     return names
 
 
-def _listing(fd: int) -> tuple[list[str], list[int | None], list[str]]:
+def listing(fd: int) -> tuple[list[str], list[int | None], list[str]]:
     files: list[os.DirEntry[str]] = []
     others: list[str] = []
     dirs: list[str] = []
@@ -113,7 +113,7 @@ def walk_dirs(
         while True:
             if fd >= 0:
                 try:
-                    names, sizes, dirs = _listing(fd)
+                    names, sizes, dirs = listing(fd)
                 except OSError as err:
                     if on_error is not None:
                         on_error(key, err)

@@ -23,6 +23,7 @@ from omero_tui.core.database.disk_dirs import DiskDir, to_bytes, walk_dirs
 from omero_tui.core.database.disk_walk import DiskEntry
 from omero_tui.core.database.merge import MergeContext, RowOrderError, merge_sorted, show
 from omero_tui.core.database.model import MAX_EXAMPLES, AreaTotals, FileIssue
+from omero_tui.core.database.walk_workers import walk_dirs_parallel
 
 # The row of one group: parent, then the files' names ("/"-joined: a name never holds
 # "/"), sizes, ids, owners and groups (","-joined), the same four for its Directory
@@ -210,8 +211,10 @@ def check_area(
     sizes_recorded: bool = True,
     pyramids: list[tuple[int, DiskEntry]] | None = None,
     on_error: Callable[[bytes, OSError], None] | None = None,
+    parallel: bool = False,
 ) -> None:
-    """One area: the grouped rows and the walk, each read ahead in its own thread."""
+    """One area: the grouped rows and the walk, each read ahead in its own thread;
+    ``parallel`` (a big area) walks in worker processes."""
     root = os.fsencode(totals.directory)
     sql = grouped_sql(inner_sql)
     rows: Ahead[tuple[Any, ...]] = Ahead(
@@ -221,22 +224,28 @@ def check_area(
     )
     # The walk runs up to WALK_AHEAD entries ahead: while the server sorts (seconds on
     # a big table, before its first row) the disk is walked, in bounded memory.
-    listing = walk_dirs(root, skip_top=skip_top, on_error=on_error)
+    if parallel:
+        listing = walk_dirs_parallel(root, skip_top=skip_top, on_error=on_error)
+    else:
+        listing = walk_dirs(root, skip_top=skip_top, on_error=on_error)
     disk: Ahead[DiskDir] = Ahead(
         lambda: batched(listing, WALK_BATCH, lambda d: len(d.names) + len(d.dirs) + 1),
         depth=WALK_AHEAD // WALK_BATCH,
         name="omero-tui-db-walk",
     )
-    with rows, disk:
-        merge_grouped(
-            ctx,
-            totals,
-            root,
-            iter(rows),
-            iter(disk),
-            sizes_recorded=sizes_recorded,
-            pyramids=pyramids,
-        )
+    try:
+        with rows, disk:
+            merge_grouped(
+                ctx,
+                totals,
+                root,
+                iter(rows),
+                iter(disk),
+                sizes_recorded=sizes_recorded,
+                pyramids=pyramids,
+            )
+    finally:
+        listing.close()  # its worker processes, if any, are stopped here at the latest
 
 
 def note_slashed(ctx: MergeContext, totals: AreaTotals, rows: list[tuple[Any, ...]]) -> None:

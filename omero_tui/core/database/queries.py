@@ -231,4 +231,10 @@ COUNTS_SQL = (
     f" coalesce(sum(size) FILTER (WHERE {LEGACY_WHERE}), 0),"
     " count(*) FILTER (WHERE repo = %s) FROM originalfile"
 )
+# The planner's row estimates (kept by autovacuum's ANALYZE): instant, unlike count(*).
+ESTIMATES_SQL = (
+    "SELECT relname::text, reltuples::int8 FROM pg_class"
+    " WHERE relname IN ('originalfile', 'pixels', 'thumbnail')"
+    " AND relnamespace = current_schema()::regnamespace"
+)
 PIXELS_KNOWN_SQL = "SELECT id FROM pixels WHERE id = ANY(%s)"
