@@ -22,7 +22,7 @@ def test_walk_is_in_byte_order_with_tricky_names(tmp_path) -> None:
 
 
 def test_directory_walk_has_the_same_order_and_sizes(tmp_path) -> None:
-    from omero_tui.core.database.disk_dirs import to_bytes, walk_dirs
+    from omero_tui.core.database.disk_dirs import walk_dirs
 
     root = os.fsencode(tmp_path)
     files = [b"a.b", b"a-b", b"a/x", b"a/x.y", b"ab/c", b"B", b"\xe9t\xe9", b"a b/c", b"0"]
@@ -36,11 +36,11 @@ def test_directory_walk_has_the_same_order_and_sizes(tmp_path) -> None:
     dirs = list(walk_dirs(root, skip_top=(".omero",)))
     keys = [d.key for d in dirs]
     assert keys == sorted(keys) == [b"", b"a b/", b"a/", b"ab/"]
-    flat = {d.key + to_bytes(n): s for d in dirs for n, s in zip(d.names, d.sizes, strict=True)}
+    flat = {d.key + n: s for d in dirs for n, s in zip(d.name_list(), d.size_list(), strict=True)}
     walked = {e.key: e.size for e in walk_sorted(root) if not e.is_dir}
     assert flat == {k: v for k, v in walked.items()} and flat[b"a/broken"] is None
     top = dirs[0]
-    assert top.names_blob() == b"/".join(sorted(n for n in files if b"/" not in n))
+    assert top.names == b"/".join(sorted(n for n in files if b"/" not in n))
     assert top.dirs == ["a b", "a", "ab"]  # byte order of name + "/": " " < "/" < "b"
 
 
@@ -59,11 +59,8 @@ def test_parallel_walk_equals_the_single_walk(tmp_path) -> None:
                     fh.write(b"x" * i)
     with open(os.path.join(root, b"top.txt"), "wb") as fh:
         fh.write(b"top")
-    single = [(d.key, d.names, d.sizes, d.dirs) for d in walk_dirs(root, skip_top=(".omero",))]
-    parallel = [
-        (d.key, d.names, d.sizes, d.dirs)
-        for d in walk_dirs_parallel(root, skip_top=(".omero",), workers=2)
-    ]
+    single = list(walk_dirs(root, skip_top=(".omero",)))
+    parallel = list(walk_dirs_parallel(root, skip_top=(".omero",), workers=2))
     assert parallel == single and len(single) == 1 + 4 * 4
     # Stopped half way (a cancelled check): its worker processes are gone.
     walk = walk_dirs_parallel(root, workers=2)

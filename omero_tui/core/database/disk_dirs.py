@@ -30,18 +30,34 @@ def to_bytes(name: str) -> bytes:
 
 @dataclass(slots=True)
 class DiskDir:
+    """One directory's listing, already in the form the database's group row has."""
+
     key: bytes  # relative to the walk's root: b"" for the root, else b"a/b/"
-    names: list[str]  # files and everything else that is not a directory, byte order
-    sizes: list[int | None]  # st_size of a regular file (a link followed), else None
+    names: bytes  # files (and all else not a directory), "/"-joined in byte order
+    sizes: bytes  # their st_size (a link followed) ","-joined; "None" where unknown
+    files: int
+    total: int  # the sum of the known sizes
     dirs: list[str]  # subdirectories, in byte order of name + "/"
 
-    def names_blob(self) -> bytes:
-        """The names as the database's ``string_agg(name, '/')`` writes them."""
-        return to_bytes("/".join(self.names))
+    @classmethod
+    def of(cls, key: bytes, names: list[str], sizes: list[int | None], dirs: list[str]) -> DiskDir:
+        # Joined here, in the walking process: the check compares whole strings.
+        return cls(
+            key,
+            to_bytes("/".join(names)),
+            ",".join(map(str, sizes)).encode(),
+            len(names),
+            sum(filter(None, sizes)),
+            dirs,
+        )
 
-    def sizes_blob(self) -> bytes:
-        """The sizes as ``string_agg(size::text, ',')``; a None never equals a row's."""
-        return ",".join(map(str, self.sizes)).encode()
+    def name_list(self) -> list[bytes]:
+        return self.names.split(b"/") if self.files else []
+
+    def size_list(self) -> list[int | None]:
+        if not self.files:
+            return []
+        return [None if v == b"None" else int(v) for v in self.sizes.split(b",")]
 
     def dirs_blob(self) -> bytes:
         return to_bytes("/".join(self.dirs))
@@ -120,7 +136,7 @@ def walk_dirs(
                     names, sizes, dirs = [], [], []
                 if not key and skip_top:
                     dirs = [d for d in dirs if d not in skip_top]
-                yield DiskDir(key, names, sizes, dirs)
+                yield DiskDir.of(key, names, sizes, dirs)
                 stack.append((fd, key, iter(dirs)))
             parent_fd, parent_key, children = stack[-1]
             child = next(children, None)
@@ -137,7 +153,7 @@ def walk_dirs(
             except OSError as err:
                 if on_error is not None:
                     on_error(key, err)
-                yield DiskDir(key, [], [], [])
+                yield DiskDir.of(key, [], [], [])
                 fd = -1
     finally:
         for parent_fd, _, _ in stack:

@@ -100,8 +100,8 @@ def _rows_of(group: tuple[Any, ...]) -> list[tuple[Any, ...]]:
 def dir_entries(root: bytes, disk: DiskDir) -> list[DiskEntry]:
     """A listing as the row-by-row merge reads it: files and folders, in key order."""
     entries = [
-        DiskEntry(key := disk.key + to_bytes(name), False, size, root + b"/" + key)
-        for name, size in zip(disk.names, disk.sizes, strict=True)
+        DiskEntry(key := disk.key + name, False, size, root + b"/" + key)
+        for name, size in zip(disk.name_list(), disk.size_list(), strict=True)
     ]
     entries += [
         DiskEntry(key := disk.key + to_bytes(name) + b"/", True, None, root + b"/" + key)
@@ -113,11 +113,11 @@ def dir_entries(root: bytes, disk: DiskDir) -> list[DiskEntry]:
 
 def _matches(group: tuple[Any, ...], disk: DiskDir, sizes_recorded: bool) -> bool:
     names = group[1]
-    if (names or b"") != disk.names_blob():
+    if (names or b"") != disk.names:
         return False
     if names is not None and b"\\" in names:
         return False  # a backslash is an unsafe path: said row by row
-    if sizes_recorded and group[2] is not None and group[2] != disk.sizes_blob():
+    if sizes_recorded and group[2] is not None and group[2] != disk.sizes:
         return False
     folders = group[6]
     if folders is not None and folders != disk.dirs_blob():
@@ -162,14 +162,14 @@ def merge_grouped(
             _by_row(ctx, totals, root, group, None, pyramids)
             previous, group = parent, next(groups, None)
         elif parent is None or parent > disk.key:
-            if disk.names:
+            if disk.files:
                 _by_row(ctx, totals, root, None, disk, pyramids)
             else:
                 ctx.entries_done += len(disk.dirs)
             disk = next(dirs, None)
         else:
             if _matches(group, disk, sizes_recorded):
-                count, on_disk = len(disk.names), sum(filter(None, disk.sizes))
+                count, on_disk = disk.files, disk.total
                 rows = group[10]
                 ctx.rows_done += rows
                 ctx.entries_done += count + len(disk.dirs)
@@ -229,7 +229,7 @@ def check_area(
     else:
         listing = walk_dirs(root, skip_top=skip_top, on_error=on_error)
     disk: Ahead[DiskDir] = Ahead(
-        lambda: batched(listing, WALK_BATCH, lambda d: len(d.names) + len(d.dirs) + 1),
+        lambda: batched(listing, WALK_BATCH, lambda d: d.files + len(d.dirs) + 1),
         depth=WALK_AHEAD // WALK_BATCH,
         name="omero-tui-db-walk",
     )

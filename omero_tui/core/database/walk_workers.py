@@ -45,8 +45,8 @@ def serve(stdin: int, stdout: int) -> int:
             write_frame(stdout, ("error", prefix + key, err.strerror or str(err)))
 
         for d in walk_dirs(root + b"/" + prefix, on_error=error):
-            frame.append((prefix + d.key, d.names, d.sizes, d.dirs))
-            weight += len(d.names) + len(d.dirs) + 1
+            frame.append((prefix + d.key, d.names, d.sizes, d.files, d.total, d.dirs))
+            weight += d.files + len(d.dirs) + 1
             if weight >= FRAME_ENTRIES:
                 write_frame(stdout, ("dirs", frame))
                 frame, weight = [], 0
@@ -122,7 +122,7 @@ def walk_dirs_parallel(
     if count < 2 or len(dirs) < 2:
         yield from walk_dirs(root, skip_top=skip_top, on_error=on_error)
         return
-    yield DiskDir(b"", names, sizes, dirs)
+    yield DiskDir.of(b"", names, sizes, dirs)
     pool = [_Worker(root, dirs[i::count]) for i in range(min(count, len(dirs)))]
     try:
         for i in range(len(dirs)):
@@ -133,8 +133,8 @@ def walk_dirs_parallel(
                 if kind == "end":
                     break
                 if kind == "dirs":
-                    for key, n, s, d in frame[1]:  # type: ignore[index]
-                        yield DiskDir(key, n, s, d)
+                    for item in frame[1]:  # type: ignore[index]
+                        yield DiskDir(*item)
                 elif kind == "error":
                     if on_error is not None:
                         _, key, text = frame  # type: ignore[misc]
