@@ -6,7 +6,7 @@ string each; the walk (``disk_dirs``) lists one directory at a time in the same
 order. When a directory's names and sizes are byte for byte what its rows say, every
 file in it is present with its size, and no Python object is made per file. Only a
 directory that differs (something missing, an orphan, a size, a pyramid, a row with a
-strange name) is taken apart and merged row by row by ``merge.merge_sorted``, the
+strange name) is taken apart and merged row by row by ``merge.merge_area``, the
 same code the checksum verification uses, so every finding is made in one place.
 """
 
@@ -21,7 +21,7 @@ from omero_tui.core.database import queries
 from omero_tui.core.database.ahead import Ahead, batched
 from omero_tui.core.database.disk_dirs import DiskDir, to_bytes, walk_dirs
 from omero_tui.core.database.disk_walk import DiskEntry
-from omero_tui.core.database.merge import MergeContext, RowOrderError, merge_sorted, show
+from omero_tui.core.database.merge import MergeContext, RowOrderError, merge_area, show
 from omero_tui.core.database.model import MAX_EXAMPLES, AreaTotals, FileIssue
 from omero_tui.core.database.walk_workers import walk_dirs_parallel
 
@@ -197,7 +197,7 @@ def _by_row(
 ) -> None:
     rows = group_rows(group) if group is not None else []
     entries = dir_entries(root, disk) if disk is not None else []
-    merge_sorted(ctx, totals, iter(rows), iter(entries), pyramids=pyramids)
+    merge_area(ctx, totals, iter(rows), iter(entries), pyramids=pyramids, part=True)
 
 
 def check_area(

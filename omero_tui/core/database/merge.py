@@ -154,22 +154,24 @@ def merge_area(
     entries: Iterator[DiskEntry],
     *,
     pyramids: list[tuple[int, DiskEntry]] | None = None,
+    part: bool = False,
 ) -> None:
-    """Compare one area; ``pyramids`` (Pixels) collects ``<id>_pyramid`` files to look up."""
-    ctx.phase = totals.area
-    merge_sorted(ctx, totals, rows, entries, pyramids=pyramids)
-    ctx.tell(force=True)
+    """Compare one area (or, ``part``, one stretch of it: a directory that differs);
+    ``pyramids`` (Pixels) collects ``<id>_pyramid`` files to look up."""
+    if not part:
+        ctx.phase = totals.area
+    _merge(ctx, totals, rows, entries, pyramids)
+    if not part:
+        ctx.tell(force=True)
 
 
-def merge_sorted(
+def _merge(
     ctx: MergeContext,
     totals: AreaTotals,
     rows: Iterator[tuple[Any, ...]],
     entries: Iterator[DiskEntry],
-    *,
-    pyramids: list[tuple[int, DiskEntry]] | None = None,
+    pyramids: list[tuple[int, DiskEntry]] | None,
 ) -> None:
-    """The merge itself, over any stretch of rows and entries in the same key order."""
     report = ctx.report
     row = _next_row(ctx, totals, rows, None)
     entry = _next_entry(ctx, totals, entries, pyramids)

@@ -44,12 +44,7 @@ OPTIONAL: dict[str, tuple[str, ...]] = {
 
 def numbered_sql(column: str) -> str:
     """OMERO's ``Dir-%03d`` path of an id, in SQL (ome.io.nio.AbstractFileSystemService)."""
-    parts = [
-        f"CASE WHEN {column} >= {1000**k} THEN 'Dir-' || "
-        f"lpad(mod({column} / {1000**k}, 1000)::text, 3, '0') END"
-        for k in range(MAX_ID_LEVELS, 0, -1)
-    ]
-    return f"concat_ws('/', {', '.join(parts)}, {column}::text)"
+    return f"({numbered_parent_sql(column)} || {column}::text)"
 
 
 def numbered_parent_sql(column: str) -> str:

@@ -14,18 +14,15 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
-import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 from omero_tui.core.database.disk_dirs import OPEN_DIR, DiskDir, listing, to_bytes, walk_dirs
-from omero_tui.core.usage.worker import read_frame, write_frame
+from omero_tui.core.usage.worker import read_frame, start_worker, write_frame
 
 FRAME_ENTRIES = 2_000  # names per frame
 AHEAD_FRAMES = 64  # frames a worker's reader holds: some 130k entries each
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])  # the dir holding omero_tui
 _END = ("end",)
 
 
@@ -58,16 +55,7 @@ def serve(stdin: int, stdout: int) -> int:
 
 class _Worker:
     def __init__(self, root: bytes, names: list[str]) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "omero_tui.core.database.walk_workers"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            close_fds=True,
-        )
+        self.process = start_worker("omero_tui.core.database.walk_workers")
         assert self.process.stdin is not None and self.process.stdout is not None
         write_frame(self.process.stdin.fileno(), (root, names))
         self.process.stdin.close()
