@@ -329,7 +329,8 @@ class PermsPanel(FollowsChanges, VerticalScroll):
         group_w = max([5, *(len(r.group) for r in rows)])
         fixed = owner_w + group_w + 11 + 3
         room = max(24, self.size.width - CHROME_WIDTH - fixed)
-        label_w = min(max(len(r.label) for r in rows), max(14, room - 14))
+        # No rows at all when nothing local is judged (a Windows-era data dir).
+        label_w = min(max([9, *(len(r.label) for r in rows)]), max(14, room - 14))
         findings_w = max(10, room - label_w)
         findings = [
             fit_end(", ".join(dict.fromkeys(SHORT.get(c, c) for c in r.problems)), findings_w)
