@@ -28,6 +28,8 @@ SUPERUSER = "postgres"
 PG_LIB_GLOB = "/usr/lib/postgresql/*/bin/initdb"
 # In a demo sandbox's root: why its database did not start (gone once it does).
 DEMO_DB_NOTE = "demo-database-error.txt"
+DEMO_STOCK_HOST = "localhost"  # what a demo's config.xml names until its cluster runs
+CLUSTER_PREFIX = "omero-tui-pg-"
 
 
 class ClusterError(Exception):
@@ -55,8 +57,8 @@ def demo_database_refusal(sandbox_root: Path, host: str | None) -> str | None:
     until then its stock config.xml names localhost, and "cannot reach localhost" would
     send the admin looking for a server that was never meant to be there.
     """
-    if host and os.path.isdir(host):
-        return None  # the demo's cluster (running or not: libpq says which)
+    if not _demo_host(sandbox_root, host):
+        return None  # the demo's running cluster, or settings someone chose: libpq says
     if find_pg_bin() is None:
         return f"the demo has no database: PostgreSQL is not on this machine; {INSTALL_WORDS}"
     try:
@@ -69,6 +71,16 @@ def demo_database_refusal(sandbox_root: Path, host: str | None) -> str | None:
         "the demo's database is not running: it runs while the demo console is open "
         "(omero-tui --demo, or omero-tui demo --dir DIR)"
     )
+
+
+def _demo_host(sandbox_root: Path, host: str | None) -> bool:
+    """The demo's stock host, or the socket dir of a demo cluster that is gone."""
+    if host == DEMO_STOCK_HOST:
+        return True
+    if not host or not os.path.isabs(host) or os.path.exists(host):
+        return False
+    ours = Path(host).name.startswith(CLUSTER_PREFIX) or Path(host).parent == sandbox_root
+    return ours
 
 
 def _runner() -> pwd.struct_passwd | None:
@@ -116,7 +128,7 @@ class LocalCluster:
         runner = _runner()
         if directory is None or runner is not None:
             # As root the cluster's user must reach its directory: a fresh one in /tmp.
-            directory = Path(tempfile.mkdtemp(prefix="omero-tui-pg-"))
+            directory = Path(tempfile.mkdtemp(prefix=CLUSTER_PREFIX))
         directory.mkdir(parents=True, exist_ok=True)
         cluster = cls(directory, bin_dir, secrets.token_urlsafe(16))
         pwfile = directory / "pw"
