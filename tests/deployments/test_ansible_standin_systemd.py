@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from omero_tui.core.config.xml_file import read_config
@@ -49,6 +50,8 @@ def running_model(root: Path, user: str, *, managed: bool) -> Iterator[AnsibleMo
     try:
         started = model.systemctl("start", "omero-server")
         assert started.returncode == 0, started.stderr + journal(model)
+        main = int((model.server_dir / "var" / "master" / "master.pid").read_text().split()[0])
+        assert psutil.Process(main).username() == user  # User= honoured: the scratch account
         yield model
     finally:
         stop_model(model)
