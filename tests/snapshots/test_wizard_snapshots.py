@@ -17,6 +17,7 @@ from textual.widgets import Input
 
 from omero_tui.core.demo.sandbox import DemoSandbox, build_demo
 from omero_tui.tui.screens.resume_prompt import ResumePrompt
+from tests.conftest import fixed_path_held
 from tests.snapshots.wizard_script import (
     TARGET,
     ScriptedEngine,
@@ -34,9 +35,10 @@ IDS = ["80x24", "120x36"]
 
 @pytest.fixture(scope="module")
 def built() -> Iterator[DemoSandbox]:
-    shutil.rmtree(ROOT, ignore_errors=True)
-    yield build_demo(ROOT / "demo")
-    shutil.rmtree(ROOT, ignore_errors=True)
+    with fixed_path_held(ROOT):
+        shutil.rmtree(ROOT, ignore_errors=True)
+        yield build_demo(ROOT / "demo")
+        shutil.rmtree(ROOT, ignore_errors=True)
 
 
 @pytest.fixture
