@@ -228,6 +228,14 @@ def relocation_area(state_dir: Path | None) -> AreaResult:
         )
         return summarise("relocation", [finding], finding.message, measured_at=now), {}
     latest = latest_relocation(state_dir)
+    if latest is not None and latest.state == "complete" and latest.plan.get("method") == "rename":
+        # A rename leaves nothing behind: "the old copy is kept" would send the admin
+        # looking for a copy that does not exist.
+        words = (
+            f"The last relocation renamed {latest.source} to {latest.target}; "
+            "nothing is left at the old place."
+        )
+        return AreaHealth("relocation", Severity.OK, words, (), now), {}
     if latest is not None and latest.state == "complete":
         finding = Finding(
             "relocation",
