@@ -15,6 +15,11 @@ from omero_tui.tui.wizard.run_text import event_log
 from omero_tui.tui.wizard.state import WizardState
 from omero_tui.tui.wizard.step_config import config_diff_text
 
+RUNNING_WORDS = {
+    "rollback": "Rolling back: putting everything back as it was…",
+    "remove": "Removing the old copy, after comparing every file with the new one…",
+}
+
 
 class DonePage(VerticalScroll):
     def __init__(self) -> None:
@@ -29,8 +34,10 @@ class DonePage(VerticalScroll):
     def show(self, state: WizardState) -> None:
         result = state.result
         status = self.query_one("#done-status", Static)
-        if result is None:
-            status.update(Text("Finishing…", "cyan"))
+        if result is None or state.running is not None:
+            # Said as the step bar says it: what runs now, not the outcome of a run before.
+            words = RUNNING_WORDS.get(state.running or "", "Finishing…")
+            status.update(Text(words, "cyan"))
             return
         ok = result.ok
         status.update(Text(f"{'✓' if ok else '✗'} {result.message}", "green" if ok else "red"))

@@ -39,7 +39,8 @@ from omero_tui.tui.wizard.messages import (
 )
 from omero_tui.tui.wizard.run_pages import RUN_PAGES, make_pages
 from omero_tui.tui.wizard.source import WizardSource
-from omero_tui.tui.wizard.state import PAGE_TITLES, PAGES, STEP_PAGES, WizardState
+from omero_tui.tui.wizard.state import STEP_PAGES, WizardState
+from omero_tui.tui.wizard.step_bar import StepBar, WizardView
 from omero_tui.tui.wizard.step_choose import ChoosePage, target_refusal
 from omero_tui.tui.wizard.step_confirm import ConfirmPage
 from omero_tui.tui.wizard.workers import WizardWorkers
@@ -93,7 +94,7 @@ class RelocationWizard(WizardWorkers, Screen[None]):
         if self.demo_label:
             title += f"  [reverse] DEMO [/reverse] sandbox {self.demo_label}"
         yield Static(title, id="wizard-title")
-        yield Static(id="wizard-steps")
+        yield StepBar(id="wizard-steps")
         with Vertical(id="wizard-body"):
             yield Static("Finding the server…", id="wizard-loading")
             yield ContentSwitcher(id="wizard-pages")
@@ -141,7 +142,6 @@ class RelocationWizard(WizardWorkers, Screen[None]):
         self.page = page
         self.query_one("#wizard-pages", ContentSwitcher).current = f"page-{page}"
         self.refresh_page()
-        self._show_steps()
         self.refresh_bindings()
         if page == "confirm":
             self.query_one(ConfirmPage).focus_input()
@@ -158,6 +158,7 @@ class RelocationWizard(WizardWorkers, Screen[None]):
             )
         elif self.page in RUN_PAGES:
             self.query_one(f"#page-{self.page}").show(self.state)
+        self._show_steps()
 
     def show_problem(
         self,
@@ -174,23 +175,13 @@ class RelocationWizard(WizardWorkers, Screen[None]):
         self.go("problem")
 
     def _show_steps(self) -> None:
-        text = Text()
-        current = PAGES.index(self.page) if self.page in PAGES else None
-        for index, page in enumerate(PAGES):
-            if current is not None and index < current:
-                mark, style = "✓", "green"
-            elif index == current:
-                mark, style = "▶", "bold reverse"
-            else:
-                mark, style = "·", "dim"
-            if index:
-                text.append(" ")
-            text.append(f"{mark}{PAGE_TITLES[page]}" if index == current else mark, style=style)
-        if self.page == "problem":
-            text.append("  ! needs a decision", style="bold yellow")
-        elif current is not None:
-            text.append(f"   step {current + 1} of {len(PAGES)}", style="dim")
-        self.query_one("#wizard-steps", Static).update(text)
+        problem = self.problem if self.page == "problem" else None
+        view = WizardView(
+            self.page,
+            unfinished=problem is not None and self._unfinished(),
+            unchanged=problem is not None and self.problem_unchanged,
+        )
+        self.query_one(StepBar).show(view, self.state)
 
     # ------------------------------------------------------------------ keys
 
@@ -362,12 +353,14 @@ class RelocationWizard(WizardWorkers, Screen[None]):
         self.query_one("#page-preflight").show(self.state)
         self.query_one("#page-plan").show(self.state)
         self.query_one(ConfirmPage).show(self.state)
+        self._show_steps()
         self.refresh_bindings()
 
     @on(PrepareFailed)
     def _prepare_failed(self, message: PrepareFailed) -> None:
         self.state.prepare_error = message.error
         self.query_one("#page-preflight").show(self.state)
+        self._show_steps()
         self.refresh_bindings()
 
     @on(EngineProgress)
@@ -410,7 +403,8 @@ class RelocationWizard(WizardWorkers, Screen[None]):
                 result.message,
                 message.status,
                 result.outcome == "cancelled",
-                unchanged=result.outcome == "aborted",  # stopped before anything changed
+                # Stopped before anything changed, or everything was put back.
+                unchanged=result.outcome == "aborted" or message.ended == "aborted",
             )
         self.refresh_bindings()
 
