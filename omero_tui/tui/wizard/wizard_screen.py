@@ -17,11 +17,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Input, Static
+from textual.widgets import ContentSwitcher, Input, Static
 
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.relocation.status import RelocationStatus
+from omero_tui.tui.copy_commands import commands_in, copy_commands, shown_text
 from omero_tui.tui.screens.confirm_modal import ConfirmModal
+from omero_tui.tui.widgets.fitting_footer import FittingFooter
 from omero_tui.tui.wizard.choices_text import rollback_refusal
 from omero_tui.tui.wizard.dir_picker import DirectoryPicker
 from omero_tui.tui.wizard.messages import (
@@ -48,7 +50,16 @@ from omero_tui.tui.wizard.workers import WizardWorkers
 CHOICE_DELAY_S = 0.15  # describe the target once typing pauses, not at every key
 # Keys that are single letters: while a text box has the keyboard they are its text.
 LETTER_ACTIONS = frozenset(
-    {"next", "back", "cancel_run", "resume", "rollback", "remove_source", "clear_cache"}
+    {
+        "next",
+        "back",
+        "cancel_run",
+        "resume",
+        "rollback",
+        "remove_source",
+        "clear_cache",
+        "copy_commands",
+    }
 )
 
 
@@ -62,6 +73,7 @@ class RelocationWizard(WizardWorkers, Screen[None]):
         Binding("u", "rollback", "Roll back…"),
         Binding("x", "remove_source", "Remove old copy…"),
         Binding("k", "clear_cache", "Clear stale cache…"),
+        Binding("y", "copy_commands", "Copy commands"),
         Binding("escape", "close", "Close"),
     ]
 
@@ -98,7 +110,7 @@ class RelocationWizard(WizardWorkers, Screen[None]):
         with Vertical(id="wizard-body"):
             yield Static("Finding the server…", id="wizard-loading")
             yield ContentSwitcher(id="wizard-pages")
-        yield Footer()
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         self._show_steps()
@@ -209,6 +221,8 @@ class RelocationWizard(WizardWorkers, Screen[None]):
             )
         if action == "remove_source":
             return not running and page == "done" and self._copy_complete()
+        if action == "copy_commands":
+            return not running and bool(self.page_commands())
         if action == "clear_cache":
             return not running and page == "done" and self.state.stale_memos is not None
         return True
@@ -267,6 +281,16 @@ class RelocationWizard(WizardWorkers, Screen[None]):
             page.focus_target()  # picked or not: typing goes on in the box
 
         self.app.push_screen(DirectoryPicker(where, self.source.choice), picked)
+
+    def page_commands(self) -> list[str]:
+        """The commands the page on screen shows: its own, then those quoted in its text."""
+        if self.location is None:
+            return []
+        page = self.query_one(f"#page-{self.page}")
+        return [*getattr(page, "commands", []), *commands_in(shown_text(page))]
+
+    def action_copy_commands(self) -> None:
+        copy_commands(self, self.page_commands())
 
     def action_close(self) -> None:
         if self.state.running is not None:
