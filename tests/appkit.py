@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from textual.app import App
 from textual.pilot import Pilot
+from textual.widget import Widget
 from textual.widgets import Static
 
 from omero_tui.core.demo.sandbox import DemoSandbox
@@ -88,3 +89,64 @@ async def settle(pilot: Pilot) -> None:
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+def widget_text(widget: Widget) -> str:
+    """Every word a widget holds, scrolled into view or not: a Static's content, a
+    table's header and cells, a tree's labels, an input's value, a button's label."""
+    from textual.widgets import Button, DataTable, Input, Tree
+    from textual.widgets._toggle_button import ToggleButton
+
+    def plain(value: object) -> str:
+        if isinstance(value, str):
+            return value
+        console = Console(width=300, record=True, file=io.StringIO())
+        console.print(value)
+        return console.export_text()
+
+    if not widget.display:
+        return ""  # hidden (a "Finding the server…" line once it was found)
+    if isinstance(widget, ToggleButton):  # a checkbox or radio button: its label
+        return plain(widget.label)
+    if isinstance(widget, Static):
+        content = widget.content
+        if isinstance(content, str) and widget._render_markup:  # noqa: SLF001
+            from rich.errors import MarkupError
+            from rich.text import Text
+
+            try:
+                return Text.from_markup(content).plain
+            except MarkupError:
+                return content
+        return plain(content)
+    if isinstance(widget, DataTable):
+        header = [plain(c.label) for c in widget.columns.values()]
+        rows = [plain(cell) for i in range(widget.row_count) for cell in widget.get_row_at(i)]
+        return "\n".join(header + rows)
+    if isinstance(widget, Tree):
+        nodes, found = [widget.root], []
+        while nodes:
+            node = nodes.pop()
+            found.append(plain(node.label))
+            nodes.extend(node.children)
+        return "\n".join(found)
+    if isinstance(widget, Input):
+        return widget.value
+    if isinstance(widget, Button):
+        return plain(widget.label)
+    return ""
+
+
+async def every_panel_text(pilot: Pilot) -> dict[str, str]:
+    """Each panel's whole text once it has settled, opened one after the other."""
+    from omero_tui.tui.panels import TABS
+
+    app = pilot.app
+    texts = {}
+    for tab in TABS:
+        await app.action_show_panel(tab)  # type: ignore[attr-defined]
+        await settle(pilot)
+        pane = app.screen.query_one(f"#{tab}")
+        texts[tab] = "\n".join(widget_text(w) for w in pane.query("*"))
+    texts["title"] = text_of(app, "#title-bar")
+    return texts

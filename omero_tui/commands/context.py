@@ -31,9 +31,10 @@ def locate(args: argparse.Namespace, *, demo: bool = False) -> ServerLocation:
 def find(args: argparse.Namespace, *, demo: bool = False) -> ServerLocation:
     """The server the options name, as found, even when there is none (the console says so)."""
     # Here, not at the top: psutil and the process scan cost a headless command only
-    # when it locates a server.
+    # when it locates a server. With nothing naming the server, its processes are asked,
+    # then its loaded systemd unit.
     from omero_tui.core.server.deployment import deployment_notes
-    from omero_tui.core.server.running import find_running_server
+    from omero_tui.core.server.unit_discovery import find_server_from_system
 
     settings = load_settings(args)
     location = discover(
@@ -43,7 +44,7 @@ def find(args: argparse.Namespace, *, demo: bool = False) -> ServerLocation:
         settings_path=str(settings.path) if settings.exists else None,
         demo=demo,
         profile_arg=getattr(args, "profile", None),
-        running=None if demo else find_running_server,
+        running=None if demo else find_server_from_system,
     )
     if demo:
         return location

@@ -22,7 +22,7 @@ from omero_tui.core.database.check import (
 )
 from omero_tui.core.database.model import DbProgress, DbReport
 from omero_tui.core.findings import Severity
-from omero_tui.core.json_output import to_jsonable
+from omero_tui.core.json_output import hide_secrets, hide_url_passwords, to_jsonable
 from omero_tui.core.usage.format import human_bytes
 
 
@@ -46,7 +46,8 @@ def run_db(args: argparse.Namespace) -> int:
         if show is not None:
             print("\r\033[K", end="", file=sys.stderr, flush=True)
     if args.json:
-        _write(json.dumps(report_json(report, usage_alone), indent=2, ensure_ascii=False))
+        data = hide_secrets(report_json(report, usage_alone))
+        _write(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         _write(render_text(report, args, usage_alone))
     return Severity.OK.exit_code if usage_alone else report.verdict.exit_code
@@ -65,6 +66,7 @@ def report_json(report: DbReport, usage_alone: bool = False) -> dict[str, Any]:
 
 
 def _unknown(reason: str, *, json_output: bool) -> int:
+    reason = hide_url_passwords(reason)
     print(f"omero-tui: {reason}", file=sys.stderr)
     if json_output:
         _write(json.dumps({"verdict": "unknown", "exit_code": 3, "error": reason}, indent=2))

@@ -58,6 +58,8 @@ class ServerLocation:
     # What the admin must know about how these were found (another profile in
     # OMERO_CONFIG, a server found from its processes, a Windows-era path, a container).
     notes: tuple[Finding, ...] = ()
+    # Who the server runs as, when discovery learnt it (a systemd unit's User=).
+    server_user: Determined | None = None
 
     @property
     def windows_paths(self) -> tuple[str, ...]:
@@ -83,6 +85,10 @@ class RunningServerHint:
     data_dir: str | None
     how: str  # e.g. "from the running Blitz-0 (pid 812, user omero-server)"
     data_how: str = ""  # e.g. "held open by Blitz-0 (pid 812): .omero/repository/<uuid>/.lock"
+    # "processes", or "systemd unit" when no server runs and its loaded unit named it.
+    source: str = "processes"
+    user: str | None = None  # the unit's User=: who the server runs as once started
+    details: str = ""  # what the unit said, for the note (which file, which lines)
 
 
 def is_foreign_windows_path(path: str, platform: str = sys.platform) -> bool:
@@ -172,10 +178,11 @@ def discover(
             config_error = str(err)
         else:
             profile, raw = _profile(doc, env, profile_arg, notes, config_path)
+    server_user: Determined | None = None
     if hint is not None and hint.server_dir:
         notes.append(_found_running(hint))
-    elif hint is None and nothing_named and running is not None and server_dir.value is None:
-        hint = running()  # only a data dir may be known from the repository's lock holder
+        if hint.user:
+            server_user = Determined(hint.user, hint.how)
     data_dir = _data_dir(data_dir_arg, raw, profile, platform, hint)
     # Resolution sees the data dir actually in use, so ${omero.data.dir} follows --data-dir.
     context = {**raw, DATA_DIR_KEY: data_dir.value or ""}
@@ -192,6 +199,7 @@ def discover(
         config_error=config_error,
         demo=demo,
         searched=tuple(candidates) if server_dir.value is None else (),
+        server_user=server_user,
     )
     if location.on_windows_paths or location.windows_paths:
         notes.append(windows_note(location))
@@ -265,6 +273,16 @@ def _profile(
 
 
 def _found_running(hint: RunningServerHint) -> Finding:
+    if hint.source == "systemd unit":
+        return Finding(
+            "layout",
+            Severity.INFO,
+            "layout.found_from_unit",
+            "Nothing named the server (no --server-dir, OMERODIR, settings file, common "
+            f"install location or running server process), so it was found {hint.how}"
+            f"{': ' + hint.details if hint.details else ''}.",
+            hint.server_dir,
+        )
     return Finding(
         "layout",
         Severity.INFO,
@@ -333,6 +351,8 @@ def _named_by(how: str) -> str:
         return "--server-dir"
     if how == "from OMERODIR":
         return "OMERODIR"
+    if how.startswith("from the systemd unit"):
+        return how.removeprefix("from ")
     return "the server dir of the settings file"
 
 

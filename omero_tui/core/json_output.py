@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Mapping
 from enum import Enum
 from pathlib import PurePath
@@ -38,8 +39,24 @@ def is_secret_key(key: str) -> bool:
     return lowered.endswith("pass") or lowered.endswith("password")
 
 
+# ``scheme://user:PASSWORD@`` (up to the last '@' of the word: a raw '@' in a password)
+# and a libpq conninfo's ``password=PASSWORD`` (quoted or not).
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/:@\s]*):(\S*)@")
+_CONNINFO_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
+def hide_url_passwords(text: str) -> str:
+    """``text`` with the password of every database URL or conninfo in it hidden: a
+    ``postgresql://omero:pw@host/db`` names its secret under no ``*pass`` key."""
+    if "@" not in text and "=" not in text:
+        return text
+    text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}:{HIDDEN}@", text)
+    return _CONNINFO_PASSWORD.sub(lambda m: m.group(1) + HIDDEN, text)
+
+
 def hide_secrets(value: Any) -> Any:
-    """The JSON-ready ``value`` with every non-empty value of a secret key hidden."""
+    """The JSON-ready ``value`` with every non-empty value of a secret key hidden, and
+    the password of every database URL in a string."""
     if isinstance(value, Mapping):
         return {
             k: HIDDEN if isinstance(k, str) and is_secret_key(k) and v else hide_secrets(v)
@@ -47,6 +64,8 @@ def hide_secrets(value: Any) -> Any:
         }
     if isinstance(value, list):
         return [hide_secrets(v) for v in value]
+    if isinstance(value, str):
+        return hide_url_passwords(value)
     return value
 
 

@@ -113,14 +113,7 @@ def build_ansible_model(
     units = root / "etc" / "systemd" / "system"
     (units / "multi-user.target.wants").mkdir(parents=True)
     unit = units / "omero-server.service"
-    unit.write_text(
-        "[Unit]\nDescription=OMERO.server\nAfter=network.service\n\n[Service]\n"
-        f"User={user}\nUMask=0002\nType=forking\n"
-        f"PIDFile={server_dir}/var/master/master.pid\nRestart=no\nRestartSec=10\n"
-        "# Allow up to 5 min for start/stop\nTimeoutSec=300\n"
-        f"ExecStartPre={script}\nExecStart={server_dir}/bin/omero admin start\n"
-        f"ExecStop={server_dir}/bin/omero admin stop\n\n[Install]\nWantedBy=multi-user.target\n"
-    )
+    unit.write_text(role_unit(basedir, user))
     (units / "multi-user.target.wants" / unit.name).symlink_to(unit)
     if user != current_user():
         for path in (versioned, sandbox.data_dir):
@@ -128,6 +121,27 @@ def build_ansible_model(
     bin_dir = install_systemctl(root)
     return AnsibleModel(
         root, basedir, server_dir, versioned, sandbox.data_dir, omero_file, unit, bin_dir, user
+    )
+
+
+def role_unit(basedir: Path, user: str) -> str:
+    """``omero-server.service`` as the role's ``systemd-system-omero-server-service.j2``
+    renders it with the role's defaults (no extra After=/Requires=, no LimitNOFILE)."""
+    omerodir = basedir / "OMERO.server"
+    return (
+        "[Unit]\nDescription=OMERO.server\n"
+        "# Requires: forces the dependency to be started\n"
+        "# After: ensures this service starts after the dependency, but only if the\n"
+        "# dependency is also started (PostgreSQL may be on a different server)\n"
+        "After=postgresql-9.4.service\nAfter=postgresql-9.5.service\n"
+        "After=postgresql-9.6.service\nAfter=network.service\n\n"
+        f"[Service]\nUser={user}\nUMask=0002\nType=forking\n"
+        f"PIDFile={omerodir}/var/master/master.pid\nRestart=no\nRestartSec=10\n"
+        "# Allow up to 5 min for start/stop\nTimeoutSec=300\n"
+        f"ExecStartPre={basedir}/config/omero-server-config-update.sh\n"
+        f"ExecStart={omerodir}/bin/omero admin start\n"
+        f"ExecStop={omerodir}/bin/omero admin stop\n\n"
+        "[Install]\nWantedBy=multi-user.target\n"
     )
 
 

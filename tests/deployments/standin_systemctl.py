@@ -8,7 +8,8 @@ what systemd would do with the parts OMERO installs use.
   ``Type=forking``: up once ``PIDFile=`` names a live process.
 - ``stop``: ``ExecStop`` as ``User=``, then SIGTERM (and SIGKILL) for a main process
   that outlives it, as systemd's control-group kill would.
-- ``is-active``, ``is-enabled``, ``show [--property=A,B] [--value]``, ``daemon-reload``.
+- ``is-active``, ``is-enabled``, ``show [--property=A,B] [--value]`` (Exec lines,
+  Environment= and EnvironmentFiles in systemd's format), ``daemon-reload``.
 
 Installed as ``<root>/usr/local/bin/systemctl`` by ``install_systemctl``; the model's
 tests put that directory first on PATH.
@@ -139,11 +140,37 @@ def show(root: str, args: Sequence[str]) -> int:
         "ActiveState": "active" if main_pid(path) else "inactive",
         "MainPID": str(main_pid(path) or 0),
         "User": (entries.get("User") or [""])[0],
+        "WorkingDirectory": (entries.get("WorkingDirectory") or [""])[-1],
     }
     for name in wanted or list(known):
-        value = known.get(name, "")
-        print(value if value_only else f"{name}={value}")
+        for value in shown_values(name, entries, known):
+            print(value if value_only else f"{name}={value}")
     return 0
+
+
+def shown_values(name: str, entries: dict[str, list[str]], known: dict[str, str]) -> list[str]:
+    """One value per line, as systemd prints them: an Exec command as its
+    ``{ path=... ; argv[]=... ; ... }`` record, Environment= words joined,
+    each EnvironmentFiles entry with its ``(ignore_errors=...)``."""
+    if name.startswith("Exec"):
+        records = []
+        for command in entries.get(name, []):
+            argv = shlex.split(command.lstrip("-@:+!"))
+            ignore = "yes" if command.startswith("-") else "no"
+            records.append(
+                f"{{ path={argv[0]} ; argv[]={' '.join(argv)} ; ignore_errors={ignore} ; "
+                "start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }"
+            )
+        return records
+    if name == "Environment":
+        words = [w for line in entries.get(name, []) for w in shlex.split(line)]
+        return [" ".join(shlex.quote(w) for w in words)] if words else [""]
+    if name == "EnvironmentFiles":
+        return [
+            f"{line.lstrip('-')} (ignore_errors={'yes' if line.startswith('-') else 'no'})"
+            for line in entries.get("EnvironmentFile", [])
+        ]
+    return [known.get(name, "")]
 
 
 class _Service:

@@ -14,7 +14,7 @@ from omero_tui.core.config.xml_file import (
     validate_key,
     write_config,
 )
-from omero_tui.core.json_output import HIDDEN
+from omero_tui.core.json_output import HIDDEN, hide_url_passwords
 from omero_tui.core.json_output import is_secret_key as is_password_key
 
 
@@ -38,7 +38,9 @@ def format_get(
         if keys[0] not in props:
             return []
         value = props[keys[0]]
-        return [HIDDEN if hide_single and value and is_password_key(keys[0]) else value]
+        if hide_single and value and is_password_key(keys[0]):
+            return [HIDDEN]
+        return [hide_url_passwords(value) if hide_single else value]
     names = sorted(keys) if keys else sorted(k for k in props if k not in IGNORED_KEYS)
     lines = []
     for key in names:
@@ -47,6 +49,8 @@ def format_get(
         value = props[key]
         if hide_password and value and is_password_key(key):
             value = HIDDEN
+        elif hide_single:  # omero-tui's own: a URL's password is a password too
+            value = hide_url_passwords(value)
         lines.append(f"{key}={value}")
     return lines
 

@@ -32,6 +32,8 @@ class UnitInfo:
     load_patterns: tuple[str, ...]  # the globs/files its ExecStartPre loads
     is_template: bool
     tool: str | None
+    exec_start: tuple[str, ...] = ()
+    working_directory: str | None = None
 
 
 def read_unit(path: str) -> UnitInfo | None:
@@ -46,22 +48,30 @@ def read_unit(path: str) -> UnitInfo | None:
     user: str | None = None
     env: list[tuple[str, str, str]] = []
     pre: list[str] = []
+    start: list[str] = []
+    workdir: str | None = None
     for where, text in texts:
         for key, value in _service_entries(text):
             if key == "User":
                 user = value or None
             elif key == "Environment":
-                env += [(n, v, where) for n, v in _assignments(value)]
+                env += [(n, v, where) for n, v in parse_assignments(value)]
             elif key == "EnvironmentFile":
-                env += _environment_file(value)
+                env += read_environment_file(value)
+            elif key == "WorkingDirectory":
+                workdir = value or None
             elif key == "ExecStartPre":
                 if value:
                     pre.append(value)
                 else:  # an empty assignment resets the list (drop-ins)
                     pre.clear()
+            elif key == "ExecStart":
+                start = [*start, value] if value else []  # empty: a drop-in's reset
     patterns = tuple(p for command in pre for p in _load_patterns(command))
     is_template, tool = template_tool(texts[0][1])
-    return UnitInfo(path, user, tuple(env), tuple(pre), patterns, is_template, tool)
+    return UnitInfo(
+        path, user, tuple(env), tuple(pre), patterns, is_template, tool, tuple(start), workdir
+    )
 
 
 def _service_entries(text: str) -> list[tuple[str, str]]:
@@ -83,7 +93,8 @@ def _service_entries(text: str) -> list[tuple[str, str]]:
     return entries
 
 
-def _assignments(value: str) -> list[tuple[str, str]]:
+def parse_assignments(value: str) -> list[tuple[str, str]]:
+    """``A=1 "B=two words"`` (an ``Environment=`` line) -> [(name, value)...]."""
     try:
         words = shlex.split(value)
     except ValueError:
@@ -91,7 +102,8 @@ def _assignments(value: str) -> list[tuple[str, str]]:
     return [tuple(w.split("=", 1)) for w in words if "=" in w]  # type: ignore[misc]
 
 
-def _environment_file(value: str) -> list[tuple[str, str, str]]:
+def read_environment_file(value: str) -> list[tuple[str, str, str]]:
+    """(name, value, file) of an ``EnvironmentFile=`` (``-`` prefix: may be missing)."""
     path = value[1:] if value.startswith("-") else value
     try:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
@@ -117,10 +129,7 @@ def _environment_file(value: str) -> list[tuple[str, str, str]]:
 def _load_patterns(command: str) -> list[str]:
     """The ``.omero`` files an ExecStartPre loads: ``omero load [--glob] PATTERN...``
     directly, or inside the script it runs (the role's omero-server-config-update.sh)."""
-    try:
-        argv = shlex.split(command.lstrip("-@:+!"))
-    except ValueError:
-        return []
+    argv = exec_argv(command)
     if "load" in argv:
         return [a for a in argv[argv.index("load") + 1 :] if not a.startswith("-")]
     if not argv:
@@ -131,6 +140,19 @@ def _load_patterns(command: str) -> list[str]:
     except OSError:
         return []
     return re.findall(r"""[^\s"'=]*\.omero\b""", text)
+
+
+def rooted_unit_dirs(root: str | os.PathLike[str] = "/") -> tuple[str, ...]:
+    """The system unit dirs under ``root`` (``/``, or a host root tests point into)."""
+    return tuple(os.path.join(root, d.lstrip("/")) for d in UNIT_DIRS)
+
+
+def exec_argv(command: str) -> list[str]:
+    """The argv of an ``Exec*=`` line, its ``-@:+!`` prefixes taken off."""
+    try:
+        return shlex.split(command.lstrip("-@:+!"))
+    except ValueError:
+        return []
 
 
 def find_unit_file(

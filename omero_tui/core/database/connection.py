@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from omero_tui.core.json_output import HIDDEN, hide_url_passwords
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -41,16 +43,19 @@ class DbSettings:
         return any((self.host, self.name, self.user, self.password))
 
     def describe(self) -> str:
-        """Where the console connects, without the password."""
+        """Where the console connects, without the password (nor one in a URL that
+        libpq takes as the database name)."""
         where = self.host or "local socket"
         port = f":{self.port}" if self.port else ""
-        return f"{self.user or '(default user)'}@{where}{port}/{self.name or '(default db)'}"
+        name = self.name or "(default db)"
+        return hide_url_passwords(f"{self.user or '(default user)'}@{where}{port}/{name}")
 
     def to_json(self) -> dict[str, Any]:
+        hide = hide_url_passwords
         return {
-            "host": self.host,
+            "host": hide(self.host) if self.host else self.host,
             "port": self.port,
-            "name": self.name,
+            "name": hide(self.name) if self.name else self.name,
             "user": self.user,
             "password_set": bool(self.password),
             "source": self.source,
@@ -133,9 +138,10 @@ def read_only_connection(db: DbSettings) -> Iterator[psycopg.Connection[Any]]:
 def explain_connect_error(db: DbSettings, err: Exception) -> str:
     first = next((line for line in str(err).splitlines() if line.strip()), "")
     text = " ".join(first.split()).removeprefix("connection failed: ") or type(err).__name__
-    # libpq's message may quote the conninfo; never let a password through.
+    # libpq's message may quote the conninfo or a URL; never let a password through.
     if db.password:
-        text = text.replace(db.password, "********")
+        text = text.replace(db.password, HIDDEN)
+    text = hide_url_passwords(text)
     low = text.lower()
     if "password authentication failed" in low or "no password supplied" in low:
         hint = "check omero.db.user and omero.db.pass (or ~/.pgpass)"
@@ -158,7 +164,7 @@ def explain_connect_error(db: DbSettings, err: Exception) -> str:
 
 
 def lost_connection(err: Exception, *, during: str) -> DatabaseUnavailable:
-    text = " ".join(str(err).split()) or type(err).__name__
+    text = hide_url_passwords(" ".join(str(err).split())) or type(err).__name__
     return DatabaseUnavailable(
         f"lost the database connection {during}: {text[:200]} (is PostgreSQL still running?)"
     )

@@ -11,16 +11,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from omero_tui.core.config.systemd_unit import rooted_unit_dirs
 from omero_tui.core.findings import Finding, Severity
 from omero_tui.core.relocation.status import RelocationStatus, latest_relocation
 from omero_tui.core.server.container import host_root
 
-UNIT_DIRS = (
-    "etc/systemd/system",
-    "run/systemd/system",
-    "usr/lib/systemd/system",
-    "lib/systemd/system",
-)
 OMERO_UNIT = "omero-server.service"
 
 
@@ -79,9 +74,9 @@ def enabled_unit(server_dir: str, root: Path) -> str | None:
     """The name of an enabled unit that runs this server (``omero-server.service``, or
     one whose file names the server dir), or None."""
     wanted_dirs = []
-    for unit_dir in UNIT_DIRS:
+    for unit_dir in rooted_unit_dirs(root):
         try:
-            found = os.scandir(root / unit_dir)
+            found = os.scandir(unit_dir)
             wanted_dirs += [e.path for e in found if e.name.endswith(".wants")]
         except OSError:
             continue

@@ -1,7 +1,8 @@
 """Who the server runs as: the user whose rights on the repository actually matter.
 
 Sources, first that answers wins: the settings file (``[server] user``), the owner
-of the running OMERO processes of this server dir, the owner of ``$OMERODIR/var``
+of the running OMERO processes of this server dir, the ``User=`` of the systemd unit
+that named the server (when discovery had to ask it), the owner of ``$OMERODIR/var``
 (the server writes its logs there, so it is normally its own), then the user running
 the console. The answer always says which source decided, so an admin can see why.
 
@@ -32,7 +33,9 @@ except ImportError:  # Windows: names only, no uids
     pwd = None  # type: ignore[assignment]
 
 _DAC_CAPS = (("CAP_DAC_OVERRIDE", CAP_DAC_OVERRIDE), ("CAP_DAC_READ_SEARCH", CAP_DAC_READ_SEARCH))
-SOURCES = ("chosen", "settings", "processes", "var owner", "repository", "current user")
+SOURCES = (
+    "chosen", "settings", "processes", "unit", "var owner", "repository", "current user"
+)  # fmt: skip
 
 
 class UnknownUserError(LookupError):
@@ -160,6 +163,9 @@ def determine_server_user(
             )
     if procs:
         return UserDecision(_from_processes(procs, notes), procs, tuple(notes))
+    unit_user = _unit_user(location, notes)
+    if unit_user is not None:
+        return UserDecision(unit_user, procs, tuple(notes))
     if server_dir:
         var = Path(server_dir) / "var"
         try:
@@ -173,8 +179,37 @@ def determine_server_user(
     if repository is not None:
         return UserDecision(repository, procs, tuple(notes))
     uid = os.getuid() if hasattr(os, "getuid") else -1
-    how = "the user running this console, as no server dir or process was found"
+    why = (
+        f"no server process runs, {server_dir}/var cannot be read and the repository's "
+        "owner is not known here"
+        if server_dir
+        else "no server dir or process was found"
+    )
+    how = f"the user running this console, as {why}"
     return UserDecision(_by_uid(uid, "current user", how), procs, tuple(notes))
+
+
+def _unit_user(location: ServerLocation, notes: list[Finding]) -> ServerUser | None:
+    """The ``User=`` of the systemd unit that named the server: who it runs as once
+    started, a better answer than the owner of ``var`` for a stopped server."""
+    named = location.server_user
+    if named is None or not named.value:
+        return None
+    how = f"User= of the unit that named the server ({named.how}), as no server process runs"
+    try:
+        return lookup_user(named.value, "unit", how)
+    except UnknownUserError:
+        notes.append(
+            Finding(
+                "permissions",
+                Severity.WARNING,
+                "perms.unit_user_unknown",
+                f"The systemd unit runs the server as {named.value!r}, a user this machine "
+                "does not know, so the check falls back to the next source and may judge "
+                "the wrong user.",
+            )
+        )
+        return None
 
 
 def _by_repository(data_dir: str | None) -> ServerUser | None:

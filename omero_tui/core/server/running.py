@@ -112,7 +112,12 @@ def _username(uid: int) -> str | None:
 def _server_dir(cmdline: tuple[str, ...], cwd: str | None) -> str | None:
     """The first install dir (it has etc/grid) above a path argument, then the cwd."""
     paths = [v for arg in cmdline[1:] for v in arg.split("=", 1)[-1].split(",")]
-    for path in [*paths, *([cwd] if cwd else [])]:
+    return server_dir_above([*paths, *([cwd] if cwd else [])])
+
+
+def server_dir_above(paths: Iterable[str]) -> str | None:
+    """The first install dir (it has etc/grid) at or above one of ``paths``, in order."""
+    for path in paths:
         if not os.path.isabs(path):
             continue
         current = os.path.normpath(path)

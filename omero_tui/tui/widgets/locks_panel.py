@@ -477,7 +477,11 @@ def kind_steps_text(kind: KindProbe) -> Text:
 def lock_files_text(report: LockHealthReport, stop: StopCheck | None = None) -> Text:
     files = report.lock_files.files
     text = Text("Lock files", style="bold")
-    text.append(f"  (holders from {report.lock_files.method})", style="dim")
+    method = report.lock_files.method
+    # "not looked for: a Windows path" is said as it is, not as where holders came from.
+    text.append(
+        f"  ({method if method.startswith('not ') else 'holders from ' + method})", style="dim"
+    )
     if not files:
         text.append("\nnone found")
     for state in files:

@@ -346,9 +346,10 @@ class PermsPanel(FollowsChanges, VerticalScroll):
         room = max(24, self.size.width - CHROME_WIDTH - fixed)
         said = [", ".join(dict.fromkeys(SHORT.get(c, c) for c in r.problems)) for r in rows]
         # Findings keep only the room they need (their header when there are none), so a
-        # path is not shortened while blank columns remain beside it.
+        # path is not shortened while blank columns remain beside it. No rows at all
+        # when nothing local is judged (a Windows-era data dir).
         findings_need = min(14, max([8, *(len(f) for f in said)]))
-        label_w = min(max(len(r.label) for r in rows), max(14, room - findings_need))
+        label_w = min(max([9, *(len(r.label) for r in rows)]), max(14, room - findings_need))
         findings_w = max(8, room - label_w)
         findings = [fit_end(f, findings_w) for f in said]
         # Widths given, not measured: an auto-width DataTable measures new rows only when

@@ -21,9 +21,11 @@ class UsageLoaded(Message):
 
 
 class UsageFailed(Message):
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, *, refused: bool = False) -> None:
         super().__init__()
         self.error = error
+        # A refusal in words (a Windows-era data dir, no data dir): UNKNOWN, not a crash.
+        self.refused = refused
 
 
 class UsageScanProgress(Message):

@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, ProgressBar, Sparkline, Static
 
 from omero_tui.core.discovery import ServerLocation
+from omero_tui.core.findings import Severity
 from omero_tui.core.usage.files import FileListing
 from omero_tui.core.usage.format import human_bytes, human_count
 from omero_tui.core.usage.model import ScanCancelled
@@ -28,6 +29,7 @@ from omero_tui.core.usage.report import UsageReport
 from omero_tui.core.usage.service import UsageService
 from omero_tui.tui.changes import LOCATION, USAGE, Change, FollowsChanges, changed
 from omero_tui.tui.sources import ConsoleSources
+from omero_tui.tui.widgets.presentation import severity_text
 from omero_tui.tui.widgets.usage_messages import (
     UsageExported,
     UsageFailed,
@@ -194,6 +196,9 @@ class UsagePanel(FollowsChanges, Vertical):
         try:
             location = self.sources.locate()
             report = self.service.last_report(location)
+        except UsageError as err:
+            self.post_message(UsageFailed(str(err), refused=True))
+            return
         except Exception as err:  # noqa: BLE001 - any failure is shown, never a crash
             self.post_message(UsageFailed(f"{type(err).__name__}: {err}"))
             return
@@ -274,6 +279,12 @@ class UsagePanel(FollowsChanges, Vertical):
     @on(UsageFailed)
     def _failed(self, message: UsageFailed) -> None:
         self._scan_finished()
+        if message.refused:
+            self.query_one("#usage-verdict", Static).update(
+                severity_text(Severity.UNKNOWN).append(f"  {message.error}")
+            )
+            self.query_one("#usage-scan", Static).update("")
+            return
         self.query_one("#usage-scan", Static).update(Text(f"✗ {message.error}", style="bold red"))
 
     @on(UsageScanCancelled)
