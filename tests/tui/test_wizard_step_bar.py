@@ -17,10 +17,11 @@ from omero_tui.tui.wizard.source import WizardSource
 from tests.appkit import text_of
 from tests.wizardkit import (
     FAST,
+    cancel_mid_copy,
     choose,
     confirm_and_run,
     open_wizard,
-    paused_engine,
+    paused_wizard_app,
     until_finished,
     wait_for,
     wizard_app,
@@ -41,12 +42,7 @@ def said(app, selector: str) -> str:  # noqa: ANN001
 async def test_step_bar_follows_a_cancel_then_a_resume_with_a_paused_engine(
     session: DemoSession, tmp_path: Path, other_fs: Path
 ) -> None:
-    box = session.sandbox
-    state = tmp_path / "state"
-    source, reached, release = paused_engine(
-        EngineOptions(state_dir=state, env=session.env, **FAST)
-    )
-    app = wizard_app(box, state, session.env, source=source)
+    app, reached, release = paused_wizard_app(session, tmp_path / "state")
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_wizard(pilot)
         assert bar(app) == "▶Choose · · · · · · · ·   step 1 of 9"
@@ -63,11 +59,7 @@ async def test_step_bar_follows_a_cancel_then_a_resume_with_a_paused_engine(
         # The server is stopped and proven so; the copy runs.
         assert bar(app) == "✓ ✓ ✓ ✓ ✓ ▶Move · · ·   step 6 of 9"
         assert said(app, "#move-status").startswith("Copying…")
-        await pilot.press("c")
-        await pilot.pause()
-        await pilot.click("#confirm-yes")
-        release.set()
-        await until_finished(pilot)
+        await cancel_mid_copy(pilot, screen, reached, release)
         assert screen.page == "problem"
         # Stop done, the move cancelled, nothing after it: as the page body says.
         assert bar(app) == "✓ ✓ ✓ ✓ ✓ ‖ · · ·  ! needs a decision"
@@ -84,23 +76,12 @@ async def test_step_bar_follows_a_cancel_then_a_resume_with_a_paused_engine(
 async def test_step_bar_shows_a_rollback_as_undone_with_a_paused_engine(
     session: DemoSession, tmp_path: Path, other_fs: Path
 ) -> None:
-    box = session.sandbox
-    state = tmp_path / "state"
-    source, reached, release = paused_engine(
-        EngineOptions(state_dir=state, env=session.env, **FAST)
-    )
-    app = wizard_app(box, state, session.env, source=source)
+    app, reached, release = paused_wizard_app(session, tmp_path / "state")
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_wizard(pilot)
         await choose(pilot, str(other_fs / "OMERO"))
         await confirm_and_run(pilot)
-        await wait_for(pilot, reached.is_set)
-        await wait_for(pilot, lambda: screen.page == "move")
-        await pilot.press("c")
-        await pilot.pause()
-        await pilot.click("#confirm-yes")
-        release.set()
-        await until_finished(pilot)
+        await cancel_mid_copy(pilot, screen, reached, release)
         await pilot.press("u")
         await pilot.pause()
         await pilot.click("#confirm-yes")
