@@ -345,7 +345,9 @@ class LocksPanel(FollowsChanges, VerticalScroll):
         table.clear(columns=True)
         labels = COLUMNS
         widths = column_widths(labels, rows)
-        if sum(widths) > self.size.width - CHROME_WIDTH:
+        # Before its first layout the panel has no size yet: the screen's width then.
+        width = self.size.width or self.app.size.width
+        if sum(widths) > width - CHROME_WIDTH:
             labels = PLAIN_COLUMNS  # the unit goes before a figure would be cut
             widths = column_widths(labels, rows)
         for label, width in zip(labels, widths, strict=True):
@@ -354,6 +356,10 @@ class LocksPanel(FollowsChanges, VerticalScroll):
             table.add_row(*cells, key=str(index))
         table.move_cursor(row=min(max(cursor, 0), table.row_count - 1))
         self._show_detail(table.cursor_row)
+
+    def on_resize(self) -> None:
+        if self.report is not None:
+            self._fill_rows(self.report)
 
     @on(DataTable.RowHighlighted, "#locks-dirs")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
