@@ -19,21 +19,27 @@ def load_settings(args: argparse.Namespace) -> Settings:
         raise CliError(str(err)) from err
 
 
-def locate(args: argparse.Namespace, *, demo: bool = False) -> ServerLocation:
-    """The server the options name; a bad --server-dir, or none found, is a refusal."""
-    location = find(args, demo=demo)
+def locate(
+    args: argparse.Namespace, *, demo: bool = False, deployment: bool = True
+) -> ServerLocation:
+    """The server the options name; a bad --server-dir, or none found, is a refusal.
+
+    ``deployment=False`` leaves out the deployment notes (container, containerised
+    lock holder): for a command that shows no notes, they are only a cost."""
+    location = find(args, demo=demo, deployment=deployment)
     reason = no_server_reason(location)
     if reason is not None:
         raise CliError(reason)
     return location
 
 
-def find(args: argparse.Namespace, *, demo: bool = False) -> ServerLocation:
+def find(
+    args: argparse.Namespace, *, demo: bool = False, deployment: bool = True
+) -> ServerLocation:
     """The server the options name, as found, even when there is none (the console says so)."""
-    # Here, not at the top: psutil and the process scan cost a headless command only
-    # when it locates a server. With nothing naming the server, its processes are asked,
-    # then its loaded systemd unit.
-    from omero_tui.core.server.deployment import deployment_notes
+    # Here, not at the top: the process scan costs a headless command only when it
+    # locates a server. With nothing naming the server, its processes are asked, then
+    # its loaded systemd unit.
     from omero_tui.core.server.unit_discovery import find_server_from_system
 
     settings = load_settings(args)
@@ -46,8 +52,10 @@ def find(args: argparse.Namespace, *, demo: bool = False) -> ServerLocation:
         profile_arg=getattr(args, "profile", None),
         running=None if demo else find_server_from_system,
     )
-    if demo:
+    if demo or not deployment:
         return location
+    from omero_tui.core.server.deployment import deployment_notes
+
     return replace(location, notes=(*location.notes, *deployment_notes(location)))
 
 

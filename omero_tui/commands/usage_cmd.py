@@ -26,7 +26,7 @@ def run_usage(args: argparse.Namespace) -> int:
         reason = "--export lists every entry, so it needs a full scan: drop --quick"
         return _unknown(reason, json_output=args.json)
     try:
-        location = locate(args)
+        location = locate(args, deployment=False)  # a usage report shows no such notes
         settings = load_settings(args)
     except CliError as err:
         return _unknown(str(err), json_output=args.json)

@@ -1,8 +1,11 @@
 """Replace a small file whole: a temp file beside it, fsync, rename.
 
 A reader, a crash or a power cut then sees the old file or the new one, never half of
-one. (config.xml has its own writer in ``config_lock``: OMERO's temp name, its owner
-kept, under OMERO's lock.)
+one. A file the console can rebuild (the scan cache) may skip the fsync, which on a
+busy disk costs more than the scan it saves: after a power cut it is then the old
+file, the new one or an empty one, and its reader ignores any it cannot load.
+(config.xml has its own writer in ``config_lock``: OMERO's temp name, its owner kept,
+under OMERO's lock.)
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ import os
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
-    """Write ``data`` to ``path`` atomically; ``mode`` sets its permission bits."""
+def write_atomic(path: Path, data: bytes, *, mode: int | None = None, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically; ``mode`` sets its permission bits;
+    ``durable=False`` skips the fsync (for files that are only a cache)."""
     path = Path(path)
     # mkstemp's way (a fresh name, O_EXCL, 0600) without importing tempfile, which
     # brings random, shutil and the compression modules into every headless command.
@@ -29,7 +33,8 @@ def write_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
-            os.fsync(out.fileno())
+            if durable:
+                os.fsync(out.fileno())
         if mode is not None:
             os.chmod(temp, mode)
         os.replace(temp, path)

@@ -127,7 +127,8 @@ def find_server_dir(
         where = f" {settings_path}" if settings_path else ""
         return Determined(_absolute(settings_server_dir), f"from the settings file{where}")
     for candidate in candidates:
-        if looks_like_server_dir(candidate):
+        # C:\OMERO.server on Linux would be looked for under the working directory.
+        if not is_foreign_windows_path(candidate) and looks_like_server_dir(candidate):
             return Determined(candidate, "found at a common install location")
     if running is not None and running.server_dir:
         return Determined(running.server_dir, running.how)
@@ -207,7 +208,7 @@ def discover(
 
 
 def _any_server_dir(candidates: Sequence[str]) -> bool:
-    return any(looks_like_server_dir(c) for c in candidates)
+    return any(not is_foreign_windows_path(c) and looks_like_server_dir(c) for c in candidates)
 
 
 def _profile(
@@ -310,11 +311,16 @@ def windows_note(location: ServerLocation) -> Finding:
     data = location.data_dir.value or ""
     managed = location.managed_dir.value or ""
     also = f" (nor for the managed dir {managed})" if managed in location.windows_paths else ""
+    given = (
+        f"given with --data-dir on {sys.platform}"
+        if location.data_dir.how == "from --data-dir"
+        else f"a Windows-era configuration read on {sys.platform}"
+    )
     return Finding(
         "layout",
         Severity.UNKNOWN,
         "layout.windows_path",
-        f"{data} is a Windows path (a Windows-era configuration read on {sys.platform}): "
+        f"{data} is a Windows path ({given}): "
         f"nothing on this machine's disk is judged for it{also}; check it on the Windows "
         "server, or set omero.data.dir to where the repository is now.",
         location.data_dir.value,
@@ -330,6 +336,11 @@ def no_server_reason(location: ServerLocation) -> str | None:
     server_dir = location.server_dir
     if server_dir.value is not None:
         named = _named_by(server_dir.how)
+        if is_foreign_windows_path(server_dir.value):
+            return (
+                f"{named} {server_dir.value} is a Windows path, and this host is "
+                f"{sys.platform}: give the server dir as this machine sees it"
+            )
         if not Path(server_dir.value).is_dir():
             return f"{named} {server_dir.value}: no such directory"
         if not looks_like_server_dir(server_dir.value):
@@ -388,11 +399,13 @@ def _managed_dir(
     base = data_dir.value or platform_default_data_dir(platform)
     joined = (
         str(PureWindowsPath(base) / "ManagedRepository")
-        if platform == "win32"
+        if platform == "win32" or is_foreign_windows_path(base, platform)
         else os.path.join(base, "ManagedRepository")
     )
     return Determined(joined, f"OMERO's default: {MANAGED_DIR_KEY} not set")
 
 
 def _absolute(path: str) -> str:
+    if is_foreign_windows_path(path):  # D:\OMERO is not relative to the working directory
+        return path
     return os.path.abspath(os.path.expanduser(path))

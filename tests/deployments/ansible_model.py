@@ -118,6 +118,9 @@ def build_ansible_model(
     if user != current_user():
         for path in (versioned, sandbox.data_dir):
             subprocess.run(["chown", "-R", f"{user}:", str(path)], check=True, timeout=60)
+        # The stand-in `omero` runs as User=: with a python that account can run.
+        launcher = versioned / "bin" / "omero"
+        launcher.write_text(launcher.read_text().replace(sys.executable, python_for_others(), 1))
     bin_dir = install_systemctl(root)
     return AnsibleModel(
         root, basedir, server_dir, versioned, sandbox.data_dir, omero_file, unit, bin_dir, user
@@ -165,18 +168,66 @@ def server_account() -> Iterator[str]:
         capture_output=True, stdin=subprocess.DEVNULL, timeout=30, check=False,
     )  # fmt: skip
     try:
+        python = python_for_others()
         probe = subprocess.run(
-            ["runuser", "-u", name, "--", sys.executable, "-c", "import omero_tui, psutil"],
+            ["runuser", "-u", name, "--", python, "-c", STANDIN_IMPORTS],
             capture_output=True, cwd="/", stdin=subprocess.DEVNULL, timeout=60, check=False,
         )  # fmt: skip
         if made.returncode != 0 or probe.returncode != 0:
-            print(f"stand-in server runs as the current user: {name} cannot run {sys.executable}")
+            why = probe.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
+            print(f"stand-in server runs as the current user: {name} cannot run {python} {why[0]}")
             yield current_user()
         else:
             yield name
     finally:
         if made.returncode == 0:
             subprocess.run(["userdel", name], capture_output=True, timeout=30, check=False)
+
+
+STANDIN_MODULE = "omero_tui.core.demo.standin_omero"
+SYSTEM_PYTHON = "/usr/bin/python3"
+# What the stand-in `omero` and server import besides the standard library.
+STANDIN_NEEDS = ("psutil", "portalocker")
+STANDIN_IMPORTS = f"import {STANDIN_MODULE}, {', '.join(STANDIN_NEEDS)}"
+
+
+def python_for_others() -> str:
+    """A python the scratch server account can run, that imports the stand-in server.
+
+    This run's own interpreter often cannot serve: a venv made from a python under
+    /root (pyenv) is behind a 0700 directory. Then a venv is made once from the
+    system's python under /tmp (world-readable), with psutil installed by pip and this
+    checkout on its path (a ``.pth`` file); one per checkout, reused across runs.
+    """
+    if all(p.stat().st_mode & 0o001 for p in Path(sys.executable).resolve().parents):
+        return sys.executable
+    if not os.access(SYSTEM_PYTHON, os.X_OK):
+        return sys.executable  # the probe then fails and says so
+    import fcntl
+    import hashlib
+
+    repo = Path(__file__).resolve().parents[2]
+    tag = hashlib.sha256(str(repo).encode()).hexdigest()[:10]
+    venv = Path("/tmp") / f"omero-tui-others-venv-{tag}"
+    python = venv / "bin" / "python"
+    with open(f"{venv}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # xdist workers (and other runs) make it once
+        ready = python.exists() and subprocess.run(
+            [str(python), "-c", STANDIN_IMPORTS],
+            capture_output=True, timeout=60, check=False,
+        ).returncode == 0  # fmt: skip
+        if not ready:
+            shutil.rmtree(venv, ignore_errors=True)
+            _quietly([SYSTEM_PYTHON, "-m", "venv", str(venv)])
+            _quietly([str(venv / "bin" / "pip"), "install", "-q", *STANDIN_NEEDS])
+            for site in venv.glob("lib/python3*/site-packages"):
+                (site / "omero_tui_checkout.pth").write_text(f"{repo}\n")
+            _quietly(["chmod", "-R", "a+rX", str(venv)])
+    return str(python)
+
+
+def _quietly(argv: list[str]) -> None:
+    subprocess.run(argv, capture_output=True, stdin=subprocess.DEVNULL, timeout=300, check=False)
 
 
 def stop_model(model: AnsibleModel) -> None:

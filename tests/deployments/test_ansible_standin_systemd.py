@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from omero_tui.core.config.xml_file import read_config
@@ -49,6 +50,8 @@ def running_model(root: Path, user: str, *, managed: bool) -> Iterator[AnsibleMo
     try:
         started = model.systemctl("start", "omero-server")
         assert started.returncode == 0, started.stderr + journal(model)
+        main = int((model.server_dir / "var" / "master" / "master.pid").read_text().split()[0])
+        assert psutil.Process(main).username() == user  # User= honoured: the scratch account
         yield model
     finally:
         stop_model(model)
@@ -147,6 +150,9 @@ def test_with_the_option_the_server_ends_up_on_the_target_and_stays(
     assert data_dir_in(hand_kept.config_xml) == str(target)
     backups = list(hand_kept.omero_file.parent.glob("00-omero-server.omero.bak-*"))
     assert [b.read_bytes() for b in backups] == [original]
+    said = json.dumps(events)
+    assert f"updating {hand_kept.config_xml} and {hand_kept.omero_file}" in said
+    assert f"the previous one is kept as {backups[0]}" in said
     assert not hand_kept.data_dir.exists() and (target / "Pixels").is_dir()
     # The next start reloads the rewritten file: still on the target.
     assert hand_kept.systemctl("restart", "omero-server").returncode == 0, journal(hand_kept)

@@ -148,12 +148,23 @@ def test_layout_with_no_options_finds_stopped_server_from_unit_standin_systemd(
 
 
 def test_perms_judges_the_units_user_for_a_stopped_server_standin_systemd(
-    model: AnsibleModel,
+    server_user: str,
 ) -> None:
-    nothing_else_names_a_server()
-    cwd = model.root / CWD_MARK
-    cwd.mkdir()
-    result = run_cli(["perms", "--json"], cwd=cwd, env=console_env(model))
-    user = json.loads(result.stdout)["user"]
-    assert user["name"] == current_user() == model.user and user["source"] == "unit", user
+    """The unit's User=, not root (the owner of var/ or the console's own user)."""
+    if server_user == current_user():
+        pytest.skip("no scratch server account here: the unit's user would be root")
+    base = Path(tempfile.mkdtemp(prefix="otui-unit-", dir="/tmp"))
+    base.chmod(0o755)
+    try:
+        model = build_ansible_model(base / "root", user=server_user)
+        (model.server_dir / "var").chmod(0o700)  # var/ owned by root: not the answer
+        os.chown(model.server_dir / "var", 0, 0)
+        nothing_else_names_a_server()
+        cwd = model.root / CWD_MARK
+        cwd.mkdir()
+        result = run_cli(["perms", "--json"], cwd=cwd, env=console_env(model))
+        user = json.loads(result.stdout)["user"]
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    assert user["name"] == server_user and user["source"] == "unit", user
     assert "User= of the unit" in user["how"]

@@ -5,6 +5,7 @@ output, so no path can have been joined with it."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,3 +99,31 @@ def test_relocation_names_every_property_holding_the_old_location(
         assert key in done.stderr, key
     assert "D:\\OMERO\\BioFormatsCache" in done.stderr
     assert "config set omero.data.dir E:\\\\OMERO" in done.stderr
+
+
+def test_windows_paths_given_on_the_command_line_are_never_joined_with_the_cwd(
+    windows_server: tuple[Path, Path],
+) -> None:
+    """``--data-dir D:\\OMERO``, ``OMERODIR=C:\\OMERO.server``, and a config.xml naming
+    only omero.data.dir (the managed dir is then OMERO's default below it)."""
+    server, cwd = windows_server
+    config = server / "etc" / "grid" / "config.xml"
+    drop = r'<property name="omero\.(managed\.dir|pixeldata\.memoizer\.dir)" value="[^"]*" />'
+    config.write_text(re.sub(drop, "", config.read_text()))
+    assert "omero.managed.dir" not in config.read_text()
+    runs = [
+        (["layout", "--server-dir", str(server)], None),
+        (["layout", "--json", "--server-dir", str(server)], None),
+        *(([*c, "--data-dir", "D:\\OMERO"], None) for c in COMMANDS if c[0] != "config"),
+        (["layout"], {"OMERODIR": "C:\\OMERO.server"}),
+    ]
+    for command, env in runs:
+        done = run_cli(command, cwd=cwd, env=env)
+        output = done.stdout + done.stderr
+        assert CWD_MARK not in output, (command, output)
+        assert "OMERO/" not in output.replace(str(server), ""), (command, output)
+        assert "Traceback" not in output, (command, output)
+    layout = run_cli(["layout", "--data-dir", "D:\\OMERO"], cwd=cwd).stdout
+    assert "D:\\OMERO\\ManagedRepository" in layout and "given with --data-dir" in layout
+    server_named = run_cli(["layout"], cwd=cwd, env={"OMERODIR": "C:\\OMERO.server"})
+    assert "OMERODIR C:\\OMERO.server is a Windows path" in server_named.stderr

@@ -38,7 +38,11 @@ from omero_tui.core.relocation.move import RenameRefused, rename_into_place
 from omero_tui.core.relocation.progress import check_cancel
 from omero_tui.core.relocation.server_steps import ensure_stopped, is_running, start_and_check
 from omero_tui.core.relocation.source_checks import start_guard
-from omero_tui.core.relocation.source_rewrite import SourceRewriteError, write_changes
+from omero_tui.core.relocation.source_rewrite import (
+    SourceRewriteError,
+    paths_of,
+    write_changes,
+)
 from omero_tui.core.relocation.source_stamps import (
     first_change,
     remove_stamps,
@@ -108,7 +112,8 @@ def run_steps(ctx: Context) -> RunResult:
             verify(ctx)
     if not ctx.status().done("config"):
         check_cancel(ctx.cancel)
-        with ctx.step("config", f"updating {plan.config_path}"):
+        also = "".join(f" and {path}" for path in paths_of(plan.source_changes))
+        with ctx.step("config", f"updating {plan.config_path}{also}"):
             rewrite_config(ctx)
     if not ctx.status().done("start"):
         if ctx.facts().get("server_was_running"):
@@ -139,6 +144,15 @@ def _say_where_things_are(ctx: Context) -> None:
             f"The previous config.xml is kept as {backup}.",
             backup,
         )
+    for source in facts.get("sources_after") or []:  # the .omero lines rewritten with it
+        if source.get("backup"):
+            ctx.note(
+                Severity.INFO,
+                "relocation.source_backup",
+                f"{source['path']} now names {plan.target} too; the previous one is kept "
+                f"as {source['backup']}.",
+                source["backup"],
+            )
     if facts.get("server_was_running"):
         words = f"The server runs on {plan.target}: started and checked there."
     else:

@@ -65,10 +65,13 @@ def detect_container(root: str | os.PathLike[str] | None = None) -> ContainerCon
     if _overlay_root(_read(base / "proc" / "1" / "mountinfo")):
         evidence.append("the root filesystem is an overlay (a container image's layers)")
     pid1 = _cmdline(base / "proc" / "1")
-    server_pid = _foreground_server(base, pid1)
     image_layout = (base / IMAGE_SERVER_DIR.lstrip("/")).is_dir()
     inside = bool(evidence)
-    main = server_pid is not None and (inside or _is_entrypoint(pid1))
+    # Reading every process's command line is for containers only: on a host that
+    # shows no sign of one, a foreground server is not a container's main process.
+    could_be_main = inside or _is_entrypoint(pid1)
+    server_pid = _foreground_server(base, pid1) if could_be_main else None
+    main = server_pid is not None
     if main:
         words = " ".join(pid1) if server_pid == 1 else f"pid {server_pid}, under {' '.join(pid1)}"
         evidence.append(f"the server runs as `omero admin start --foreground` ({words})")

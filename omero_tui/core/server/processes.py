@@ -1,4 +1,4 @@
-"""The running processes of one OMERO.server install, found through psutil.
+"""The running processes of one OMERO.server install, found through /proc and psutil.
 
 A process counts only when it both plays a known server role (icegridnode, an IceGrid
 server such as Blitz-0 or Tables-0, the Glacier2 router, the pid in
@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import psutil
+if TYPE_CHECKING:
+    import psutil
 
 MASTER_PID = ("var", "master", "master.pid")
 DEMO_STANDIN_MODULE = "omero_tui.core.demo.standin_server"
@@ -69,8 +71,15 @@ def find_server_processes(
     """Live processes of the server installed at ``server_dir``, ordered by pid."""
     roots = _spellings(server_dir)
     master = _master_pid(Path(server_dir))
+    if processes is None:
+        processes = live_processes(
+            lambda pid, name, cmdline: (
+                _role(name, cmdline, roots, pid == master) is not None
+                or DEMO_STANDIN_MODULE in cmdline
+            )
+        )
     found = []
-    for proc in psutil.process_iter() if processes is None else processes:
+    for proc in processes:
         if proc.pid == os.getpid():
             continue
         item = _classify(proc, roots, master)
@@ -92,9 +101,59 @@ def role_rank(role: str) -> int:
     return len(ROLE_PRIORITY)
 
 
+def live_processes(keep: Callable[[int, str, tuple[str, ...]], bool]) -> Iterator[psutil.Process]:
+    """The live processes that ``keep(pid, name, command line)`` accepts.
+
+    Every command pays for this scan while locating its server, so on Linux the names
+    and command lines are read straight from /proc, and psutil (its import, and its
+    reads of each process) is used only for the few that ``keep`` accepts. Elsewhere
+    (no /proc) psutil sees every process; its callers judge them again in any case.
+    """
+    try:
+        pids = [int(entry.name) for entry in os.scandir("/proc") if entry.name.isdigit()]
+    except OSError:
+        import psutil
+
+        yield from psutil.process_iter()
+        return
+    for pid in pids:
+        seen = _proc_name_and_cmdline(pid)
+        if seen is None or not keep(pid, *seen):
+            continue
+        import psutil
+
+        try:
+            yield psutil.Process(pid)
+        except psutil.Error:  # gone since its /proc entry was read
+            continue
+
+
+def _proc_name_and_cmdline(pid: int) -> tuple[str, tuple[str, ...]] | None:
+    """Name and command line as psutil would give them (None for a vanished process)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            raw = handle.read()
+        with open(f"/proc/{pid}/comm", "rb") as handle:
+            comm = handle.read().rstrip(b"\n")
+    except OSError:
+        return None
+    raw = raw[:-1] if raw.endswith(b"\0") else raw
+    parts = raw.split(b"\0")
+    if len(parts) == 1 and b" " in raw:  # a process that rewrote its argv as one string
+        parts = raw.split(b" ")
+    cmdline = tuple(os.fsdecode(part) for part in parts if part)
+    name = os.fsdecode(comm)
+    # The kernel keeps 15 bytes of the name; psutil completes it from argv[0].
+    if len(comm) == 15 and cmdline and os.path.basename(cmdline[0]).startswith(name):
+        name = os.path.basename(cmdline[0])
+    return name, cmdline
+
+
 def read_process(proc: psutil.Process) -> tuple[tuple[str, ...], str, int] | None:
     """(command line, name, effective uid) of a live process; None for a zombie or one
     that vanished or cannot be read."""
+    import psutil
+
     try:
         with proc.oneshot():
             if proc.status() == psutil.STATUS_ZOMBIE:
@@ -164,9 +223,16 @@ def _points_at(proc: psutil.Process, cmdline: tuple[str, ...], roots: tuple[str,
                 return True
     try:
         cwd = proc.cwd()  # IceGrid starts its servers with pwd=OMERO_HOME
-    except psutil.Error:
+    except psutil_error():
         return False
     return any(_is_under(cwd, root) for root in roots)
+
+
+def psutil_error() -> type[Exception]:
+    """psutil's base error, imported when a process is really examined."""
+    import psutil
+
+    return psutil.Error
 
 
 def _is_under(path: str, root: str) -> bool:
@@ -214,6 +280,8 @@ def server_environments(
     image's ``CONFIG_*`` variables were when the server started."""
     if not server_dir:
         return []
+    import psutil
+
     found = []
     for proc in find_server_processes(server_dir):
         try:

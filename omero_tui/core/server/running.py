@@ -16,12 +16,19 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-
-import psutil
+from typing import TYPE_CHECKING
 
 from omero_tui.core.discovery import RunningServerHint, looks_like_server_dir
-from omero_tui.core.locks.files import PROC_LOCKS, parse_proc_locks
-from omero_tui.core.server.processes import read_process, role_of, role_rank
+from omero_tui.core.server.processes import (
+    live_processes,
+    psutil_error,
+    read_process,
+    role_of,
+    role_rank,
+)
+
+if TYPE_CHECKING:
+    import psutil
 
 LOCK_PARTS = (".omero", "repository")
 
@@ -79,7 +86,9 @@ def find_running_server(
 
 
 def _processes(processes: Iterable[psutil.Process] | None) -> Iterable[psutil.Process]:
-    return psutil.process_iter() if processes is None else processes
+    if processes is not None:
+        return processes
+    return live_processes(lambda pid, name, cmdline: role_of(name, cmdline) is not None)
 
 
 def _look(proc: psutil.Process) -> Seen | None:
@@ -94,7 +103,7 @@ def _look(proc: psutil.Process) -> Seen | None:
         return None
     try:
         cwd: str | None = proc.cwd()
-    except psutil.Error:
+    except psutil_error():
         cwd = None
     username = _username(uid)
     return Seen(proc.pid, role, uid, username, _server_dir(cmdline, cwd), _held_repos(proc))
@@ -134,7 +143,7 @@ def server_dir_above(paths: Iterable[str]) -> str | None:
 def _held_repos(proc: psutil.Process) -> tuple[str, ...]:
     try:
         files = proc.open_files()
-    except (psutil.Error, OSError):
+    except (psutil_error(), OSError):
         return ()
     found = []
     for handle in files:
@@ -158,12 +167,19 @@ def _outermost(roots: Iterable[str]) -> str:
     return ordered[0]
 
 
-def repository_holders(repo_dir: str, proc_locks: str = PROC_LOCKS) -> list[RepositoryHolder]:
+def repository_holders(repo_dir: str, proc_locks: str | None = None) -> list[RepositoryHolder]:
     """Processes holding a lock on ``repo_dir``'s ``.omero/repository/*/.lock``."""
     base = Path(repo_dir).joinpath(*LOCK_PARTS)
     try:
-        locks_text = Path(proc_locks).read_text(encoding="ascii", errors="replace")
         uuids = sorted(e.name for e in os.scandir(base) if e.is_dir(follow_symlinks=False))
+    except OSError:
+        return []
+    if not uuids:  # most dirs: no repository, so no need to read the slow /proc/locks
+        return []
+    from omero_tui.core.locks.files import PROC_LOCKS, parse_proc_locks
+
+    try:
+        locks_text = Path(proc_locks or PROC_LOCKS).read_text(encoding="ascii", errors="replace")
     except OSError:
         return []
     locks = [lk for lk in parse_proc_locks(locks_text) if not lk.blocked and lk.pid > 0]
@@ -182,6 +198,8 @@ def repository_holders(repo_dir: str, proc_locks: str = PROC_LOCKS) -> list[Repo
 
 
 def _holder(lock: str, pid: int) -> RepositoryHolder:
+    import psutil
+
     try:
         proc = psutil.Process(pid)
         name, uid = proc.name(), proc.uids().effective

@@ -12,8 +12,6 @@ the host root.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,7 +26,6 @@ from omero_tui.core.config.systemd_unit import (
     rooted_unit_dirs,
 )
 from omero_tui.core.discovery import RunningServerHint, looks_like_server_dir
-from omero_tui.core.server.container import host_root
 from omero_tui.core.server.running import find_running_server, server_dir_above
 
 SHOWN = (
@@ -75,7 +72,10 @@ def find_server_from_unit(
 ) -> RunningServerHint | None:
     """Server dir and user from ``unit``, or None when no such unit is loaded or it
     names no server dir."""
-    root = host_root() if root is None else root
+    if root is None:
+        from omero_tui.core.server.container import host_root  # here: costly to import
+
+        root = host_root()
     view = unit_from_systemctl(unit) if systemd_is_running(root) else None
     view = view or unit_from_file(unit, root)
     if view is None:
@@ -134,6 +134,10 @@ def unit_from_file(unit: str, root: Path) -> UnitView | None:
 
 def unit_from_systemctl(unit: str) -> UnitView | None:
     """systemd's view of a loaded unit; None when it is not loaded or cannot be asked."""
+    # Here, not at the top: only a host where systemd runs pays for these imports.
+    import shutil
+    import subprocess
+
     name = unit if "." in unit else unit + ".service"
     if shutil.which("systemctl") is None:
         return None

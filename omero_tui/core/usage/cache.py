@@ -62,7 +62,9 @@ def save_scan(scan: UsageScan, state_dir: Path) -> Path:
     }
     path = cache_path(state_dir, plan.data_dir)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    write_atomic(path, marshal.dumps(payload))  # a power cut leaves one whole
+    # No fsync: a cache torn or emptied by a power cut does not load (the tag and
+    # marshal's own checks), and then the next scan is a full one.
+    write_atomic(path, marshal.dumps(payload), durable=False)
     return path
 
 

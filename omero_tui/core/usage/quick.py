@@ -21,8 +21,10 @@ from omero_tui.core.usage.plan import plan_scan
 from omero_tui.core.usage.pool import ScanPool
 from omero_tui.core.usage.scan import Progress, ProgressCallback, scan_usage
 from omero_tui.core.usage.walk import (
+    BLOCKS,
     CTIME,
     DAY,
+    FILES,
     INO,
     L_DEV,
     L_INO,
@@ -30,6 +32,7 @@ from omero_tui.core.usage.walk import (
     L_NLINK,
     L_REL,
     MTIME,
+    OWN_BLOCKS,
     S_IFDIR,
     S_IFMT,
     join,
@@ -201,17 +204,62 @@ class _RootWalk:
             self.problems.append((self.path, self.path, err.strerror or str(err)))
             self.records[""] = ("", 0, 0, 0, 0, 0, 0, 0, 0, 1, b"")
             stack = []
-        done = 0
+        # The loop below runs once per directory of the repository, most of them
+        # unchanged: it is written for that case (locals, no call per directory, the
+        # progress counted in batches).
+        old_records, records, reused = self.old_records, self.records, self.reused
+        old_children, old_mounts, old_links = self.old_children, self.old_mounts, self.old_links
+        base, dev, lstat = self.path + "/", self.dev, os.lstat
+        done = same = same_files = same_blocks = 0
         while stack:
             rel, own = stack.pop()
             done += 1
             if done % CHECK_CANCEL_EVERY == 0:
+                counter.add_reused(same, same_files, same_blocks)
+                same = same_files = same_blocks = 0
                 if self.cancel is not None and self.cancel.is_set():
                     raise ScanCancelled()
                 counter.report()
-            before = self.old_records.get(rel)
-            if before is not None and (before[INO], before[MTIME], before[CTIME]) == own[:3]:
-                counter.add_reused(self._reuse(rel, own, before, stack))
+            before = old_records.get(rel)
+            if (
+                before is not None
+                and before[INO] == own[0]
+                and before[MTIME] == own[1]
+                and before[CTIME] == own[2]
+            ):
+                record = records[rel] = (rel, *own, *before[6:])
+                reused.append(rel)
+                same += 1
+                same_files += record[FILES]
+                same_blocks += record[OWN_BLOCKS] + record[BLOCKS]
+                if old_links and rel in old_links:
+                    self._relink(rel)
+                if self.old_problems:
+                    self.problems.extend(self.old_problems.get(join(self.path, rel), ()))
+                # Mounting and unmounting change no directory's mtime, so every child
+                # that was a mount point is looked at again like the others: one
+                # unmounted since is a plain directory now (with what was hidden under
+                # the mount), walked anew.
+                children = old_children.get(rel, ())
+                if old_mounts and rel in old_mounts:
+                    children = (*children, *old_mounts[rel])
+                for child in children:
+                    try:
+                        st = lstat(base + child)
+                    except FileNotFoundError:
+                        continue  # went between our two looks; the parent's mtime says so next
+                    except OSError as err:
+                        self.problems.append(
+                            (join(self.path, rel), join(self.path, child), str(err))
+                        )
+                        continue
+                    if st.st_mode & S_IFMT != S_IFDIR:
+                        continue
+                    if st.st_dev != dev:
+                        self.mounts.append(child)
+                        continue
+                    seen_now = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_blocks)
+                    stack.append((child, seen_now))
                 continue
             if before is not None:
                 _add_record_days(self.dropped_days, before)
@@ -220,25 +268,24 @@ class _RootWalk:
             record, subdirs, seen = list_directory(
                 self.path, rel, own, self.dev, self.links, self.problems, found_mounts, row
             )
-            self.records[rel] = record
+            records[rel] = record
             self.mounts.extend(found_mounts)
             stack.extend(subdirs)
             counter.add([record], seen)
+        counter.add_reused(same, same_files, same_blocks)
         # Directories the earlier scan had and this one did not reach are gone.
-        for rel, record in self.old_records.items():
-            if rel not in self.records:
+        for rel, record in old_records.items():
+            if rel not in records:
                 _add_record_days(self.dropped_days, record)
 
-    def _reuse(self, rel: str, own: tuple, before: tuple, stack: list) -> tuple:
-        record = self.records[rel] = (rel, *own, *before[6:])
-        self.reused.append(rel)
-        for link in self.old_links.get(rel, ()) if self.old_links else ():
-            # Few, and their link count may have changed without any directory changing.
+    def _relink(self, rel: str) -> None:
+        """Look again at the hard links an unchanged directory holds: few, and their
+        link count may have changed without any directory changing."""
+        for link in self.old_links[rel]:
             try:
                 st = os.lstat(join(join(self.path, rel), link[L_NAME]))
             except OSError:
                 continue
-            day = st[8] // DAY
             self.links.append(
                 (
                     st.st_dev,
@@ -246,35 +293,8 @@ class _RootWalk:
                     st.st_nlink,
                     st.st_size,
                     st.st_blocks,
-                    day,
+                    st[8] // DAY,
                     rel,
                     link[L_NAME],
                 )
             )
-        if self.old_problems:
-            self.problems.extend(self.old_problems.get(join(self.path, rel), ()))
-        # Mounting and unmounting change no directory's mtime, so every child that was
-        # a mount point is looked at again like the others: one unmounted since is a
-        # plain directory now (with what was hidden under the mount), walked anew.
-        children = self.old_children.get(rel, ())
-        if self.old_mounts:
-            children = (*children, *self.old_mounts.get(rel, ()))
-        base = self.path + "/"
-        lstat = os.lstat
-        for child in children:
-            try:
-                st = lstat(base + child)
-            except FileNotFoundError:
-                continue  # went between our two looks; the parent's mtime will say so next
-            except OSError as err:
-                self.problems.append((join(self.path, rel), join(self.path, child), str(err)))
-                continue
-            if st.st_mode & S_IFMT != S_IFDIR:
-                continue
-            if st.st_dev != self.dev:
-                self.mounts.append(child)
-                continue
-            stack.append(
-                (child, (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_blocks))
-            )
-        return record

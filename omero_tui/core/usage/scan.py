@@ -59,12 +59,13 @@ class Progress:
         blocks = link_blocks + sum(r[OWN_BLOCKS] + r[BLOCKS] for r in records)
         self.allocated += blocks * 512
 
-    def add_reused(self, record: tuple) -> None:
-        """One directory taken from an earlier scan (a quick rescan's most common case)."""
-        self.entries += 1
-        self.dirs += 1
-        self.files += record[FILES]
-        self.allocated += (record[OWN_BLOCKS] + record[BLOCKS]) * 512
+    def add_reused(self, dirs: int, files: int, blocks: int) -> None:
+        """Directories taken from an earlier scan (a quick rescan's most common case),
+        counted in batches: their files and blocks (own inodes included)."""
+        self.entries += dirs
+        self.dirs += dirs
+        self.files += files
+        self.allocated += blocks * 512
 
     def report(self, force: bool = False) -> None:
         now = time.monotonic()

@@ -24,7 +24,6 @@ from omero_tui.core.usage.history import VolumePoint, append_history, read_histo
 from omero_tui.core.usage.model import UsageProgress, UsageScan
 from omero_tui.core.usage.plan import UsageError
 from omero_tui.core.usage.pool import ScanPool
-from omero_tui.core.usage.quick import quick_rescan
 from omero_tui.core.usage.report import UsageReport, build_report
 from omero_tui.core.usage.scan import scan_usage
 from omero_tui.core.usage.volumes import VolumeReader, read_volumes
@@ -110,6 +109,8 @@ class UsageService:
 
             scan = export_scan(data_dir, export, managed, progress=progress, cancel=cancel)
         elif quick and previous is not None and _walk_of(previous) is not None:
+            from omero_tui.core.usage.quick import quick_rescan  # not paid by a full scan
+
             scan = quick_rescan(previous, managed, progress=progress, cancel=cancel, pool=self.pool)
         else:
             scan = scan_usage(
