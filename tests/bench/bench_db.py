@@ -7,19 +7,23 @@ Builds (once, kept in /tmp/omero-tui-bench-db) a managed repository of N empty f
 in OMERO's layout (user/month/day/fileset/file) and a throw-away PostgreSQL cluster
 with one originalfile row per file (minus 100 orphans, plus 100 rows whose files are
 gone). Then, in turns on the same warm tree: ``du -s``, ``omero-tui usage --json`` and
-``omero-tui db --json``, each a whole command from start to exit; medians, ratios and
-the db command's peak RSS (its own process; the PostgreSQL server is not counted) are
-printed. The cluster is stopped at the end.
+``omero-tui db --json``, each a whole command from start to exit; medians of wall and
+CPU time (user + sys of the command and its walk workers), the median of each round's
+db / du ratio, and the db command's peak RSS (the sum over its process tree; the
+PostgreSQL server is not counted) are printed. The cluster is stopped at the end. On a
+shared machine the CPU ratio is the steadier figure; the wall ratio wants a quiet one.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from omero_tui.core.database.cluster import LocalCluster
@@ -115,12 +119,38 @@ def fill(cluster: LocalCluster, n: int, data: Path) -> dict[str, str]:
     }
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int]:
-    """Wall time, exit code and peak RSS (KiB) of one whole command."""
+@dataclass
+class Run:
+    wall: float  # seconds, start to exit
+    cpu: float  # user + sys seconds of the command and the processes it waited for
+    code: int
+    peak_rss: int  # bytes: the largest sum of RSS over the command's process tree
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> Run:
+    """One whole command, its wall and CPU time, and the peak RSS of its process tree."""
+    import psutil
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    return time.perf_counter() - start, os.waitstatus_to_exitcode(status), usage.ru_maxrss
+    peak = 0
+    while True:
+        pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        try:
+            tree = [psutil.Process(proc.pid)]
+            tree += tree[0].children(recursive=True)
+            peak = max(peak, sum(p.memory_info().rss for p in tree))
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Run(wall, cpu, proc.returncode, peak)
 
 
 def main() -> None:
@@ -158,26 +188,33 @@ def main() -> None:
         }
         for cmd in commands.values():  # warm the page cache and the database's buffers
             timed(cmd, env)
-        times: dict[str, list[float]] = {k: [] for k in commands}
-        rss: list[int] = []
-        code = None
+        runs: dict[str, list[Run]] = {k: [] for k in commands}
         for _ in range(args.rounds):
             for name, cmd in commands.items():
-                seconds, code_, peak = timed(cmd, env)
-                times[name].append(seconds)
-                if name == "omero-tui db":
-                    rss.append(peak)
-                    code = code_
-        med = {k: statistics.median(v) for k, v in times.items()}
+                runs[name].append(timed(cmd, env))
+        db, du, usage = runs["omero-tui db"], runs["du -s"], runs["omero-tui usage"]
+
+        def paired(a: list[Run], b: list[Run], what: str) -> float:
+            # The median of each round's ratio: both commands met the same load.
+            return statistics.median(
+                getattr(x, what) / getattr(y, what) for x, y in zip(a, b, strict=True)
+            )
+
         print(
             f"load average {os.getloadavg()[0]:.2f}, {args.files:,} rows and files, "
             f"{args.rounds} rounds (medians)"
         )
-        for name, value in med.items():
-            print(f"  {name:<16} {value:7.2f} s")
-        print(f"  db / du -s        {med['omero-tui db'] / med['du -s']:.2f}x")
-        print(f"  db / usage        {med['omero-tui db'] / med['omero-tui usage']:.2f}x")
-        print(f"  db peak RSS       {max(rss) / 1024:.0f} MiB (exit code {code})")
+        for name, value in runs.items():
+            wall = statistics.median(r.wall for r in value)
+            cpu = statistics.median(r.cpu for r in value)
+            print(f"  {name:<16} {wall:7.2f} s wall {cpu:7.2f} s CPU")
+        wall, cpu = paired(db, du, "wall"), paired(db, du, "cpu")
+        print(f"  db / du -s        {wall:.2f}x wall, {cpu:.2f}x CPU")
+        print(f"  db / usage        {paired(db, usage, 'wall'):.2f}x wall")
+        print(
+            f"  db peak RSS       {max(r.peak_rss for r in db) / 2**20:.0f} MiB, its process"
+            f" tree (exit code {db[-1].code}; the PostgreSQL server is not counted)"
+        )
     finally:
         cluster.remove()
 

@@ -43,8 +43,12 @@ async def test_real_check_shows_the_demo_faults_and_drills_down(demo_db: DemoDb)
         assert issues.row_count == 2  # its missing row and its orphan
 
 
-async def test_unreachable_database_is_one_line(demo_sandbox) -> None:  # noqa: ANN001
-    app = _app(demo_sandbox)  # the demo's config.xml names localhost, where nothing listens
+async def test_unreachable_database_is_one_line(demo_sandbox, tmp_path) -> None:  # noqa: ANN001
+    from omero_tui.core.config.xml_file import write_config
+
+    # A socket dir where no PostgreSQL listens: the server is unreachable, say why.
+    write_config(demo_sandbox.config_path, {"omero.db.host": str(tmp_path)}, env={})
+    app = _app(demo_sandbox)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         status = text_of(app, "#database-status")

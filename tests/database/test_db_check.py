@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 
@@ -192,3 +193,39 @@ def test_moved_root_and_unknown_identity(demo_db: DemoDb) -> None:
     assert "database.root_differs" in codes and "database.identity_unknown" in codes
     moved = next(r for r in report.repositories if r.role == "managed dir")
     assert moved.root == "/old/place/ManagedRepository" and moved.matches is False
+
+
+@pytest.mark.parametrize("workers", [False, True], ids=["one-walk", "walk-workers"])
+def test_directory_comparison_and_row_by_row_agree(
+    demo_db: DemoDb, workers: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fast path compares whole directories; any directory that differs is taken
+    # row by row. With faults of every kind, both ways must say the same, whether the
+    # disk is walked here or by worker processes (a big table's; any table's here).
+    if workers:
+        monkeypatch.setattr("omero_tui.core.database.check.PARALLEL_FROM", -(1 << 62))
+    sandbox = demo_db.sandbox
+    shrunk = sandbox.data_dir / "Files" / numbered(5)
+    shrunk.write_bytes(shrunk.read_bytes()[:-10])
+    first = next(p for p in sorted(sandbox.managed_dir.rglob("*.tif")) if p.is_file())
+    first.write_bytes(first.read_bytes() + b"more")
+    uuid = next(
+        r.uuid for r in check_database(_location(demo_db)).repositories if r.role == "managed dir"
+    )
+    demo_db.admin(
+        "INSERT INTO originalfile (id, path, name, size, repo, owner_id, group_id, mimetype)"
+        f" VALUES (5000011, '../', 'x.txt', 1, '{uuid}', 2, 3, 'text/plain'),"
+        f" (5000012, 'user-2_2/', 'a/b.txt', 1, '{uuid}', 2, 3, 'text/plain'),"
+        f" (5000013, 'user-2_2/', 'gone-folder', NULL, '{uuid}', 2, 3, 'Directory'),"
+        f" (5000014, 'user-2_2/', 'back\\slash', 4, '{uuid}', 2, 3, 'text/plain')"
+    )
+    fast = check_database(_location(demo_db))
+    slow = check_database(_location(demo_db), verify_hash=True)
+    assert [dataclasses.astuple(a) for a in fast.areas] == [
+        dataclasses.astuple(a) for a in slow.areas
+    ]
+    for kind in ("missing", "orphans", "size_differs", "unsafe_rows"):
+        assert _paths(getattr(fast, kind)) == _paths(getattr(slow, kind)), kind
+    assert fast.unsafe_count == slow.unsafe_count == 3
+    assert "ManagedRepository/user-2_2/gone-folder/" in _paths(fast.missing)
+    assert len(fast.size_differs) == 2

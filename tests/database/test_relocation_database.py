@@ -83,4 +83,27 @@ def test_copy_missing_a_known_file_fails_the_verify(session: DemoSession, tmp_pa
 
     result = run_relocation(prepared, options=opts, on_step=sabotage)
     assert result.outcome == "failed", result.message
-    assert "lacks 1 file(s) OMERO's database knows" in result.message
+    assert "lacks 1 file OMERO's database knows" in result.message
+
+
+@pytest.mark.xdist_group("wizard")
+async def test_wizard_verify_and_done_page_name_the_database(
+    session: DemoSession, tmp_path: Path
+) -> None:
+    from tests.appkit import text_of
+    from tests.wizardkit import choose, confirm_and_run, open_wizard, until_finished, wizard_app
+
+    box = session.sandbox
+    target = box.second_volume / "OMERO"
+    app = wizard_app(box, tmp_path / "state", session.env)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_wizard(pilot)
+        screen = await choose(pilot, str(target))
+        assert screen.page == "preflight"
+        await confirm_and_run(pilot)
+        await until_finished(pilot)
+        assert screen.page == "done", screen.problem
+        verify = [e.message for e in screen.state.events_of("verify")]
+        assert any("OMERO's database: all" in m for m in verify), verify
+        notes = " ".join(text_of(app, "#done-notes").split())
+    assert f"OMERO's database now records the repository root as {target}" in notes, notes

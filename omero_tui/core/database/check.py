@@ -12,9 +12,11 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from omero_tui.core.database import queries
+from omero_tui.core.database import grouped, queries, side
+from omero_tui.core.database.cluster import demo_database_refusal
 from omero_tui.core.database.connection import (
     DatabaseUnavailable,
     DbSettings,
@@ -31,9 +33,10 @@ from omero_tui.core.database.merge import (
     merge_area,
     show,
 )
-from omero_tui.core.database.model import AreaTotals, DbProgress, DbReport, DbRepository, UserUsage
+from omero_tui.core.database.model import AreaTotals, DbProgress, DbReport, DbRepository
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.layout.identity import read_identity
+from omero_tui.core.settings import DEMO_MARKER
 
 __all__ = [
     "DatabaseUnavailable",
@@ -44,6 +47,10 @@ __all__ = [
     "usage_only",
 ]
 
+# Tables whose planner estimate reaches this many rows get their area walked by worker
+# processes; below it, starting them costs more than it saves.
+PARALLEL_FROM = 50_000
+TABLES = {"Files": "originalfile", "Pixels": "pixels", "Thumbnails": "thumbnail"}
 PG_ENV = ("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")
 
 
@@ -54,6 +61,11 @@ class DatabaseNotConfigured(DatabaseUnavailable):
 def db_settings(location: ServerLocation, env: dict[str, str] | None = None) -> DbSettings:
     db = settings_from_properties(location.properties)
     env = dict(os.environ) if env is None else env
+    sandbox = _demo_root(location)
+    if sandbox is not None:
+        refusal = demo_database_refusal(sandbox, db.host)
+        if refusal is not None:
+            raise DatabaseUnavailable(refusal)
     if not db.configured and not any(env.get(k) for k in PG_ENV):
         where = location.config_path or "config.xml (no server dir found)"
         raise DatabaseNotConfigured(
@@ -61,6 +73,15 @@ def db_settings(location: ServerLocation, env: dict[str, str] | None = None) -> 
             f"omero.db.pass are not set in {where}"
         )
     return db
+
+
+def _demo_root(location: ServerLocation) -> Path | None:
+    """The demo sandbox this server dir is, if it is one (its root holds the marker)."""
+    server_dir = location.server_dir.value
+    if not server_dir:
+        return None
+    root = Path(server_dir).parent
+    return root if location.demo or (root / DEMO_MARKER).is_file() else None
 
 
 def check_database(
@@ -108,7 +129,7 @@ def usage_only(location: ServerLocation, *, db: DbSettings | None = None) -> DbR
             queries.install_byte_loaders(conn)
             _require_schema(conn)
             report = _empty_report(conn, db, location)
-            report.usage = _usage(conn)
+            report.usage = side.usage_rows(conn)
         except psycopg.Error as err:
             raise lost_connection(err, during="reading usage") from None
     return report
@@ -194,13 +215,43 @@ def _check(
         for kind, ident, name in conn.execute(queries.NAMES_SQL).fetchall()
     }
     has_hasher = "originalfile.hasher" not in absent and "checksumalgorithm.value" not in absent
-    rows_total, hash_bytes = 0, 0
-    if managed_uuid:
-        count, size = conn.execute(queries.COUNT_MANAGED_SQL, [managed_uuid]).fetchone()
-        rows_total, hash_bytes = rows_total + count, hash_bytes + int(size)
-    count, size = conn.execute(queries.COUNT_LEGACY_SQL).fetchone()
-    rows_total, hash_bytes = rows_total + count, hash_bytes + int(size)
-    ctx = MergeContext(report, names, verify_hash, rows_total, hash_bytes, progress, cancel)
+    ctx = MergeContext(report, names, verify_hash, 0, 0, progress, cancel)
+    if verify_hash:  # the ETA of the checksums needs the total before the first file
+        answers = side.counts(conn, managed_uuid, data_uuid)
+        ctx.rows_total, ctx.hash_total_bytes = answers.rows, answers.bytes
+    with side.ask_aside(db, managed_uuid, data_uuid, ctx) as aside:
+        _compare(conn, ctx, report, location, managed_uuid, has_hasher, absent)
+        answers = next(iter(aside))
+    report.data_repo_rows = answers.data_repo_rows
+    ctx.phase = "usage"
+    ctx.tell(force=True)
+    report.usage = answers.usage
+    report.by_owner = sorted(
+        ctx.owners.values(),
+        key=lambda t: (-(t.missing.bytes + t.size_differs.bytes), t.owner, t.group),
+    )
+    report.by_owner = [
+        t
+        for t in report.by_owner
+        if t.missing.count or t.size_differs.count or t.hash_differs.count
+    ]
+    return report
+
+
+def _compare(
+    conn: Any,
+    ctx: MergeContext,
+    report: DbReport,
+    location: ServerLocation,
+    managed_uuid: str | None,
+    has_hasher: bool,
+    absent: set[str],
+) -> None:
+    """Every area, row against file; the areas' totals and findings go into ``report``."""
+    verify_hash = ctx.verify_hash
+    data_dir = location.data_dir.value or ""
+    managed_dir = location.managed_dir.value or ""
+    big = {show(name): int(rows) for name, rows in conn.execute(queries.ESTIMATES_SQL)}
     walk_errors: list[str] = []
 
     def on_error(key: bytes, err: OSError) -> None:
@@ -216,6 +267,17 @@ def _check(
         managed.checked = False
         managed.note = "the managed dir does not exist"
         _only_rows(ctx, managed, queries.managed_rows_sql(has_hasher), [managed_uuid], conn)
+    elif not verify_hash:
+        grouped.check_area(
+            ctx,
+            managed,
+            conn,
+            queries.MANAGED_GROUPED_INNER,
+            [managed_uuid],
+            skip_top=(".omero",),
+            on_error=on_error,
+            parallel=big.get("originalfile", 0) >= PARALLEL_FROM,
+        )
     else:
         entries = walk_sorted(
             os.fsencode(managed_dir),
@@ -224,13 +286,20 @@ def _check(
         )
         rows = queries.stream(conn, queries.managed_rows_sql(has_hasher), [managed_uuid])
         merge_area(ctx, managed, rows, entries)
+    if managed_uuid is not None:
+        slashed = conn.execute(queries.SLASHED_SQL, [managed_uuid]).fetchall()
+        grouped.note_slashed(ctx, managed, slashed)
     # Files, Pixels, Thumbnails under the data dir, named by id (Dir-%03d levels).
-    area_sql: dict[str, str | None] = {
-        "Files": queries.legacy_files_sql(has_hasher),
+    has_fileset = "image.fileset" not in absent
+    no_pixels = bool({"pixels.id", "pixels.image"} & absent)
+    area_sql: dict[str, tuple[str, str] | None] = {
+        "Files": (queries.legacy_files_sql(has_hasher), queries.LEGACY_GROUPED_INNER),
         "Pixels": None
-        if {"pixels.id", "pixels.image"} & absent
-        else queries.pixels_sql("image.fileset" not in absent),
-        "Thumbnails": None if "thumbnail.id" in absent else queries.thumbnails_sql(),
+        if no_pixels
+        else (queries.pixels_sql(has_fileset), queries.pixels_grouped_inner(has_fileset)),
+        "Thumbnails": None
+        if "thumbnail.id" in absent
+        else (queries.thumbnails_sql(), queries.THUMBNAILS_GROUPED_INNER),
     }
     for area, sql in area_sql.items():
         totals = AreaTotals(area, os.path.join(data_dir, area))
@@ -242,37 +311,30 @@ def _check(
         pyramids: list[tuple[int, Any]] | None = [] if area == "Pixels" else None
         if not os.path.isdir(totals.directory):
             totals.note = "the directory does not exist"
-        entries = walk_sorted(os.fsencode(totals.directory), on_error=on_error)
-        merge_area(ctx, totals, queries.stream(conn, sql), entries, pyramids=pyramids)
+        if verify_hash:
+            entries = walk_sorted(os.fsencode(totals.directory), on_error=on_error)
+            merge_area(ctx, totals, queries.stream(conn, sql[0]), entries, pyramids=pyramids)
+        else:
+            grouped.check_area(
+                ctx,
+                totals,
+                conn,
+                sql[1],
+                [],
+                sizes_recorded=area == "Files",
+                pyramids=pyramids,
+                on_error=on_error,
+                parallel=big.get(TABLES[area], 0) >= PARALLEL_FROM,
+            )
         if pyramids:
             _judge_pyramids(conn, report, totals, pyramids)
     report.walk_errors = walk_errors[:50]
-    report.data_repo_rows = _count_rows(conn, data_uuid)
-    ctx.phase = "usage"
-    ctx.tell(force=True)
-    report.usage = _usage(conn)
-    report.by_owner = sorted(
-        ctx.owners.values(),
-        key=lambda t: (-(t.missing.bytes + t.size_differs.bytes), t.owner, t.group),
-    )
-    report.by_owner = [
-        t
-        for t in report.by_owner
-        if t.missing.count or t.size_differs.count or t.hash_differs.count
-    ]
-    return report
 
 
 def _only_rows(
     ctx: MergeContext, totals: AreaTotals, sql: str, params: list[Any], conn: Any
 ) -> None:
     merge_area(ctx, totals, queries.stream(conn, sql, params), iter(()))
-
-
-def _count_rows(conn: Any, uuid: str | None) -> int:
-    if not uuid:
-        return 0
-    return int(conn.execute(queries.COUNT_MANAGED_SQL, [uuid]).fetchone()[0])
 
 
 def _judge_pyramids(conn: Any, report: DbReport, totals: AreaTotals, pyramids: list) -> None:
@@ -287,20 +349,6 @@ def _judge_pyramids(conn: Any, report: DbReport, totals: AreaTotals, pyramids: l
             totals.kept_on_purpose.add(entry.size)
         else:
             _orphan(report, totals, entry)
-
-
-def _usage(conn: Any) -> list[UserUsage]:
-    return [
-        UserUsage(
-            int(owner_id),
-            show(owner) if owner else f"experimenter {owner_id}",
-            int(group_id),
-            show(group) if group else f"group {group_id}",
-            int(files),
-            int(size),
-        )
-        for owner_id, owner, group_id, group, files, size in conn.execute(queries.USAGE_SQL)
-    ]
 
 
 def _norm(path: str) -> str:

@@ -24,6 +24,12 @@ from omero_tui.core.database.connection import DbSettings
 
 INSTALL_WORDS = "install PostgreSQL (Debian/Ubuntu: apt-get install postgresql) to try it"
 SUPERUSER = "postgres"
+# Where Debian's postgresql package puts its binaries (one dir per major version).
+PG_LIB_GLOB = "/usr/lib/postgresql/*/bin/initdb"
+# In a demo sandbox's root: why its database did not start (gone once it does).
+DEMO_DB_NOTE = "demo-database-error.txt"
+DEMO_STOCK_HOST = "localhost"  # what a demo's config.xml names until its cluster runs
+CLUSTER_PREFIX = "omero-tui-pg-"
 
 
 class ClusterError(Exception):
@@ -33,7 +39,7 @@ class ClusterError(Exception):
 def find_pg_bin() -> Path | None:
     """The newest Debian-style /usr/lib/postgresql/N/bin, or initdb on PATH."""
     found = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        glob.glob(PG_LIB_GLOB),
         key=lambda p: (
             int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0
         ),
@@ -42,6 +48,39 @@ def find_pg_bin() -> Path | None:
         return Path(found[-1]).parent
     on_path = shutil.which("initdb")
     return Path(on_path).parent if on_path else None
+
+
+def demo_database_refusal(sandbox_root: Path, host: str | None) -> str | None:
+    """Why a demo sandbox has no database to check, in one line; None when it has one.
+
+    The demo names its own cluster's socket dir in config.xml once that cluster runs;
+    until then its stock config.xml names localhost, and "cannot reach localhost" would
+    send the admin looking for a server that was never meant to be there.
+    """
+    if not _demo_host(sandbox_root, host):
+        return None  # the demo's running cluster, or settings someone chose: libpq says
+    if find_pg_bin() is None:
+        return f"the demo has no database: PostgreSQL is not on this machine; {INSTALL_WORDS}"
+    try:
+        why = " ".join((sandbox_root / DEMO_DB_NOTE).read_text(encoding="utf-8").split())
+    except OSError:
+        why = ""
+    if why:
+        return f"the demo's database did not start: {why[:200]}"
+    return (
+        "the demo's database is not running: it runs while the demo console is open "
+        "(omero-tui --demo, or omero-tui demo --dir DIR)"
+    )
+
+
+def _demo_host(sandbox_root: Path, host: str | None) -> bool:
+    """The demo's stock host, or the socket dir of a demo cluster that is gone."""
+    if host == DEMO_STOCK_HOST:
+        return True
+    if not host or not os.path.isabs(host) or os.path.exists(host):
+        return False
+    ours = Path(host).name.startswith(CLUSTER_PREFIX) or Path(host).parent == sandbox_root
+    return ours
 
 
 def _runner() -> pwd.struct_passwd | None:
@@ -89,7 +128,7 @@ class LocalCluster:
         runner = _runner()
         if directory is None or runner is not None:
             # As root the cluster's user must reach its directory: a fresh one in /tmp.
-            directory = Path(tempfile.mkdtemp(prefix="omero-tui-pg-"))
+            directory = Path(tempfile.mkdtemp(prefix=CLUSTER_PREFIX))
         directory.mkdir(parents=True, exist_ok=True)
         cluster = cls(directory, bin_dir, secrets.token_urlsafe(16))
         pwfile = directory / "pw"

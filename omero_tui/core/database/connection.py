@@ -123,7 +123,9 @@ def read_only_connection(db: DbSettings) -> Iterator[psycopg.Connection[Any]]:
     """A connection whose every transaction is READ ONLY; refusals are one line."""
     psycopg = _psycopg()
     try:
-        conn = psycopg.connect(**connect_kwargs(db))
+        # SQL_ASCII: text comes back as the bytes the database holds, undecoded (a row
+        # that is not UTF-8 is a finding, not an error) and at C speed.
+        conn = psycopg.connect(**connect_kwargs(db), client_encoding="SQL_ASCII")
     except psycopg.Error as err:
         raise DatabaseUnavailable(explain_connect_error(db, err)) from None
     try:

@@ -154,9 +154,24 @@ def merge_area(
     entries: Iterator[DiskEntry],
     *,
     pyramids: list[tuple[int, DiskEntry]] | None = None,
+    part: bool = False,
 ) -> None:
-    """Compare one area; ``pyramids`` (Pixels) collects ``<id>_pyramid`` files to look up."""
-    ctx.phase = totals.area
+    """Compare one area (or, ``part``, one stretch of it: a directory that differs);
+    ``pyramids`` (Pixels) collects ``<id>_pyramid`` files to look up."""
+    if not part:
+        ctx.phase = totals.area
+    _merge(ctx, totals, rows, entries, pyramids)
+    if not part:
+        ctx.tell(force=True)
+
+
+def _merge(
+    ctx: MergeContext,
+    totals: AreaTotals,
+    rows: Iterator[tuple[Any, ...]],
+    entries: Iterator[DiskEntry],
+    pyramids: list[tuple[int, DiskEntry]] | None,
+) -> None:
     report = ctx.report
     row = _next_row(ctx, totals, rows, None)
     entry = _next_entry(ctx, totals, entries, pyramids)
@@ -172,7 +187,6 @@ def merge_area(
             _matched(ctx, totals, row, entry)
             row = _next_row(ctx, totals, rows, row[0])
             entry = _next_entry(ctx, totals, entries, pyramids)
-    ctx.tell(force=True)
 
 
 def _next_row(

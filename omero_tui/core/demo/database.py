@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 
 from omero_tui.core.config.xml_file import write_config
-from omero_tui.core.database.cluster import ClusterError, LocalCluster
+from omero_tui.core.database.cluster import DEMO_DB_NOTE, ClusterError, LocalCluster
 from omero_tui.core.database.connection import connect_kwargs
 from omero_tui.core.database.demo_rows import DemoFaults, fill_demo_database
 from omero_tui.core.demo.sandbox import DemoSandbox
@@ -25,6 +25,15 @@ class DemoDatabase:
         self.error: str | None = None
 
     def start(self, box: DemoSandbox) -> bool:
+        note = box.root / DEMO_DB_NOTE
+        note.unlink(missing_ok=True)
+        started = self._start(box)
+        if self.error is not None:
+            # For the Database panel and `omero-tui db`: they say why in one line.
+            note.write_text(self.error + "\n", encoding="utf-8")
+        return started
+
+    def _start(self, box: DemoSandbox) -> bool:
         try:
             import psycopg
         except ImportError:

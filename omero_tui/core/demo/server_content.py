@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import omero_tui
+from omero_tui.core.database.cluster import DEMO_STOCK_HOST
 from omero_tui.core.demo.tree_writer import INSTALLED, LAST_START, TreeWriter
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def write_server(tree: TreeWriter, box: DemoSandbox, db_uuid: str) -> None:
             "omero.data.dir": str(box.data_dir),
             "omero.db.name": "omero",
             "omero.db.user": "omero",
-            "omero.db.host": "localhost",
+            "omero.db.host": DEMO_STOCK_HOST,  # until the demo's own cluster runs
         },
         env={},
     )

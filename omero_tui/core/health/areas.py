@@ -228,12 +228,11 @@ def relocation_area(state_dir: Path | None) -> AreaResult:
         )
         return summarise("relocation", [finding], finding.message, measured_at=now), {}
     latest = latest_relocation(state_dir)
-    if latest is not None and latest.state == "complete" and latest.plan.get("method") == "rename":
-        # A rename leaves nothing behind: "the old copy is kept" would send the admin
-        # looking for a copy that does not exist.
+    if latest is not None and latest.state == "complete" and latest.plan.get("method") != "copy":
+        # A rename leaves no old copy: nothing to remove, nothing to claim is kept.
         words = (
-            f"The last relocation renamed {latest.source} to {latest.target}; "
-            "nothing is left at the old place."
+            f"The last relocation is complete: {latest.source} was renamed to "
+            f"{latest.target}; no old copy is left."
         )
         return AreaHealth("relocation", Severity.OK, words, (), now), {}
     if latest is not None and latest.state == "complete":

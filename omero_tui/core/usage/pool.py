@@ -20,15 +20,13 @@ import contextlib
 import os
 import selectors
 import signal
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from omero_tui.core.usage.walk import walk_task
-from omero_tui.core.usage.worker import read_frame, serve, write_frame
+from omero_tui.core.usage.worker import read_frame, serve, start_worker, write_frame
 
 MAX_WORKERS = 8
 # Entries walked in the calling process before workers are started: forked workers
@@ -38,8 +36,6 @@ INLINE_SPAWNED = 25_000
 DRAIN_SECONDS = 2.0  # how long a cancelled scan waits for a busy worker before killing it
 if TYPE_CHECKING:
     import subprocess
-
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])  # the dir holding omero_tui
 
 
 class WorkerDied(Exception):
@@ -127,19 +123,7 @@ class _Worker:
             self.process: _Forked | subprocess.Popen = _Forked()
             self.stdin, self.stdout = self.process.stdin_fd, self.process.stdout_fd
             return
-        import subprocess  # here: a headless command forks, and never needs it
-
-        env = dict(os.environ)
-        # The package is importable in the worker even when run from a source tree.
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "omero_tui.core.usage.worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            close_fds=True,
-        )
+        self.process = start_worker("omero_tui.core.usage.worker")
         assert self.process.stdin is not None and self.process.stdout is not None
         self.stdin = self.process.stdin.fileno()
         self.stdout = self.process.stdout.fileno()

@@ -12,8 +12,13 @@ from __future__ import annotations
 import marshal
 import os
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omero_tui.core.usage.walk import walk_task
+
+if TYPE_CHECKING:
+    import subprocess
 
 HEADER = 8
 
@@ -39,6 +44,25 @@ def write_frame(fd: int, payload: object) -> None:
 def read_frame(fd: int) -> object:
     size = int.from_bytes(read_exact(fd, HEADER), "little")
     return marshal.loads(read_exact(fd, size))
+
+
+def start_worker(module: str) -> subprocess.Popen[bytes]:
+    """``python -m module`` with pipes for frames, importable from a source tree too."""
+    import subprocess  # here: a forked worker never needs it
+
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[3])  # the dir holding omero_tui
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    process = subprocess.Popen(
+        [sys.executable, "-m", module],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        close_fds=True,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    return process
 
 
 def main() -> int:

@@ -1,0 +1,66 @@
+"""What the check asks on a second connection while it compares: totals and usage.
+
+Counting the rows (for the progress bar) and summing them per user and group are whole
+table scans; on a big server each takes seconds. Asked on their own read-only
+connection in a thread, the server answers them while the main connection's grouped
+query is sorted and the disk is walked, instead of before or after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from omero_tui.core.database import queries
+from omero_tui.core.database.ahead import Ahead
+from omero_tui.core.database.connection import DbSettings, read_only_connection
+from omero_tui.core.database.merge import MergeContext, show
+from omero_tui.core.database.model import UserUsage
+
+
+@dataclass
+class SideAnswers:
+    rows: int = 0  # rows the comparison will read (managed and legacy files)
+    bytes: int = 0  # the sizes they record: what --verify-hash reads
+    data_repo_rows: int = 0
+    usage: list[UserUsage] = field(default_factory=list)
+
+
+def usage_rows(conn: Any) -> list[UserUsage]:
+    return [
+        UserUsage(
+            int(owner_id),
+            show(owner) if owner else f"experimenter {owner_id}",
+            int(group_id),
+            show(group) if group else f"group {group_id}",
+            int(files),
+            int(size),
+        )
+        for owner_id, owner, group_id, group, files, size in conn.execute(queries.USAGE_SQL)
+    ]
+
+
+def counts(conn: Any, managed_uuid: str | None, data_uuid: str | None) -> SideAnswers:
+    row = conn.execute(queries.COUNTS_SQL, [managed_uuid, managed_uuid, data_uuid]).fetchone()
+    managed, managed_bytes, legacy, legacy_bytes, data_rows = row
+    return SideAnswers(
+        managed + legacy, int(managed_bytes) + int(legacy_bytes), int(data_rows) if data_uuid else 0
+    )
+
+
+def ask_aside(
+    db: DbSettings, managed_uuid: str | None, data_uuid: str | None, ctx: MergeContext
+) -> Ahead[SideAnswers]:
+    """Start the side queries; iterating the result gives the one answer (or raises)."""
+
+    def run() -> list[list[SideAnswers]]:
+        with read_only_connection(db) as conn:
+            queries.install_byte_loaders(conn)
+            answers = counts(conn, managed_uuid, data_uuid)
+            ctx.rows_total = answers.rows  # the progress bar's total, as soon as known
+            if not ctx.hash_total_bytes:
+                ctx.hash_total_bytes = answers.bytes
+            answers.usage = usage_rows(conn)
+        return [[answers]]
+
+    return Ahead(run, depth=1, name="omero-tui-db-side")
