@@ -110,7 +110,8 @@ def test_same_filesystem_move_is_one_rename(stopped_session: DemoSession, state_
 
     area, _ = relocation_area(state_dir)
     assert area.headline == (
-        f"The last relocation renamed {box.data_dir} to {target}; nothing is left at the old place."
+        f"The last relocation is complete: {box.data_dir} was renamed to {target}; "
+        "no old copy is left."
     ), area.headline
 
 
