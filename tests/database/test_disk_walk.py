@@ -69,3 +69,21 @@ def test_parallel_walk_equals_the_single_walk(tmp_path) -> None:
     assert children
     walk.close()
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_a_walk_worker_that_dies_is_a_clear_failure(tmp_path) -> None:
+    import psutil
+    import pytest
+
+    from omero_tui.core.database.walk_workers import WalkFailed, walk_dirs_parallel
+
+    root = os.fsencode(tmp_path)
+    for user in (b"a", b"b"):
+        os.makedirs(os.path.join(root, user))
+    walk = walk_dirs_parallel(root, workers=2)
+    assert next(walk).key == b""  # the workers have just been started
+    for child in psutil.Process().children():
+        child.kill()  # before their interpreter has even started walking
+    with pytest.raises(WalkFailed, match="ended unexpectedly"):
+        list(walk)
+    assert not [c for c in psutil.Process().children() if c.status() != psutil.STATUS_ZOMBIE]
