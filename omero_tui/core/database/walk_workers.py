@@ -117,7 +117,10 @@ def walk_dirs_parallel(
     pool: list[_Worker] = []
     try:
         for i in range(min(count, len(dirs))):
-            pool.append(_Worker(root, dirs[i::count]))
+            try:
+                pool.append(_Worker(root, dirs[i::count]))
+            except OSError as err:
+                raise WalkFailed(f"cannot start a disk walk worker process: {err}") from None
         yield DiskDir.of(b"", names, sizes, dirs)
         for i in range(len(dirs)):
             worker = pool[i % len(pool)]
