@@ -181,3 +181,32 @@ def interrupted_journal(state: Path, root: Path) -> str:
         journal.append({"type": "step", "step": step, "state": how})
     journal.append({"type": "step", "step": "copy", "state": "failed", "detail": "Cancelled"})
     return "20261204T120000-demo"
+
+
+def paused_wizard_app(
+    session,
+    state: Path,
+    **kwargs: str,  # noqa: ANN001 - a DemoSession
+) -> tuple[OmeroTuiApp, threading.Event, threading.Event]:
+    """The console on the session's sandbox with a paused engine: (app, reached, release)."""
+    options = EngineOptions(state_dir=state, env=session.env, **FAST)
+    source, reached, release = paused_engine(options)
+    return (
+        wizard_app(session.sandbox, state, session.env, source=source, **kwargs),
+        reached,
+        release,
+    )
+
+
+async def cancel_mid_copy(
+    pilot: Pilot, screen: RelocationWizard, reached: threading.Event, release: threading.Event
+) -> None:
+    """Cancel while the paused engine holds its copy (answering yes), then let it go on to
+    its safe point and wait until it stopped there."""
+    await wait_for(pilot, reached.is_set)
+    await wait_for(pilot, lambda: screen.page == "move")
+    await pilot.press("c")
+    await pilot.pause()
+    await pilot.click("#confirm-yes")
+    release.set()
+    await until_finished(pilot)

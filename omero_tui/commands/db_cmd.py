@@ -21,7 +21,7 @@ from omero_tui.core.database.check import (
     usage_only,
 )
 from omero_tui.core.database.model import DbProgress, DbReport
-from omero_tui.core.findings import Severity
+from omero_tui.core.findings import Severity, counted
 from omero_tui.core.json_output import hide_secrets, hide_url_passwords, to_jsonable
 from omero_tui.core.usage.format import human_bytes
 
@@ -137,9 +137,10 @@ def render_text(report: DbReport, args: argparse.Namespace, usage_alone: bool = 
         if report.verify_hash:
             lines.append("")
             lines.append(
-                f"Checksums verified: {report.hash_checked.count:,} file(s), "
+                f"Checksums verified: {counted(report.hash_checked.count, 'file')}, "
                 f"{human_bytes(report.hash_checked.bytes)}; "
-                f"{report.hash_differs_total.count:,} differ"
+                f"{report.hash_differs_total.count:,} "
+                f"{'differs' if report.hash_differs_total.count == 1 else 'differ'}"
             )
     if args.by_user or usage_alone or not (args.orphans or args.missing):
         lines.append("")

@@ -14,7 +14,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 
 from omero_tui import __version__
 from omero_tui.core.discovery import no_server_reason
@@ -23,6 +23,7 @@ from omero_tui.tui.panels import AREA_TABS, HOME, PANELS, TABS, panel_class
 from omero_tui.tui.relocation_hooks import RelocationHooks, is_wizard
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.theme_choice import THEMES, save_theme, saved_theme
+from omero_tui.tui.widgets.fitting_footer import FittingFooter
 from omero_tui.tui.widgets.overview_panel import OverviewPanel
 
 # Each panel, modal and the wizard keep their styles next to their modules.
@@ -68,7 +69,7 @@ class OmeroTuiApp(RelocationHooks, App[None]):
                 with TabPane(f"{key} {title}", id=tab):
                     if tab == self.initial_panel:
                         yield panel_class(tab)(self.sources)
-        yield Footer()
+        yield FittingFooter()
 
     def _title_text(self) -> str:
         title = f"[b]omero-tui[/b] {__version__}"

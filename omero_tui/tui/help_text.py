@@ -17,6 +17,9 @@ KEYS = """
 | `?` / `F1` | this help |
 | `ctrl+p` | every action by name (command palette) |
 | `q` | quit (asks first while a relocation runs) |
+
+A footer too long for the terminal drops `q`, `w`, `r` and `ctrl+p` first: they work
+all the same.
 """
 
 HELP: dict[str, str] = {
@@ -60,7 +63,7 @@ other files that users may be uploading to it"; the server itself has no guard
 against a full disk.
 
 `s` full scan · `u` quick rescan (reuses directories whose mtime is unchanged, so a
-file rewritten in place is not seen) · `c` cancel · Enter drills down · Backspace up ·
+file rewritten in place is not seen) · `c` cancel · `Enter` drills down · `Backspace` or `Esc` up ·
 `o` sort · `e` full scan that also writes an ncdu export (`ncdu -f FILE` browses it).
 Headless: `omero-tui usage --json`, `--export FILE` for ncdu.
 """,
@@ -79,8 +82,9 @@ dismounted, OMERO will continue operating using the mount point instead! To prev
 this, make the mount point read-only for the OMERO user."
 
 `p` probes flock and fcntl locks between two processes in each directory (one hidden
-probe file, removed after) · `x` removes stale lock files, only with the server proven
-stopped. One host cannot prove that locks work between two clients of a share.
+probe file, removed after) · `c` cancels the probe · `x` removes stale lock files, only
+with the server proven stopped. One host cannot prove that locks work between two
+clients of a share.
 Headless: `omero-tui locks --probe --json`.
 """,
     "tab-perms": """
@@ -94,8 +98,10 @@ that is starting your OMERO.server instance which may be different from the user
 use to start OMERO." `omero admin start` only checks that the data dir is readable: a
 repository the server cannot write runs read-only without saying so.
 
-`u` picks another user · `d` deep check (every entry) · `f` shows the exact fix
-commands and applies them after you confirm · `z` undoes the last fix. On Windows the
+`u` picks another user · `d` deep check (every entry) · `D` deep check of the
+highlighted directory only · `c` cancels · `f` shows the exact fix
+commands and applies them after you confirm · `y` copies those commands to your
+clipboard (OSC 52, over SSH too) · `z` undoes the last fix. On Windows the
 documentation's fix is `icacls OMERO /grant omeservice:RW`.
 Headless: `omero-tui perms [--fix --yes] [--undo]`.
 """,
@@ -130,7 +136,9 @@ On Windows the documented command is `bin\\omero config set omero.data.dir D:\\\
 backslashes are escaped in config.xml.
 
 `n` next · `b` back · `ctrl+o` browse for the target · `c` cancel a move at a safe
-point · `r` resume · `u` roll back · `Esc` close. Headless: `omero-tui relocate`.
+point · `r` resume · `u` roll back · `x` remove the old copy · `k` clear the stale
+Bio-Formats cache · `y` copy the commands the page shows (OSC 52, over SSH too) · `Esc`
+close. Headless: `omero-tui relocate`.
 """,
 }
 

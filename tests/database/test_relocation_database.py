@@ -83,7 +83,7 @@ def test_copy_missing_a_known_file_fails_the_verify(session: DemoSession, tmp_pa
 
     result = run_relocation(prepared, options=opts, on_step=sabotage)
     assert result.outcome == "failed", result.message
-    assert "lacks 1 file(s) OMERO's database knows" in result.message
+    assert "lacks 1 file OMERO's database knows" in result.message
 
 
 @pytest.mark.xdist_group("wizard")

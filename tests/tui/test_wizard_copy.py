@@ -21,6 +21,7 @@ from omero_tui.tui.wizard.source import WizardSource
 from tests.appkit import text_of
 from tests.wizardkit import (
     FAST,
+    cancel_mid_copy,
     confirm_and_run,
     data_dir_in_config,
     listing,
@@ -120,13 +121,7 @@ async def test_a_copy_on_one_filesystem_is_cancelled_and_rolled_back_with_a_paus
         await open_wizard(pilot)
         await choose_copy(pilot, str(target))
         screen = await confirm_and_run(pilot, word=str(target))
-        await wait_for(pilot, reached.is_set)
-        await wait_for(pilot, lambda: screen.page == "move")
-        await pilot.press("c")
-        await pilot.pause()
-        await pilot.click("#confirm-yes")
-        release.set()
-        await until_finished(pilot)
+        await cancel_mid_copy(pilot, screen, reached, release)
         assert screen.page == "problem" and screen.problem[2] is True  # cancelled
         assert data_dir_in_config(box) == str(box.data_dir)
         assert find_unfinished_relocation(state) is not None

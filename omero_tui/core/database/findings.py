@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from omero_tui.core.database.model import DbReport
 from omero_tui.core.discovery import ServerLocation
-from omero_tui.core.findings import Finding, Severity
+from omero_tui.core.findings import Finding, Severity, counted
 from omero_tui.core.usage.format import human_bytes
 
 AREA = "database"
@@ -12,6 +12,18 @@ AREA = "database"
 
 def _f(severity: Severity, code: str, message: str, path: str | None = None) -> Finding:
     return Finding(AREA, severity, f"database.{code}", message, path)
+
+
+def _verb(n: int, one: str, many: str) -> str:
+    return one if n == 1 else many
+
+
+def _are(n: int) -> str:
+    return _verb(n, "is", "are")
+
+
+def _them(n: int) -> str:
+    return _verb(n, "it", "them")
 
 
 def judge(report: DbReport, location: ServerLocation) -> list[Finding]:
@@ -23,8 +35,9 @@ def judge(report: DbReport, location: ServerLocation) -> list[Finding]:
             _f(
                 Severity.CRITICAL,
                 "missing",
-                f"{missing.count:,} file(s) the database knows ({human_bytes(missing.bytes)}) "
-                "are missing on disk: the server cannot read them.",
+                f"{counted(missing.count, 'file')} the database knows "
+                f"({human_bytes(missing.bytes)}) {_are(missing.count)} missing on disk: "
+                f"the server cannot read {_them(missing.count)}.",
             )
         )
     if differs.count:
@@ -32,8 +45,8 @@ def judge(report: DbReport, location: ServerLocation) -> list[Finding]:
             _f(
                 Severity.CRITICAL,
                 "size_differs",
-                f"{differs.count:,} file(s) differ in size from what the database records: "
-                "truncated or replaced.",
+                f"{counted(differs.count, 'file')} {_verb(differs.count, 'differs', 'differ')} in "
+                "size from what the database records: truncated or replaced.",
             )
         )
     if report.hash_differs_total.count:
@@ -41,8 +54,9 @@ def judge(report: DbReport, location: ServerLocation) -> list[Finding]:
             _f(
                 Severity.CRITICAL,
                 "hash_differs",
-                f"{report.hash_differs_total.count:,} file(s) do not match their recorded "
-                "checksum: their content changed.",
+                f"{counted(report.hash_differs_total.count, 'file')} "
+                f"{_verb(report.hash_differs_total.count, 'does', 'do')} not match the "
+                "recorded checksum: the content changed.",
             )
         )
     if orphans.count:
@@ -50,9 +64,9 @@ def judge(report: DbReport, location: ServerLocation) -> list[Finding]:
             _f(
                 Severity.WARNING,
                 "orphans",
-                f"{orphans.count:,} file(s) on disk ({human_bytes(orphans.bytes)}) are known "
-                "to no database row: leftovers of failed imports or deletions, or data "
-                "from another database.",
+                f"{counted(orphans.count, 'file')} on disk ({human_bytes(orphans.bytes)}) "
+                f"{_are(orphans.count)} known to no database row: leftovers of failed "
+                "imports or deletions, or data from another database.",
             )
         )
     for repo in report.repositories:
@@ -98,8 +112,9 @@ def judge(report: DbReport, location: ServerLocation) -> list[Finding]:
             _f(
                 Severity.WARNING,
                 "unsafe_rows",
-                f"{report.unsafe_count:,} row(s) hold a path that cannot lie inside the "
-                "repository ('..', absolute, NUL or empty parts); they were not used.",
+                f"{counted(report.unsafe_count, 'row')} "
+                f"{_verb(report.unsafe_count, 'holds', 'hold')} a path that cannot lie "
+                "inside the repository ('..', absolute, NUL or empty parts), not used.",
             )
         )
     if report.non_utf8_rows:
@@ -107,7 +122,9 @@ def judge(report: DbReport, location: ServerLocation) -> list[Finding]:
             _f(
                 Severity.WARNING,
                 "non_utf8_rows",
-                f"{len(report.non_utf8_rows):,} row(s) hold paths that are not UTF-8.",
+                f"{counted(len(report.non_utf8_rows), 'row')} "
+                f"{_verb(len(report.non_utf8_rows), 'holds a path', 'hold paths')} that "
+                f"{_are(len(report.non_utf8_rows))} not UTF-8.",
             )
         )
     if report.duplicate_rows:
@@ -115,7 +132,8 @@ def judge(report: DbReport, location: ServerLocation) -> list[Finding]:
             _f(
                 Severity.WARNING,
                 "duplicate_rows",
-                f"{report.duplicate_rows:,} row(s) name the same path as another row.",
+                f"{counted(report.duplicate_rows, 'row')} "
+                f"{_verb(report.duplicate_rows, 'names', 'name')} the same path as another row.",
             )
         )
     for area in report.areas:

@@ -228,6 +228,13 @@ def relocation_area(state_dir: Path | None) -> AreaResult:
         )
         return summarise("relocation", [finding], finding.message, measured_at=now), {}
     latest = latest_relocation(state_dir)
+    if latest is not None and latest.state == "complete" and latest.plan.get("method") != "copy":
+        # A rename leaves no old copy: nothing to remove, nothing to claim is kept.
+        words = (
+            f"The last relocation is complete: {latest.source} was renamed to "
+            f"{latest.target}; no old copy is left."
+        )
+        return AreaHealth("relocation", Severity.OK, words, (), now), {}
     if latest is not None and latest.state == "complete":
         finding = Finding(
             "relocation",

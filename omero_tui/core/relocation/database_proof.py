@@ -22,6 +22,7 @@ from omero_tui.core.database.check import (
     recorded_roots,
 )
 from omero_tui.core.discovery import Determined, ServerLocation
+from omero_tui.core.findings import counted
 from omero_tui.core.relocation.checks import Check, passed, warn
 from omero_tui.core.usage.format import human_bytes
 
@@ -58,7 +59,7 @@ def baseline(location: ServerLocation) -> tuple[Check, dict[str, Any] | None]:
         ), None
     base = summarise(report)
     words = (
-        f"OMERO's database knows {base['present']:,} file(s) here; baseline recorded for "
+        f"OMERO's database knows {counted(base['present'], 'file')} here; baseline recorded for "
         "the verify step"
     )
     if base["missing"] or base["size_differs"]:
@@ -100,11 +101,11 @@ def verify_copy(location: ServerLocation, base: dict[str, Any]) -> tuple[bool, s
     if lost > 0 or changed > 0:
         examples = ", ".join(e for e in now["examples"] if e not in base["examples"][:5])
         return False, (
-            f"the copy lacks {max(lost, 0):,} file(s) OMERO's database knows and "
+            f"the copy lacks {counted(max(lost, 0), 'file')} OMERO's database knows and "
             f"{max(changed, 0):,} differ in size from its records (e.g. {examples or 'see db'})"
         )
     return True, (
-        f"OMERO's database: all {now['present']:,} file(s) it knows of the source are in "
+        f"OMERO's database: all {counted(now['present'], 'file')} it knows of the source are in "
         "the copy with their recorded sizes"
     )
 

@@ -6,9 +6,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Markdown
+from textual.widgets import Markdown
 
 from omero_tui.tui.help_text import help_for
+from omero_tui.tui.widgets.fitting_footer import FittingFooter
 
 
 class HelpScreen(Screen[None]):
@@ -27,7 +28,7 @@ class HelpScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
             yield Markdown(help_for(self.where), id="help-text")
-        yield Footer()
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         self.query_one("#help-box").focus()

@@ -14,9 +14,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from omero_tui.core.discovery import ServerLocation, no_server_reason
+from omero_tui.tui.widgets.fitting_footer import FittingFooter
 
 # The keys that would act on a server's repository: each says why it cannot.
 PANEL_KEYS = ("w", "s", "u", "e", "p", "x", "d", "f", "z", "1", "2", "3", "4", "5", "enter")
@@ -48,7 +49,7 @@ class NoServerScreen(Screen[None]):
         yield Static(self.title_text, id="title-bar")
         with Vertical(id="no-server-box"):
             yield Static(self._text(), id="no-server-line")
-        yield Footer()
+        yield FittingFooter()
 
     def _text(self) -> Text:
         text = Text("✗ ", style="bold red")

@@ -16,15 +16,16 @@ from omero_tui.core.layout.inspection import EntryInfo, LayoutReport, RepoIdenti
 from omero_tui.tui.changes import LOCATION, LOCKS, FollowsChanges
 from omero_tui.tui.messages import LayoutFailed, LayoutReady
 from omero_tui.tui.sources import ConsoleSources
-from omero_tui.tui.widgets.presentation import finding_text, severity_text, state_text
+from omero_tui.tui.widgets.presentation import (
+    finding_text,
+    severity_text,
+    state_text,
+    wrap_words,
+)
 
 # Panel padding, the vertical scrollbar, and one cell of padding each side of 4 columns.
 CHROME_WIDTH = 2 + 2 + 4 * 2
 ROOT_NAMES = ("data dir", "managed dir")
-
-
-def fit(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class LayoutPanel(FollowsChanges, VerticalScroll):
@@ -102,11 +103,23 @@ class LayoutPanel(FollowsChanges, VerticalScroll):
             )
             for entry in self.entries()
         ]
-        # The last column gets what the others leave, so no row needs a horizontal scroll.
-        used = sum(max(len(str(row[i])) for row in rows) for i in range(3))
-        holds_width = max(12, self.size.width - CHROME_WIDTH - used)
+        # Filesystem and Holds share what the first two leave, so no row needs a
+        # horizontal scroll; both wrap between words, never cutting a path or a word.
+        used = sum(max(len(str(row[i])) for row in rows) for i in range(2))
+        room = max(24, self.size.width - CHROME_WIDTH - used)
+        device_width = min(max(len(str(row[2])) for row in rows), max(10, room * 2 // 5))
+        holds_width = room - device_width
         for index, (label, state, device, holds) in enumerate(rows):
-            table.add_row(label, state, device, fit(holds, holds_width), key=str(index))
+            device_lines = wrap_words(device.plain, device_width)
+            holds_lines = wrap_words(holds, holds_width)
+            table.add_row(
+                label,
+                state,
+                Text("\n".join(device_lines), style=device.style),
+                "\n".join(holds_lines),
+                key=str(index),
+                height=max(len(device_lines), len(holds_lines)),
+            )
         table.move_cursor(row=min(cursor, table.row_count - 1))
         self._show_detail(table.cursor_row)
 

@@ -43,7 +43,12 @@ from omero_tui.tui.changes import (
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.widgets.presentation import SEVERITY_MARK, finding_text, severity_text
 
-COLUMNS = ("Directory", "Filesystem", "Verdict", *KINDS, "write")
+# Latencies in ms, said once in the header, so a probed table fits 80 columns; where
+# even that is too wide (long verdicts) the header drops the unit (the detail has it).
+PLAIN_COLUMNS = ("Directory", "Filesystem", "Verdict", *KINDS, "write")
+COLUMNS = (*PLAIN_COLUMNS[:3], *(f"{k} ms" for k in PLAIN_COLUMNS[3:]))
+# Panel padding, the vertical scrollbar, one cell of padding each side of 6 columns.
+CHROME_WIDTH = 2 + 2 + 6 * 2
 STEP_WORDS = {
     HOLDER_TAKES: "lock",
     REFUSED_EX: "excl. refused",
@@ -338,13 +343,23 @@ class LocksPanel(FollowsChanges, VerticalScroll):
         # Widths are set here rather than measured by the table when it next idles, so
         # the table never shows a cut-off latency before it gets round to measuring.
         table.clear(columns=True)
-        for index, label in enumerate(COLUMNS):
-            width = max([len(label), *(cells[index].cell_len for cells in rows)])
+        labels = COLUMNS
+        widths = column_widths(labels, rows)
+        # Before its first layout the panel has no size yet: the screen's width then.
+        width = self.size.width or self.app.size.width
+        if sum(widths) > width - CHROME_WIDTH:
+            labels = PLAIN_COLUMNS  # the unit goes before a figure would be cut
+            widths = column_widths(labels, rows)
+        for label, width in zip(labels, widths, strict=True):
             table.add_column(label, width=width, key=label)
         for index, cells in enumerate(rows):
             table.add_row(*cells, key=str(index))
         table.move_cursor(row=min(max(cursor, 0), table.row_count - 1))
         self._show_detail(table.cursor_row)
+
+    def on_resize(self) -> None:
+        if self.report is not None:
+            self._fill_rows(self.report)
 
     @on(DataTable.RowHighlighted, "#locks-dirs")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -357,6 +372,13 @@ class LocksPanel(FollowsChanges, VerticalScroll):
 
 
 # ---------------------------------------------------------------------- renderables
+
+
+def column_widths(labels: tuple[str, ...], rows: list[tuple[Text, ...]]) -> list[int]:
+    return [
+        max([len(label), *(cells[index].cell_len for cells in rows)])
+        for index, label in enumerate(labels)
+    ]
 
 
 def status_line(report: LockHealthReport) -> Text:
@@ -389,7 +411,7 @@ def kind_cell(row: DirectoryLocks, kind: str) -> Text:
         style = "dim" if row.probe_verdict == "cancelled" else "bold red"
         return Text(row.probe_verdict, style=style)
     if result.passed:
-        return Text(f"✓ {ms_text(result.handoff_ms)}", style="green")
+        return Text(f"✓ {ms_figure(result.handoff_ms)}", style="green")
     failure = result.failure
     return Text(f"✗ {failure.errno or 'FAIL'}" if failure else "✗ FAIL", style="bold red")
 
@@ -399,12 +421,16 @@ def write_cell(row: DirectoryLocks) -> Text:
         return Text("-", style="dim")
     write = row.probe.write
     if write.passed:
-        return Text(f"✓ {ms_text(write.ms)}", style="green")
+        return Text(f"✓ {ms_figure(write.ms)}", style="green")
     return Text(f"✗ {write.errno or 'FAIL'}", style="bold red")
 
 
+def ms_figure(ms: float | None) -> str:
+    return "" if ms is None else f"{ms:.3g}"
+
+
 def ms_text(ms: float | None) -> str:
-    return "" if ms is None else f"{ms:.3g} ms"
+    return "" if ms is None else f"{ms_figure(ms)} ms"
 
 
 def detail_text(row: DirectoryLocks) -> Text:

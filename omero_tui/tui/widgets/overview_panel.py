@@ -20,7 +20,7 @@ from omero_tui.core.health.model import AreaHealth, HealthCancelled, HealthProgr
 from omero_tui.core.usage.format import human_age
 from omero_tui.tui.changes import EVERYTHING, FollowsChanges
 from omero_tui.tui.sources import ConsoleSources
-from omero_tui.tui.widgets.presentation import finding_text, severity_text
+from omero_tui.tui.widgets.presentation import finding_text, severity_text, wrap_words
 
 # Panel padding, the scrollbar and the cell padding of three columns.
 CHROME_WIDTH = 2 + 2 + 3 * 2
@@ -169,10 +169,15 @@ class OverviewPanel(FollowsChanges, VerticalScroll):
         table.clear()
         width = max(16, self.size.width - CHROME_WIDTH - TITLE_WIDTH - VERDICT_WIDTH)
         for area in self.areas():
-            headline = area.headline
-            if len(headline) > width:
-                headline = headline[: width - 1] + "…"
-            table.add_row(area.title, severity_text(area.severity), headline, key=area.area)
+            # Wrapped, never cut: the one thing that matters most is read whole.
+            lines = wrap_words(area.headline, width)
+            table.add_row(
+                area.title,
+                severity_text(area.severity),
+                "\n".join(lines),
+                key=area.area,
+                height=len(lines),
+            )
         table.move_cursor(row=max(0, min(cursor, table.row_count - 1)))
         self._show_detail(table.cursor_row)
 

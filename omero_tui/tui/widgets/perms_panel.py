@@ -25,6 +25,7 @@ from omero_tui.core.perms.fix import FixPlan
 from omero_tui.core.perms.server_user import UnknownUserError
 from omero_tui.core.perms.undo import UndoError
 from omero_tui.tui.changes import LOCATION, PERMS, SERVER, Change, FollowsChanges, changed
+from omero_tui.tui.copy_commands import copy_commands
 from omero_tui.tui.screens.perms_confirm import PermsConfirm
 from omero_tui.tui.screens.perms_user_picker import AUTOMATIC, PermsUserPicker
 from omero_tui.tui.sources import ConsoleSources
@@ -80,9 +81,10 @@ class PermsPanel(FollowsChanges, VerticalScroll):
     BINDINGS = [
         Binding("u", "pick_user", "User…"),
         Binding("d", "deep", "Deep check"),
-        Binding("D", "deep_here", "Deep check here"),
+        Binding("D", "deep_here", "Deep here"),
         Binding("f", "fix", "Fix…"),
         Binding("z", "undo", "Undo fix…"),
+        Binding("y", "copy_commands", "Copy fix"),
         Binding("c", "cancel", "Cancel", show=False),
     ]
 
@@ -164,6 +166,18 @@ class PermsPanel(FollowsChanges, VerticalScroll):
         self.refresh_report()
         why = f"permissions judged for {name}"
         self.post_message(changed(PERMS, why=why, origin=self, perms_user=self.chosen_user))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "copy_commands":  # shown only while there is a command to copy
+            return self.plan is not None and bool(self.plan.steps)
+        return True
+
+    def action_copy_commands(self) -> None:
+        """The fix plan's commands, for an admin who applies them by hand (or elsewhere)."""
+        if self.plan is None or not self.plan.steps:
+            self.notify("No fix commands to copy: the fix plan is empty.")
+            return
+        copy_commands(self, [step.command for step in self.plan.steps])
 
     def action_fix(self) -> None:
         if self.report is None or self.plan is None or self.busy:
@@ -312,6 +326,7 @@ class PermsPanel(FollowsChanges, VerticalScroll):
     def show(self, report: PermsReport, plan: FixPlan) -> None:
         self.report, self.plan = report, plan
         self.mark_fresh()
+        self.refresh_bindings()  # `y` shows only while the plan has commands
         self.query_one("#perms-status", Static).update(status_line(report))
         self.query_one("#perms-user", Static).update(user_text(report, self.chosen_user))
         self._fill_rows()
@@ -329,13 +344,14 @@ class PermsPanel(FollowsChanges, VerticalScroll):
         group_w = max([5, *(len(r.group) for r in rows)])
         fixed = owner_w + group_w + 11 + 3
         room = max(24, self.size.width - CHROME_WIDTH - fixed)
-        # No rows at all when nothing local is judged (a Windows-era data dir).
-        label_w = min(max([9, *(len(r.label) for r in rows)]), max(14, room - 14))
-        findings_w = max(10, room - label_w)
-        findings = [
-            fit_end(", ".join(dict.fromkeys(SHORT.get(c, c) for c in r.problems)), findings_w)
-            for r in rows
-        ]
+        said = [", ".join(dict.fromkeys(SHORT.get(c, c) for c in r.problems)) for r in rows]
+        # Findings keep only the room they need (their header when there are none), so a
+        # path is not shortened while blank columns remain beside it. No rows at all
+        # when nothing local is judged (a Windows-era data dir).
+        findings_need = min(14, max([8, *(len(f) for f in said)]))
+        label_w = min(max([9, *(len(r.label) for r in rows)]), max(14, room - findings_need))
+        findings_w = max(8, room - label_w)
+        findings = [fit_end(f, findings_w) for f in said]
         # Widths given, not measured: an auto-width DataTable measures new rows only when
         # it is next idle, so a frame drawn before that showed the previous report's
         # widths (the Findings column cut to "cannot w" in a snapshot under load).

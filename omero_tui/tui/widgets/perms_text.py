@@ -111,7 +111,7 @@ def plan_text(plan: FixPlan, report: PermsReport) -> Text:
     if not plan.steps and not plan.manual:
         why = "nothing to fix" if worst(report.findings) is Severity.OK else "no change can help"
         return Text(f"Fix plan: {why}.", style="green" if why == "nothing to fix" else "")
-    text = Text("Fix plan (dry run; f applies it after you confirm):", style="bold")
+    text = Text("Fix plan (dry run; f applies it after you confirm; y copies it):", style="bold")
     for step in plan.steps:
         text.append(f"\n  {step.command}")
     for note in plan.manual:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.text import Text
 
 from omero_tui.core.findings import Finding, Severity
@@ -41,3 +43,9 @@ def finding_text(finding: Finding) -> Text:
 
 def state_text(state: str) -> Text:
     return Text(state, style=STATE_STYLE.get(state, ""))
+
+
+def wrap_words(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` cells, broken only between words: a path or
+    a command is never cut, and one longer than ``width`` keeps a whole line of its own."""
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]

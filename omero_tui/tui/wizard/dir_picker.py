@@ -9,9 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DirectoryTree, Footer, Static
+from textual.widgets import DirectoryTree, Static
 
 from omero_tui.core.relocation.target_choice import TargetChoice, describe_choice
+from omero_tui.tui.widgets.fitting_footer import FittingFooter
 from omero_tui.tui.wizard.messages import ChoiceDescribed
 
 
@@ -40,7 +41,7 @@ class DirectoryPicker(ModalScreen[str | None]):
             yield Static("Pick the directory to move the repository into", id="picker-title")
             yield DirectoriesOnly(self.start, id="picker-tree")
             yield Static(id="picker-info")
-        yield Footer()
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         self.query_one(DirectoriesOnly).focus()

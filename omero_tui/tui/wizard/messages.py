@@ -47,16 +47,20 @@ class EngineStep(Message):
 
 class EngineFinished(Message):
     """The engine returned; ``status`` is the journal's state afterwards (None: no journal);
-    ``stale`` the Bio-Formats memo tree a complete move left behind, if any."""
+    ``stale`` the Bio-Formats memo tree a complete move left behind, if any; ``ended``
+    how the journal of this run ended ("aborted" also for a cancel before anything moved).
+    """
 
     def __init__(
         self,
         result: RunResult,
         status: RelocationStatus | None,
         stale: StaleMemos | None = None,
+        ended: str | None = None,
     ) -> None:
         super().__init__()
         self.result, self.status, self.stale = result, status, stale
+        self.ended = ended
 
 
 class EngineCrashed(Message):

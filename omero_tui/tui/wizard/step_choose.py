@@ -50,6 +50,15 @@ class TargetInput(Input):
         return True
 
 
+def what_paths(location: ServerLocation) -> Text:
+    text = Text()
+    text.append("data dir     ", style="dim")
+    text.append(location.data_dir.value or "—")
+    text.append("\nmanaged dir  ", style="dim")
+    text.append(location.managed_dir.value or "—")
+    return text
+
+
 class ChoosePage(VerticalScroll):
     class Changed(Message):
         def __init__(self, what: str, target: str) -> None:
@@ -72,15 +81,16 @@ class ChoosePage(VerticalScroll):
         yield Static("What moves?", classes="page-heading")
         with RadioSet(id="choose-what"):
             yield RadioButton(
-                f"The whole data dir  {self.location.data_dir.value}",
-                value=self.what == "data",
-                id="what-data",
+                "The whole data dir (omero.data.dir)", value=self.what == "data", id="what-data"
             )
             yield RadioButton(
-                f"Only the managed repository  {self.location.managed_dir.value}",
+                "Only the managed repository (omero.managed.dir)",
                 value=self.what == "managed",
                 id="what-managed",
             )
+        # The paths under the choice, each whole on its own line: a one-line radio label
+        # cut a long managed dir mid-path at 80 columns.
+        yield Static(what_paths(self.location), id="choose-paths")
         yield Static("Where to? (a full path; → completes, ctrl+o browses)", classes="page-heading")
         yield TargetInput(
             value=self.initial_target,

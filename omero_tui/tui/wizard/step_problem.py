@@ -14,6 +14,7 @@ from omero_tui.tui.wizard.choices_text import resume_summary, rollback_summary
 class ProblemPage(VerticalScroll):
     def __init__(self) -> None:
         super().__init__(id="page-problem", classes="page")
+        self.commands: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield Static(id="problem-what", classes="page-heading")
@@ -23,6 +24,7 @@ class ProblemPage(VerticalScroll):
     def show(
         self, what: str, status: RelocationStatus | None, *, cancelled: bool, unchanged: bool
     ) -> None:
+        self.commands: list[str] = []  # what `y` copies
         heading = "The relocation was cancelled" if cancelled else "The relocation stopped"
         text = Text(f"{heading}\n", style="bold yellow" if cancelled else "bold red")
         text.append(what)
@@ -39,9 +41,11 @@ class ProblemPage(VerticalScroll):
                 "guess.",
                 style="bold yellow",
             )
-            choices.append("  Esc  close, then look before anything else:\n")
-            choices.append("       omero-tui relocate --resume --dry-run\n")
-            choices.append("       omero-tui relocate --rollback --dry-run\n")
+            choices.append("  Esc  close, then look before anything else (y copies):\n")
+            self.commands = [
+                "omero-tui relocate --resume --dry-run",
+                "omero-tui relocate --rollback --dry-run",
+            ]
         else:
             step = status.current_step or "between steps"
             why = f" ({status.failure})" if status.failure else ""
@@ -56,7 +60,10 @@ class ProblemPage(VerticalScroll):
             choices.append(resume_summary(status) + "\n")
             choices.append("  u    roll back: ", style="bold")
             choices.append(rollback_summary(status) + "\n")
-            choices.append("  Esc  leave it as it is; resume or roll back later, here or with ")
-            choices.append("omero-tui relocate --resume | --rollback\n")
+            choices.append("  Esc  leave it; resume or roll back later, here or with (y copies):\n")
+            self.commands = ["omero-tui relocate --resume", "omero-tui relocate --rollback"]
+        for command in self.commands:
+            # Each on its own line, never wrapped into the sentence: selectable whole.
+            choices.append(f"       {command}\n", style="bold")
         self.query_one("#problem-state", Static).update(state)
         self.query_one("#problem-choices", Static).update(choices)

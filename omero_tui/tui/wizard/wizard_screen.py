@@ -17,11 +17,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Input, Static
+from textual.widgets import ContentSwitcher, Input, Static
 
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.relocation.status import RelocationStatus
+from omero_tui.tui.copy_commands import commands_in, copy_commands, shown_text
 from omero_tui.tui.screens.confirm_modal import ConfirmModal
+from omero_tui.tui.widgets.fitting_footer import FittingFooter
 from omero_tui.tui.wizard.choices_text import rollback_refusal
 from omero_tui.tui.wizard.dir_picker import DirectoryPicker
 from omero_tui.tui.wizard.messages import (
@@ -39,7 +41,8 @@ from omero_tui.tui.wizard.messages import (
 )
 from omero_tui.tui.wizard.run_pages import RUN_PAGES, make_pages
 from omero_tui.tui.wizard.source import WizardSource
-from omero_tui.tui.wizard.state import PAGE_TITLES, PAGES, STEP_PAGES, WizardState
+from omero_tui.tui.wizard.state import STEP_PAGES, WizardState
+from omero_tui.tui.wizard.step_bar import StepBar, WizardView
 from omero_tui.tui.wizard.step_choose import ChoosePage, target_refusal
 from omero_tui.tui.wizard.step_confirm import ConfirmPage
 from omero_tui.tui.wizard.workers import WizardWorkers
@@ -47,7 +50,16 @@ from omero_tui.tui.wizard.workers import WizardWorkers
 CHOICE_DELAY_S = 0.15  # describe the target once typing pauses, not at every key
 # Keys that are single letters: while a text box has the keyboard they are its text.
 LETTER_ACTIONS = frozenset(
-    {"next", "back", "cancel_run", "resume", "rollback", "remove_source", "clear_cache"}
+    {
+        "next",
+        "back",
+        "cancel_run",
+        "resume",
+        "rollback",
+        "remove_source",
+        "clear_cache",
+        "copy_commands",
+    }
 )
 
 
@@ -61,6 +73,7 @@ class RelocationWizard(WizardWorkers, Screen[None]):
         Binding("u", "rollback", "Roll back…"),
         Binding("x", "remove_source", "Remove old copy…"),
         Binding("k", "clear_cache", "Clear stale cache…"),
+        Binding("y", "copy_commands", "Copy commands"),
         Binding("escape", "close", "Close"),
     ]
 
@@ -93,11 +106,11 @@ class RelocationWizard(WizardWorkers, Screen[None]):
         if self.demo_label:
             title += f"  [reverse] DEMO [/reverse] sandbox {self.demo_label}"
         yield Static(title, id="wizard-title")
-        yield Static(id="wizard-steps")
+        yield StepBar(id="wizard-steps")
         with Vertical(id="wizard-body"):
             yield Static("Finding the server…", id="wizard-loading")
             yield ContentSwitcher(id="wizard-pages")
-        yield Footer()
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         self._show_steps()
@@ -141,7 +154,6 @@ class RelocationWizard(WizardWorkers, Screen[None]):
         self.page = page
         self.query_one("#wizard-pages", ContentSwitcher).current = f"page-{page}"
         self.refresh_page()
-        self._show_steps()
         self.refresh_bindings()
         if page == "confirm":
             self.query_one(ConfirmPage).focus_input()
@@ -158,6 +170,7 @@ class RelocationWizard(WizardWorkers, Screen[None]):
             )
         elif self.page in RUN_PAGES:
             self.query_one(f"#page-{self.page}").show(self.state)
+        self._show_steps()
 
     def show_problem(
         self,
@@ -174,23 +187,13 @@ class RelocationWizard(WizardWorkers, Screen[None]):
         self.go("problem")
 
     def _show_steps(self) -> None:
-        text = Text()
-        current = PAGES.index(self.page) if self.page in PAGES else None
-        for index, page in enumerate(PAGES):
-            if current is not None and index < current:
-                mark, style = "✓", "green"
-            elif index == current:
-                mark, style = "▶", "bold reverse"
-            else:
-                mark, style = "·", "dim"
-            if index:
-                text.append(" ")
-            text.append(f"{mark}{PAGE_TITLES[page]}" if index == current else mark, style=style)
-        if self.page == "problem":
-            text.append("  ! needs a decision", style="bold yellow")
-        elif current is not None:
-            text.append(f"   step {current + 1} of {len(PAGES)}", style="dim")
-        self.query_one("#wizard-steps", Static).update(text)
+        problem = self.problem if self.page == "problem" else None
+        view = WizardView(
+            self.page,
+            unfinished=problem is not None and self._unfinished(),
+            unchanged=problem is not None and self.problem_unchanged,
+        )
+        self.query_one(StepBar).show(view, self.state)
 
     # ------------------------------------------------------------------ keys
 
@@ -218,6 +221,8 @@ class RelocationWizard(WizardWorkers, Screen[None]):
             )
         if action == "remove_source":
             return not running and page == "done" and self._copy_complete()
+        if action == "copy_commands":
+            return not running and bool(self.page_commands())
         if action == "clear_cache":
             return not running and page == "done" and self.state.stale_memos is not None
         return True
@@ -276,6 +281,16 @@ class RelocationWizard(WizardWorkers, Screen[None]):
             page.focus_target()  # picked or not: typing goes on in the box
 
         self.app.push_screen(DirectoryPicker(where, self.source.choice), picked)
+
+    def page_commands(self) -> list[str]:
+        """The commands the page on screen shows: its own, then those quoted in its text."""
+        if self.location is None:
+            return []
+        page = self.query_one(f"#page-{self.page}")
+        return [*getattr(page, "commands", []), *commands_in(shown_text(page))]
+
+    def action_copy_commands(self) -> None:
+        copy_commands(self, self.page_commands())
 
     def action_close(self) -> None:
         if self.state.running is not None:
@@ -362,12 +377,14 @@ class RelocationWizard(WizardWorkers, Screen[None]):
         self.query_one("#page-preflight").show(self.state)
         self.query_one("#page-plan").show(self.state)
         self.query_one(ConfirmPage).show(self.state)
+        self._show_steps()
         self.refresh_bindings()
 
     @on(PrepareFailed)
     def _prepare_failed(self, message: PrepareFailed) -> None:
         self.state.prepare_error = message.error
         self.query_one("#page-preflight").show(self.state)
+        self._show_steps()
         self.refresh_bindings()
 
     @on(EngineProgress)
@@ -410,7 +427,8 @@ class RelocationWizard(WizardWorkers, Screen[None]):
                 result.message,
                 message.status,
                 result.outcome == "cancelled",
-                unchanged=result.outcome == "aborted",  # stopped before anything changed
+                # Stopped before anything changed, or everything was put back.
+                unchanged=result.outcome == "aborted" or message.ended == "aborted",
             )
         self.refresh_bindings()
 

@@ -138,13 +138,22 @@ class WizardWorkers:
         plan = self.state.plan
         moved = result.outcome in ("complete", "source removed")
         stale = stale_memos(plan) if plan is not None and moved else None
-        self.post_message(EngineFinished(result, self._journal_status(), stale))
+        ended = self._journal_end(result.relocation_id)
+        self.post_message(EngineFinished(result, self._journal_status(), stale, ended))
 
     def _journal_status(self: RelocationWizard) -> RelocationStatus | None:
         try:
             return self.source.unfinished()
         except Exception:  # noqa: BLE001 - an unreadable journal: the problem page says so
             return None
+
+    def _journal_end(self: RelocationWizard, relocation_id: str) -> str | None:
+        """How this run's journal ended, when it is the latest one; else None."""
+        try:
+            latest = self.source.latest()
+        except Exception:  # noqa: BLE001 - unknown: the pages then claim nothing
+            return None
+        return latest.state if latest is not None and latest.id == relocation_id else None
 
     # ------------------------------------------------------------------ actions
 
