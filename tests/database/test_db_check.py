@@ -250,6 +250,7 @@ def test_cancel_while_the_server_still_sorts_stops_promptly(demo_db: DemoDb) -> 
         if progress.phase == "Thumbnails":
             cancel.set()
 
+    before = {c.pid for c in psutil.Process().children()}  # earlier tests' leftovers
     with psycopg.connect(**kwargs) as holder:
         holder.execute("LOCK TABLE thumbnail IN ACCESS EXCLUSIVE MODE")
         started = time.monotonic()
@@ -258,4 +259,5 @@ def test_cancel_while_the_server_still_sorts_stops_promptly(demo_db: DemoDb) -> 
         assert time.monotonic() - started < 10
         holder.rollback()
     assert not [t for t in threading.enumerate() if t.name.startswith("omero-tui-db")]
-    assert not psutil.Process().children()
+    left = [c for c in psutil.Process().children() if c.pid not in before]
+    assert not [c for c in left if c.status() != psutil.STATUS_ZOMBIE]
