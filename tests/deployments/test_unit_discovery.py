@@ -168,3 +168,15 @@ def test_perms_judges_the_units_user_for_a_stopped_server_standin_systemd(
         shutil.rmtree(base, ignore_errors=True)
     assert user["name"] == server_user and user["source"] == "unit", user
     assert "User= of the unit" in user["how"]
+
+
+def test_a_unit_user_unknown_here_is_said_and_the_next_source_judged(model: AnsibleModel) -> None:
+    from omero_tui.core.perms.server_user import determine_server_user
+
+    model.unit.write_text(model.unit.read_text().replace(f"User={model.user}", "User=no-such-x"))
+    location = discover(env={}, candidates=(), running=lambda: find_server_from_unit(model.root))
+    assert location.server_user is not None and location.server_user.value == "no-such-x"
+    decision = determine_server_user(location, processes=[])
+    assert decision.user.source == "var owner", decision.user
+    (warning,) = [f for f in decision.findings if f.code == "perms.unit_user_unknown"]
+    assert "'no-such-x'" in warning.message

@@ -78,6 +78,13 @@ async def test_demo_wizard_copies_on_one_filesystem_keeps_the_old_copy_and_x_rem
         assert listing(box.data_dir) == before  # the fallback, untouched
         assert listing(target) == before
         assert data_dir_in_config(box) == str(target)
+        # The commands the Done page names, whole on their own lines, and copied by y.
+        shown = [line.strip() for line in text_of(app, "#done-next").splitlines()]
+        assert "omero-tui relocate --remove-source" in shown
+        await pilot.press("y")
+        copied = app.clipboard.splitlines()
+        assert copied[0] == "omero-tui relocate --remove-source"
+        assert "omero fs repos" in copied  # quoted in the text: copied too
         await pilot.press("x")
         await pilot.pause()
         await pilot.press(*"delete")

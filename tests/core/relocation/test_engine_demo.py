@@ -105,6 +105,14 @@ def test_same_filesystem_move_is_one_rename(stopped_session: DemoSession, state_
         "the server was not running before, so it is left stopped"
     ]
     assert repository(target) == before
+    # The Overview and `check` say what is true of a rename: no old copy to remove.
+    from omero_tui.core.health.areas import relocation_area
+
+    area, _ = relocation_area(state_dir)
+    assert area.headline == (
+        f"The last relocation is complete: {box.data_dir} was renamed to {target}; "
+        "no old copy is left."
+    ), area.headline
 
 
 def test_cross_filesystem_move_keeps_everything_then_removes_the_source(
