@@ -47,7 +47,7 @@ GROUP_COLUMNS = (
 FOLDER = b"Directory"
 FLUSH_EVERY = 64  # matching directories between updates of the totals and progress
 WALK_BATCH = 2_000  # entries per hand-over from the walking thread
-WALK_AHEAD = 200_000  # entries walked ahead at most (some 25 MB of names and sizes)
+WALK_AHEAD = 600_000  # entries walked ahead at most (some 40 MB of names and sizes)
 
 
 def grouped_sql(inner: str) -> str:
