@@ -229,3 +229,35 @@ def test_directory_comparison_and_row_by_row_agree(
     assert fast.unsafe_count == slow.unsafe_count == 3
     assert "ManagedRepository/user-2_2/gone-folder/" in _paths(fast.missing)
     assert len(fast.size_differs) == 2
+
+
+def test_cancel_while_the_server_still_sorts_stops_promptly(demo_db: DemoDb) -> None:
+    import time
+
+    import psutil
+    import psycopg
+
+    from omero_tui.core.database.check import DbCancelled
+    from omero_tui.core.database.connection import connect_kwargs
+
+    # Another session holds the thumbnail table: the check's query for it waits (as a
+    # long sort would) and the cancel must not wait with it.
+    kwargs = connect_kwargs(demo_db.settings)
+    kwargs.pop("options")
+    cancel = threading.Event()
+
+    def cancel_on_thumbnails(progress) -> None:  # noqa: ANN001
+        if progress.phase == "Thumbnails":
+            cancel.set()
+
+    before = {c.pid for c in psutil.Process().children()}  # earlier tests' leftovers
+    with psycopg.connect(**kwargs) as holder:
+        holder.execute("LOCK TABLE thumbnail IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        with pytest.raises(DbCancelled):
+            check_database(_location(demo_db), progress=cancel_on_thumbnails, cancel=cancel)
+        assert time.monotonic() - started < 10
+        holder.rollback()
+    assert not [t for t in threading.enumerate() if t.name.startswith("omero-tui-db")]
+    left = [c for c in psutil.Process().children() if c.pid not in before]
+    assert not [c for c in left if c.status() != psutil.STATUS_ZOMBIE]

@@ -63,9 +63,52 @@ def test_parallel_walk_equals_the_single_walk(tmp_path) -> None:
     parallel = list(walk_dirs_parallel(root, skip_top=(".omero",), workers=2))
     assert parallel == single and len(single) == 1 + 4 * 4
     # Stopped half way (a cancelled check): its worker processes are gone.
+    before = {c.pid for c in psutil.Process().children()}
     walk = walk_dirs_parallel(root, workers=2)
     next(walk), next(walk)
-    children = psutil.Process().children()
-    assert children
+    workers = _new_children(before)
+    assert len(workers) == 2
     walk.close()
-    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    assert _gone(workers)
+
+
+def _new_children(before: set[int]) -> list:
+    """This process's children started since ``before`` (other tests may have theirs)."""
+    import psutil
+
+    return [c for c in psutil.Process().children() if c.pid not in before]
+
+
+def _gone(processes: list) -> bool:
+    import psutil
+
+    def alive(c) -> bool:  # noqa: ANN001
+        try:
+            return c.is_running() and c.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    return not [c for c in processes if alive(c)]
+
+
+def test_a_walk_worker_that_dies_is_a_clear_failure(tmp_path) -> None:
+    import psutil
+    import pytest
+
+    from omero_tui.core.database.walk_workers import WalkFailed, walk_dirs_parallel
+
+    root = os.fsencode(tmp_path)
+    for user in (b"a", b"b"):  # enough that a walk outlasts the kill below
+        os.makedirs(os.path.join(root, user))
+        for i in range(3000):
+            os.close(os.open(os.path.join(root, user, b"f%d" % i), os.O_CREAT | os.O_WRONLY))
+    before = {c.pid for c in psutil.Process().children()}
+    walk = walk_dirs_parallel(root, workers=2)
+    assert next(walk).key == b""  # the workers have just been started
+    workers = _new_children(before)
+    assert len(workers) == 2
+    for child in workers:
+        child.kill()  # before their interpreter has even started walking
+    with pytest.raises(WalkFailed, match="ended unexpectedly"):
+        list(walk)
+    assert _gone(workers)

@@ -18,6 +18,7 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 _END = object()
+WAIT_TICK = 0.1  # seconds between on_wait calls while the reader waits
 
 
 class Ahead(Generic[T]):
@@ -28,8 +29,10 @@ class Ahead(Generic[T]):
         depth: int = 8,
         name: str = "omero-tui-ahead",
         on_close: Callable[[], None] | None = None,
+        on_wait: Callable[[], None] | None = None,
     ) -> None:
         self._batches = batches
+        self._on_wait = on_wait
         self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._on_close = on_close
@@ -57,7 +60,12 @@ class Ahead(Generic[T]):
 
     def __iter__(self) -> Iterator[T]:
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=WAIT_TICK)
+            except queue.Empty:
+                if self._on_wait is not None:
+                    self._on_wait()  # a cancel (it raises) while the server still sorts
+                continue
             if item is _END:
                 self._thread.join()
                 return

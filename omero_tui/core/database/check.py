@@ -34,6 +34,7 @@ from omero_tui.core.database.merge import (
     show,
 )
 from omero_tui.core.database.model import AreaTotals, DbProgress, DbReport, DbRepository
+from omero_tui.core.database.walk_workers import WalkFailed
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.layout.identity import read_identity
 from omero_tui.core.settings import DEMO_MARKER
@@ -113,7 +114,7 @@ def check_database(
             raise lost_connection(err, during="during the check") from None
         except psycopg.Error as err:
             raise DatabaseUnavailable(f"the database refused a query: {_one_line(err)}") from None
-        except RowOrderError as err:
+        except (RowOrderError, WalkFailed) as err:
             raise DatabaseUnavailable(str(err)) from None
     report.elapsed_seconds = time.monotonic() - started
     report.findings = judge(report, location)

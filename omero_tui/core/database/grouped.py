@@ -40,13 +40,14 @@ GROUP_COLUMNS = (
     "string_agg(coalesce(s.owner_id::text, '-'), ',') FILTER (WHERE s.isdir)",
     "string_agg(coalesce(s.group_id::text, '-'), ',') FILTER (WHERE s.isdir)",
     "count(*)",
-    "coalesce(sum(s.size), 0)",
+    "coalesce(sum(s.size), 0)::int8",  # an int, not a Decimal, for each directory
 )
 
 
 FOLDER = b"Directory"
+FLUSH_EVERY = 64  # matching directories between updates of the totals and progress
 WALK_BATCH = 2_000  # entries per hand-over from the walking thread
-WALK_AHEAD = 200_000  # entries walked ahead at most (some 25 MB of names and sizes)
+WALK_AHEAD = 600_000  # entries walked ahead at most (some 40 MB of names and sizes)
 
 
 def grouped_sql(inner: str) -> str:
@@ -147,7 +148,23 @@ def merge_grouped(
 ) -> None:
     """Compare one area, directory by directory; differing directories row by row."""
     ctx.phase = totals.area
-    matched = totals.matched
+    # A matching directory only adds to these; they reach ctx and totals every
+    # FLUSH_EVERY directories (and before anything else reads them).
+    rows_n = files_n = entries_n = db_bytes = disk_bytes = pending = 0
+
+    def flush() -> None:
+        nonlocal rows_n, files_n, entries_n, db_bytes, disk_bytes, pending
+        ctx.rows_done += rows_n
+        ctx.entries_done += entries_n
+        totals.db_rows += rows_n
+        totals.db_bytes += db_bytes
+        totals.disk_files += files_n
+        totals.disk_bytes += disk_bytes
+        totals.matched.count += files_n
+        totals.matched.bytes += disk_bytes
+        rows_n = files_n = entries_n = db_bytes = disk_bytes = pending = 0
+        ctx.tell()
+
     group = next(groups, None)
     disk = next(dirs, None)
     previous: bytes | None = None
@@ -158,6 +175,19 @@ def merge_grouped(
                 f"rows of {totals.area} arrived out of byte order ({show(previous)!r} "
                 f"then {show(parent)!r}); the check stopped rather than guess"
             )
+        if disk is not None and parent == disk.key and _matches(group, disk, sizes_recorded):
+            rows_n += group[10]
+            db_bytes += group[11]
+            files_n += disk.files
+            disk_bytes += disk.total
+            entries_n += disk.files + len(disk.dirs)
+            pending += 1
+            if pending >= FLUSH_EVERY:
+                flush()
+            previous, group = parent, next(groups, None)
+            disk = next(dirs, None)
+            continue
+        flush()
         if disk is None or (parent is not None and parent < disk.key):
             _by_row(ctx, totals, root, group, None, pyramids)
             previous, group = parent, next(groups, None)
@@ -168,22 +198,10 @@ def merge_grouped(
                 ctx.entries_done += len(disk.dirs)
             disk = next(dirs, None)
         else:
-            if _matches(group, disk, sizes_recorded):
-                count, on_disk = disk.files, disk.total
-                rows = group[10]
-                ctx.rows_done += rows
-                ctx.entries_done += count + len(disk.dirs)
-                totals.db_rows += rows
-                totals.db_bytes += int(group[11])
-                totals.disk_files += count
-                totals.disk_bytes += on_disk
-                matched.count += count
-                matched.bytes += on_disk
-                ctx.tell()
-            else:
-                _by_row(ctx, totals, root, group, disk, pyramids)
+            _by_row(ctx, totals, root, group, disk, pyramids)
             previous, group = parent, next(groups, None)
             disk = next(dirs, None)
+    flush()
     ctx.tell(force=True)
 
 
@@ -221,6 +239,7 @@ def check_area(
         lambda: queries.stream_batches(conn, sql, params),
         name="omero-tui-db-rows",
         on_close=conn.cancel,
+        on_wait=ctx.tell,
     )
     # The walk runs up to WALK_AHEAD entries ahead: while the server sorts (seconds on
     # a big table, before its first row) the disk is walked, in bounded memory.
@@ -232,6 +251,7 @@ def check_area(
         lambda: batched(listing, WALK_BATCH, lambda d: d.files + len(d.dirs) + 1),
         depth=WALK_AHEAD // WALK_BATCH,
         name="omero-tui-db-walk",
+        on_wait=ctx.tell,
     )
     try:
         with rows, disk:

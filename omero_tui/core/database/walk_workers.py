@@ -26,6 +26,10 @@ AHEAD_FRAMES = 64  # frames a worker's reader holds: some 130k entries each
 _END = ("end",)
 
 
+class WalkFailed(Exception):
+    """A worker process died mid-walk; ``str(err)`` is one line."""
+
+
 def worker_count() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
@@ -110,9 +114,14 @@ def walk_dirs_parallel(
     if count < 2 or len(dirs) < 2:
         yield from walk_dirs(root, skip_top=skip_top, on_error=on_error)
         return
-    yield DiskDir.of(b"", names, sizes, dirs)
-    pool = [_Worker(root, dirs[i::count]) for i in range(min(count, len(dirs)))]
+    pool: list[_Worker] = []
     try:
+        for i in range(min(count, len(dirs))):
+            try:
+                pool.append(_Worker(root, dirs[i::count]))
+            except OSError as err:
+                raise WalkFailed(f"cannot start a disk walk worker process: {err}") from None
+        yield DiskDir.of(b"", names, sizes, dirs)
         for i in range(len(dirs)):
             worker = pool[i % len(pool)]
             while True:
@@ -128,7 +137,10 @@ def walk_dirs_parallel(
                         _, key, text = frame  # type: ignore[misc]
                         on_error(key, OSError(0, text))
                 else:
-                    raise OSError(f"a walk worker process ended unexpectedly under {root!r}")
+                    raise WalkFailed(
+                        f"a disk walk worker process ended unexpectedly in {os.fsdecode(root)}"
+                        " (killed, or out of memory?): nothing was judged"
+                    )
     finally:
         for worker in pool:
             worker.stop()
