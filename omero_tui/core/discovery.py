@@ -55,6 +55,7 @@ class ServerLocation:
     config_error: str | None = None  # one line, when config.xml could not be read
     demo: bool = False  # True inside the embedded demo sandbox
     searched: tuple[str, ...] = ()  # the common install dirs looked at, when none was named
+    asked_running: bool = False  # the running server (processes, systemd unit) was asked too
     # What the admin must know about how these were found (another profile in
     # OMERO_CONFIG, a server found from its processes, a Windows-era path, a container).
     notes: tuple[Finding, ...] = ()
@@ -200,6 +201,7 @@ def discover(
         config_error=config_error,
         demo=demo,
         searched=tuple(candidates) if server_dir.value is None else (),
+        asked_running=server_dir.value is None and nothing_named and running is not None,
         server_user=server_user,
     )
     if location.on_windows_paths or location.windows_paths:
@@ -350,6 +352,8 @@ def no_server_reason(location: ServerLocation) -> str | None:
         return None
     first, *others = location.searched or ("the usual install dirs",)
     where = f"{first} or {counted(len(others), 'other usual install dir')}" if others else first
+    if location.asked_running:
+        where += ", and no running server or omero-server.service unit names one"
     return (
         f"no OMERO.server found: no --server-dir, OMERODIR or settings file, and none in {where}; "
         "use --server-dir DIR, --data-dir DIR, or --demo to try the console on a sandbox"

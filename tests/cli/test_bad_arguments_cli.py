@@ -69,6 +69,7 @@ def test_no_server_at_all_says_where_it_looked_and_what_to_give(tmp_path: Path) 
     assert result.returncode == 3
     line = one_line(result)
     assert "no OMERO.server found" in line and COMMON_SERVER_DIRS[0] in line
+    assert "no running server or omero-server.service unit" in line  # asked as well
     for way in ("--server-dir", "--data-dir", "--demo"):
         assert way in line
     assert "CRITICAL" not in line
