@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from omero_tui.core.demo.sandbox import DemoSandbox, build_demo
+from tests.core.relocation.helpers import mount_tmpfs, unmount
 
 # Snapshots show paths, so the sandbox they photograph lives at one fixed place. Only
 # tests in the "snapshots" xdist group use it, so one worker owns it at a time.
@@ -25,6 +26,15 @@ def fixed_path_held(path: Path) -> Iterator[None]:
     with open(f"{path}.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         yield
+
+
+@pytest.fixture
+def other_fs(tmp_path: Path) -> Iterator[Path]:
+    """A tmpfs mounted for this test: the "other filesystem" a copy crosses to."""
+    where = tmp_path / "otherfs"
+    mount_tmpfs(where)
+    yield where
+    unmount(where)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +23,7 @@ from omero_tui.tui.wizard.source import WizardSource
 from omero_tui.tui.wizard.step_confirm import ConfirmPage
 from omero_tui.tui.wizard.wizard_screen import RelocationWizard
 from tests.appkit import demo_sources
+from tests.core.relocation.helpers import cli
 
 FAST = {"stop_timeout_s": 20.0, "start_timeout_s": 30.0, "start_settle_s": 0.3}
 
@@ -160,15 +160,7 @@ def omero_tui(*args: str, xdg: Path, omerodir: Path | None = None) -> subprocess
     env.update(XDG_STATE_HOME=str(xdg / "state"), XDG_CONFIG_HOME=str(xdg / "config"))
     if omerodir is not None:
         env["OMERODIR"] = str(omerodir)
-    return subprocess.run(
-        [sys.executable, "-m", "omero_tui", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-        check=False,
-    )
+    return cli(*args, env=env)
 
 
 def interrupted_journal(state: Path, root: Path) -> str:

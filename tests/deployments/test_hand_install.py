@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -17,11 +16,9 @@ from tests.deployments.kit import (
     SERVER_UID,
     Install,
     blitz_args,
-    hand_install,
     icegridnode_args,
     run_cli,
     standin_process,
-    world_readable_root,
 )
 
 pytestmark = [
@@ -31,15 +28,6 @@ pytestmark = [
         reason="runs the console as root and the stand-in server as another uid: needs root",
     ),
 ]
-
-
-@pytest.fixture
-def install() -> Iterator[Install]:
-    root = world_readable_root()
-    try:
-        yield hand_install(root)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from omero_tui.core.demo.session import DemoSession
 from tests.core.relocation.test_kill_resume import kill_when, sandbox_and_disk  # noqa: F401
-from tests.deployments.kit import Install, hand_install, run_cli, world_readable_root
+from tests.deployments.kit import Install, run_cli
 
 # The console finds a server by scanning every process: tests that start server
 # stand-ins run one at a time, so none sees another's.
@@ -36,15 +34,6 @@ ExecStop={server}/bin/omero admin stop
 [Install]
 WantedBy=multi-user.target
 """
-
-
-@pytest.fixture
-def install() -> Iterator[Install]:
-    root = world_readable_root()
-    try:
-        yield hand_install(root)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def enable_unit(root: Path, server_dir: Path, name: str = "omero-server.service") -> None:

@@ -1,4 +1,5 @@
-"""Fixtures the wizard's pilot tests share: a running demo and a second filesystem."""
+"""Fixtures the wizard's pilot tests share: a running demo (the second filesystem,
+``other_fs``, is in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from omero_tui.core.demo.session import DemoSession
-from tests.core.relocation.helpers import mount_tmpfs, unmount
 
 
 @pytest.fixture
@@ -16,11 +16,3 @@ def session(tmp_path: Path) -> Iterator[DemoSession]:
     with DemoSession(root=tmp_path / "demo") as running:
         assert running.start_error is None, running.start_error
         yield running
-
-
-@pytest.fixture
-def other_fs(tmp_path: Path) -> Iterator[Path]:
-    where = tmp_path / "otherfs"
-    mount_tmpfs(where)
-    yield where
-    unmount(where)

@@ -8,16 +8,14 @@ in a test's name (a paused engine, to cancel at a known instant).
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
 
 from omero_tui.core.demo.session import DemoSession
-from omero_tui.core.relocation.engine import EngineOptions, run_relocation
+from omero_tui.core.relocation.engine import EngineOptions
 from omero_tui.core.relocation.status import find_unfinished_relocation
 from omero_tui.tui.wizard.dir_picker import DirectoryPicker
-from omero_tui.tui.wizard.source import WizardSource
 from tests.appkit import text_of
 from tests.wizardkit import (
     FAST,
@@ -26,6 +24,7 @@ from tests.wizardkit import (
     data_dir_in_config,
     listing,
     open_wizard,
+    paused_engine,
     until_finished,
     wait_for,
     wizard,
@@ -95,22 +94,6 @@ async def test_demo_wizard_copies_on_one_filesystem_keeps_the_old_copy_and_x_rem
         assert "entries deleted after re-verifying" in said and "the other" in said
     assert not box.data_dir.exists()
     assert listing(target) == before
-
-
-def paused_engine(options: EngineOptions) -> tuple[WizardSource, threading.Event, threading.Event]:
-    reached, release = threading.Event(), threading.Event()
-
-    def run(prepared, *, progress=None, **kwargs):  # noqa: ANN001, ANN003, ANN202
-        def held(report):  # noqa: ANN001, ANN202
-            if report.step == "copy" and not reached.is_set():
-                reached.set()
-                release.wait(30)
-            if progress is not None:
-                progress(report)
-
-        return run_relocation(prepared, progress=held, **kwargs)
-
-    return WizardSource(options=options, run=run), reached, release
 
 
 async def test_a_copy_on_one_filesystem_is_cancelled_and_rolled_back_with_a_paused_engine(

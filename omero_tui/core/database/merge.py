@@ -261,22 +261,20 @@ def _next_entry(
     return None
 
 
-def _missing(ctx: MergeContext, totals: AreaTotals, row: tuple[Any, ...]) -> None:
+def _missing(
+    ctx: MergeContext, totals: AreaTotals, row: tuple[Any, ...], unreadable: str | None = None
+) -> None:
+    """A row whose file is not there; ``unreadable`` says why a file that is there cannot
+    be read (the server cannot read it either), which is no example of a lost file."""
     key, row_id, size, _hash, _hasher, owner_id, group_id, _mime = row
     totals.missing.add(size)
     tally = ctx.owner(owner_id, group_id)
     tally.missing.add(size)
+    detail = unreadable if unreadable is not None else "folder" if key.endswith(b"/") else ""
     issue = FileIssue(
-        totals.area,
-        show(key),
-        "missing",
-        row_id,
-        tally.owner,
-        tally.group,
-        size,
-        detail="folder" if key.endswith(b"/") else "",
+        totals.area, show(key), "missing", row_id, tally.owner, tally.group, size, detail=detail
     )
-    if len(tally.examples) < MAX_OWNER_EXAMPLES:
+    if unreadable is None and len(tally.examples) < MAX_OWNER_EXAMPLES:
         tally.examples.append(f"{totals.area}/{issue.path}")
     _keep(ctx.report.missing, issue)
 
@@ -294,24 +292,8 @@ def _matched(ctx: MergeContext, totals: AreaTotals, row: tuple[Any, ...], entry:
     key, row_id, size, row_hash, hasher, owner_id, group_id, _mime = row
     if entry.is_dir:
         return
-    if entry.size is None:
-        # A broken in-place link or an unreadable file: the server cannot read it either.
-        totals.missing.add(size)
-        tally = ctx.owner(owner_id, group_id)
-        tally.missing.add(size)
-        _keep(
-            ctx.report.missing,
-            FileIssue(
-                totals.area,
-                show(key),
-                "missing",
-                row_id,
-                tally.owner,
-                tally.group,
-                size,
-                detail="present but cannot be read (broken link?)",
-            ),
-        )
+    if entry.size is None:  # a broken in-place link or an unreadable file
+        _missing(ctx, totals, row, unreadable="present but cannot be read (broken link?)")
         return
     totals.matched.add(entry.size)
     if size is not None and size != entry.size:

@@ -147,9 +147,15 @@ def stream(conn: Any, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[An
         yield from cur
 
 
+def _hasher_sql(has_hasher: bool) -> tuple[str, str]:
+    """(the hasher's column, its join): a schema older than the hasher column has neither."""
+    if not has_hasher:
+        return "NULL::text", ""
+    return "ca.value", "LEFT JOIN checksumalgorithm ca ON ca.id = o.hasher"
+
+
 def managed_rows_sql(has_hasher: bool) -> str:
-    hasher = "ca.value" if has_hasher else "NULL::text"
-    join = "LEFT JOIN checksumalgorithm ca ON ca.id = o.hasher" if has_hasher else ""
+    hasher, join = _hasher_sql(has_hasher)
     return (
         f"SELECT {MANAGED_KEY} AS k, o.id, o.size, o.hash, {hasher}, o.owner_id, o.group_id,"
         f" o.mimetype FROM originalfile o {join}"
@@ -159,8 +165,7 @@ def managed_rows_sql(has_hasher: bool) -> str:
 
 
 def legacy_files_sql(has_hasher: bool) -> str:
-    hasher = "ca.value" if has_hasher else "NULL::text"
-    join = "LEFT JOIN checksumalgorithm ca ON ca.id = o.hasher" if has_hasher else ""
+    hasher, join = _hasher_sql(has_hasher)
     key = numbered_sql("o.id")
     return (
         f"SELECT {key} AS k, o.id, o.size, o.hash, {hasher}, o.owner_id, o.group_id,"

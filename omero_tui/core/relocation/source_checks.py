@@ -77,6 +77,18 @@ def profile_props(config_path: str, profile: str | None) -> tuple[ConfigDocument
     return doc, name, doc.properties(name)
 
 
+def _readable_props(config_path: str | None, profile: str | None) -> tuple[str, dict] | None:
+    """(profile name, its properties), or None when there is no config.xml to read: a
+    check after the fact then has nothing to say."""
+    if not config_path:
+        return None
+    try:
+        _, name, props = profile_props(config_path, profile)
+    except ConfigError:
+        return None
+    return name, props
+
+
 def assess_sources(
     plan: object,
     env: Mapping[str, str] | None,
@@ -251,12 +263,10 @@ def start_guard(
 ) -> str | None:
     """Why the server must not be started now (a source would restore another path), or
     None. Asked right before every start the relocation makes."""
-    if not config_path:
+    found = _readable_props(config_path, profile)
+    if found is None:
         return None
-    try:
-        _, name, props = profile_props(config_path, profile)
-    except ConfigError:
-        return None
+    name, props = found
     reverted = reverted_keys(scan_for(server_dir, env, ask_systemd), props, name)
     if not reverted:
         return None
@@ -279,12 +289,10 @@ def explain_mismatch(
     ask_systemd: bool = True,
 ) -> str | None:
     """After a start: the source that put another value of ``key`` into config.xml."""
-    if not config_path:
+    found = _readable_props(config_path, profile)
+    if found is None:
         return None
-    try:
-        _, name, props = profile_props(config_path, profile)
-    except ConfigError:
-        return None
+    name, props = found
     value = props.get(key)
     if value is not None and value.rstrip("/") == target.rstrip("/"):
         return None

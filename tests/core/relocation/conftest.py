@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.core.relocation.helpers import mount_tmpfs, unmount
 
 
 @pytest.fixture
@@ -15,15 +12,6 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """omero-tui's state dir (journals, the relocation lock) for this test only."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     return tmp_path / "state" / "omero-tui"
-
-
-@pytest.fixture
-def other_fs(tmp_path: Path) -> Iterator[Path]:
-    """A tmpfs mounted for this test: the "other filesystem" a copy crosses to."""
-    where = tmp_path / "otherfs"
-    mount_tmpfs(where)
-    yield where
-    unmount(where)
 
 
 HERE = Path(__file__).parent
