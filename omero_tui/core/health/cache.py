@@ -7,7 +7,6 @@ ever saves time, it is never the only source of an answer.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -15,11 +14,15 @@ from pathlib import Path
 from omero_tui.core.atomic_write import write_atomic
 from omero_tui.core.health.model import HealthReport
 
+# The interpreter's own SHA-256, as the usage cache has it: hashlib's OpenSSL costs every
+# check more than the hash.
+from omero_tui.core.usage.cache import sha256
+
 CACHE_VERSION = 1
 
 
 def cache_path(state_dir: Path, data_dir: str) -> Path:
-    key = hashlib.sha256(os.path.abspath(data_dir).encode()).hexdigest()[:16]
+    key = sha256(os.path.abspath(data_dir).encode()).hexdigest()[:16]
     return Path(state_dir) / "health" / f"{key}.json"
 
 
