@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from omero_tui.core.discovery import ServerLocation, windows_not_judged
 from omero_tui.core.settings import DEFAULT_THRESHOLDS, Settings, SettingsError, default_state_dir
@@ -28,6 +27,7 @@ from omero_tui.core.usage.report import UsageReport, build_report
 from omero_tui.core.usage.scan import scan_usage
 from omero_tui.core.usage.volumes import VolumeReader, read_volumes
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
     from omero_tui.core.usage.files import FileListing
 
