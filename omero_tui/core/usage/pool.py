@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import selectors
 import signal
 import threading
@@ -91,9 +92,10 @@ class _Forked:
         """The exit code; None when ``timeout`` passed first (Popen raises instead)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.poll() is None:
-            if deadline is not None and time.monotonic() > deadline:
+            left = 0.05 if deadline is None else min(0.05, deadline - time.monotonic())
+            if left <= 0:
                 return None
-            time.sleep(0.001)
+            _until_exit(self.pid, left)
         return self.returncode
 
     def kill(self) -> None:
@@ -112,6 +114,21 @@ class _Forked:
         self.close_pipes()
         with contextlib.suppress(OSError):
             self.poll()
+
+
+def _until_exit(pid: int, seconds: float) -> None:
+    """Sleep until the child ``pid`` exits or ``seconds`` pass. A pidfd wakes at the exit
+    itself (a worker at the end of its input exits within a millisecond, and every
+    headless command waits for its workers); without one, a short nap."""
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        time.sleep(min(seconds, 0.001))
+        return
+    try:
+        select.select([fd], [], [], seconds)
+    finally:
+        os.close(fd)
 
 
 class _Worker:
@@ -146,19 +163,29 @@ class _Worker:
         return self.tag, value
 
     def stop(self, kill: bool = False) -> None:
+        self.release(kill)
+        self.reap()
+
+    def release(self, kill: bool = False) -> None:
+        """Tell the worker to go (its input ends; ``kill``: at once)."""
         if kill:
             self.process.kill()
         if isinstance(self.process, _Forked):
             self.process.close_pipes()
+            return
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                stream.close()
+
+    def reap(self) -> None:
+        """Wait for the worker to end (killed if it does not within 5 seconds)."""
+        if isinstance(self.process, _Forked):
             if self.process.wait(timeout=5) is None:
                 self.process.kill()
                 self.process.wait()
             return
         import subprocess
 
-        for stream in (self.process.stdin, self.process.stdout):
-            if stream is not None:
-                stream.close()
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -217,8 +244,10 @@ class ScanPool:
 
     def close(self) -> None:
         procs, self._procs = self._procs, []
+        for worker in procs:  # all told first: they end side by side
+            worker.release(kill=worker.busy)
         for worker in procs:
-            worker.stop(kill=worker.busy)
+            worker.reap()
 
     def __enter__(self) -> ScanPool:
         return self
