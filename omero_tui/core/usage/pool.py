@@ -205,6 +205,8 @@ class ScanPool:
         self.fork = fork
         self._inline_entries = inline
         self._procs: list[_Worker] = []
+        self._leaving: list[_Worker] = []  # told to go, not yet reaped (see let_go)
+        self.started = 0  # workers started over the pool's life
         self._inline: list[tuple[object, object]] = []  # results when workers == 0
         self._lock = threading.Lock()  # one scan at a time on a pool
 
@@ -235,6 +237,7 @@ class ScanPool:
         try:
             while len(self._procs) < self.workers:
                 self._procs.append(_Worker(fork))
+                self.started += 1
         except OSError:
             self.close()
             self.workers = 0
@@ -242,8 +245,19 @@ class ScanPool:
     def session(self) -> _Session:
         return _Session(self)
 
+    def let_go(self) -> None:
+        """Tell idle forked workers to go, reaped at ``close``: a headless command's scan
+        is over, and they end while it writes its report. Forking anew costs about a
+        millisecond; spawned workers (the console's) are kept for the next scan."""
+        if self._procs and all(isinstance(w.process, _Forked) and not w.busy for w in self._procs):
+            for worker in self._procs:
+                worker.release()
+            self._leaving += self._procs
+            self._procs = []
+
     def close(self) -> None:
-        procs, self._procs = self._procs, []
+        procs, self._procs = self._procs + self._leaving, []
+        self._leaving = []
         for worker in procs:  # all told first: they end side by side
             worker.release(kill=worker.busy)
         for worker in procs:
@@ -270,6 +284,7 @@ class _Session:
     def __exit__(self, *exc: object) -> None:
         try:
             self._drain()
+            self.pool.let_go()
         finally:
             self.pool._lock.release()
 
