@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from omero_tui.core.usage.walk import walk_task
-from omero_tui.core.usage.worker import read_frame, serve, start_worker, write_frame
+from omero_tui.core.usage.worker import DAYS, WALK, read_frame, serve, start_worker, write_frame
 
 MAX_WORKERS = 8
 # Entries walked in the calling process before workers are started: forked workers
@@ -207,6 +207,7 @@ class ScanPool:
         self._procs: list[_Worker] = []
         self._leaving: list[_Worker] = []  # told to go, not yet reaped (see let_go)
         self.started = 0  # workers started over the pool's life
+        self.scans = 0  # sessions so far: a worker tells one scan's tasks from the next's
         self._inline: list[tuple[object, object]] = []  # results when workers == 0
         self._lock = threading.Lock()  # one scan at a time on a pool
 
@@ -275,9 +276,12 @@ class _Session:
 
     def __init__(self, pool: ScanPool) -> None:
         self.pool = pool
+        self.number = 0
 
     def __enter__(self) -> _Session:
         self.pool._lock.acquire()
+        self.pool.scans += 1
+        self.number = self.pool.scans
         self.pool.start()
         return self
 
@@ -304,7 +308,14 @@ class _Session:
             self.pool._inline.append((tag, walk_task(*args)))
             return
         worker = next(w for w in self.pool._procs if not w.busy)
-        worker.send(tag, args)
+        worker.send(tag, (WALK, self.number, args))
+
+    def kept_days(self) -> Iterator[dict[str, dict[str, dict[int, int]]]]:
+        """Each worker's blocks by day of this scan's tasks, by tree path (with no task
+        pending: the walk is over). In this process, tasks hand their days back directly."""
+        for worker in self.pool._procs if self.pool.workers else ():
+            worker.send(None, (DAYS, self.number))
+            yield worker.receive()[1]  # type: ignore[misc]
 
     def results(self, timeout: float) -> Iterator[tuple[object, object]]:
         """Results that arrive within ``timeout`` seconds (all finished ones)."""

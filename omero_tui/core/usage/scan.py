@@ -260,6 +260,10 @@ def _walk(
             if cancel is not None and cancel.is_set():
                 raise ScanCancelled()
             found.counter.report()
+        index_of = {tree.path: index for index, tree in enumerate(roots)}
+        for kept in session.kept_days():
+            for path, days in kept.items():
+                add_days(found.days, plan, index_of[path], days)
     return found.result()
 
 

@@ -182,7 +182,12 @@ def _listed_as_files(fd: int, names: list[str]) -> int:
 
 
 def walk_task(
-    root: str, dev: int, starts: list[tuple[str, Own]], budget: int, watch: str | None = None
+    root: str,
+    dev: int,
+    starts: list[tuple[str, Own]],
+    budget: int,
+    watch: str | None = None,
+    keep: dict[str, dict[int, int]] | None = None,
 ) -> tuple:
     """Walk ``starts`` depth first until ``budget`` entries are seen.
 
@@ -191,14 +196,16 @@ def walk_task(
     subtree is shared between the workers instead of keeping one busy while the other
     idles; days are blocks by mtime day per first path component (the table's rows),
     summed here so the merge need not unpack every directory's histogram; marks are
-    the pyramid lock files met in the subtree ``watch`` (see ``watched``).
+    the pyramid lock files met in the subtree ``watch`` (see ``watched``). With ``keep``,
+    the days are added to it instead and come back empty: a worker keeps them over all
+    its tasks of a scan, and the scan asks for them once at the end (usage.worker).
     """
     records: list = []
     links: list = []
     problems: list = []
     mounts: list = []
     marks: list = []
-    days: dict[str, dict[int, int]] = {}
+    days: dict[str, dict[int, int]] = {} if keep is None else keep
     stack = starts[::-1]
     seen = 0
     while stack and seen < budget:
@@ -211,7 +218,7 @@ def walk_task(
         records.append(record)
         seen += n
         stack.extend(subdirs)
-    return records, links, problems, mounts, stack, seen, days, marks
+    return records, links, problems, mounts, stack, seen, days if keep is None else {}, marks
 
 
 def pack_hist(hist: dict[int, int]) -> bytes:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import subprocess
 
 HEADER = 8
+WALK, DAYS = "walk", "days"  # the two requests (see serve)
 
 
 def read_exact(fd: int, n: int) -> bytes:
@@ -70,14 +71,29 @@ def main() -> int:
 
 
 def serve(stdin: int, stdout: int) -> int:
-    """Answer tasks until the input ends (also the body of a forked worker)."""
+    """Answer requests until the input ends (also the body of a forked worker).
+
+    (WALK, scan, task) walks a task; its blocks by day are kept here, per tree, over all
+    the tasks of that scan (summing them in the scan's own process cost it more than
+    the walk of a small tree); (DAYS, scan) hands them over. A new scan starts afresh.
+    """
+    scan: object = None
+    kept: dict[str, dict[str, dict[int, int]]] = {}
     while True:
         try:
-            args = read_frame(stdin)
+            request = read_frame(stdin)
         except EOFError:
             return 0
         try:
-            result: object = ("ok", walk_task(*args))  # type: ignore[misc]
+            kind, number, *task = request  # type: ignore[misc]
+            if number != scan:  # a new scan (the last one may have been cancelled)
+                scan, kept = number, {}
+            if kind == DAYS:
+                result: object = ("ok", kept)
+                kept = {}
+            else:
+                args = task[0]
+                result = ("ok", walk_task(*args, keep=kept.setdefault(args[0], {})))
         except Exception as err:  # noqa: BLE001 - reported to the scan, which raises it
             result = ("error", f"{type(err).__name__}: {err}")
         write_frame(stdout, result)
