@@ -8,12 +8,15 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
-from typing import NoReturn
 
 from omero_tui import __version__
 from omero_tui.commands.errors import CliError
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -34,7 +37,7 @@ class OneLineParser(argparse.ArgumentParser):
         return []
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _common_options() -> argparse.ArgumentParser:
     common = OneLineParser(add_help=False)
     # SUPPRESS keeps a subcommand's absent option from hiding one given before it.
     common.add_argument(
@@ -61,7 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="settings file (default: $XDG_CONFIG_HOME/omero-tui/settings.toml)",
     )
+    return common
 
+
+def build_parser(only: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line. ``only``: give just these commands their options; the
+    others keep their name and help line, all that ``--help`` and a mistyped command
+    show (a command's options cost milliseconds that every monitoring run pays)."""
+    common = _common_options()
     parser = OneLineParser(
         prog="omero-tui",
         description="Console for the OMERO.server binary repository. "
@@ -73,10 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="open the console on a throw-away demo sandbox"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    for name, (help_line, add_options) in SUBCOMMANDS.items():
+        if only is None or name in only:
+            add_options(sub.add_parser(name, help=help_line, parents=[common]))
+        else:
+            sub.add_parser(name, help=help_line)
+    return parser
 
-    config = sub.add_parser(
-        "config", help="read or change etc/grid/config.xml like `omero config`", parents=[common]
-    )
+
+def _config_options(config: argparse.ArgumentParser) -> None:
+    common = _common_options()
     config_sub = config.add_subparsers(
         dest="config_command", metavar="ACTION", required=True, parser_class=OneLineParser
     )
@@ -105,10 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long to wait for config.xml.lock (default 10)",
     )
 
-    layout = sub.add_parser("layout", help="the Layout panel, headless", parents=[common])
+
+def _layout_options(layout: argparse.ArgumentParser) -> None:
     layout.add_argument("--json", action="store_true", help="print the full report as JSON")
 
-    usage = sub.add_parser("usage", help="the Disk usage panel, headless", parents=[common])
+
+def _usage_options(usage: argparse.ArgumentParser) -> None:
     usage.add_argument("--json", action="store_true", help="print the full report as JSON")
     usage.add_argument(
         "--quick",
@@ -121,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write the scan in ncdu's JSON export format (for ncdu/gdu)",
     )
 
-    locks = sub.add_parser("locks", help="the Lock health panel, headless", parents=[common])
+
+def _locks_options(locks: argparse.ArgumentParser) -> None:
     locks.add_argument("--json", action="store_true", help="print the full report as JSON")
     locks.add_argument(
         "--probe",
@@ -134,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="remove stale .lock and .pyr_lock files, only if the server is verified stopped",
     )
 
-    perms = sub.add_parser("perms", help="the Permissions panel, headless", parents=[common])
+
+def _perms_options(perms: argparse.ArgumentParser) -> None:
     perms.add_argument("--json", action="store_true", help="print the full report as JSON")
     perms.add_argument("--user", metavar="USER", help="check for this user, not the server's")
     perms.add_argument(
@@ -154,11 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="restore the owners and modes recorded by the last --fix",
     )
 
-    relocate = sub.add_parser(
-        "relocate",
-        help="move the repository: stop, copy or rename, verify, rewrite config, start",
-        parents=[common],
-    )
+
+def _relocate_options(relocate: argparse.ArgumentParser) -> None:
     relocate.add_argument("--to", metavar="DEST", help="the new location (an absolute path)")
     relocate.add_argument(
         "--managed-only",
@@ -200,11 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="stream the plan, progress and result as JSON lines"
     )
 
-    db = sub.add_parser(
-        "db",
-        help="the Database panel, headless: OMERO's database against the files (read-only)",
-        parents=[common],
-    )
+
+def _db_options(db: argparse.ArgumentParser) -> None:
     db.add_argument("--json", action="store_true", help="print the full report as JSON")
     db.add_argument("--orphans", action="store_true", help="list every orphan found")
     db.add_argument("--missing", action="store_true", help="list every missing or changed file")
@@ -219,11 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="also check each file's content against its recorded checksum (slow)",
     )
 
-    check = sub.add_parser(
-        "check",
-        help="every check at once, for monitoring (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)",
-        parents=[common],
-    )
+
+def _check_options(check: argparse.ArgumentParser) -> None:
     check.add_argument("--json", action="store_true", help="every finding as JSON")
     check.add_argument(
         "--prometheus",
@@ -243,16 +254,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="usage from the last scan on record, re-judged now (no scan at all)",
     )
 
-    demo = sub.add_parser(
-        "demo", help="build a demo sandbox in DIR and open the console on it", parents=[common]
-    )
+
+def _demo_options(demo: argparse.ArgumentParser) -> None:
     demo.add_argument("--dir", required=True, metavar="DIR", help="where to keep the sandbox")
     demo.add_argument(
         "--no-tui",
         action="store_true",
         help="only build it (and print its paths); do not start anything",
     )
-    return parser
+
+
+# Name -> (its line in `omero-tui --help`, what adds its options), in --help order.
+SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
+    "config": ("read or change etc/grid/config.xml like `omero config`", _config_options),
+    "layout": ("the Layout panel, headless", _layout_options),
+    "usage": ("the Disk usage panel, headless", _usage_options),
+    "locks": ("the Lock health panel, headless", _locks_options),
+    "perms": ("the Permissions panel, headless", _perms_options),
+    "relocate": (
+        "move the repository: stop, copy or rename, verify, rewrite config, start",
+        _relocate_options,
+    ),
+    "db": (
+        "the Database panel, headless: OMERO's database against the files (read-only)",
+        _db_options,
+    ),
+    "check": (
+        "every check at once, for monitoring (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)",
+        _check_options,
+    ),
+    "demo": ("build a demo sandbox in DIR and open the console on it", _demo_options),
+}
 
 
 # Commands monitoring runs: a refusal or a bad option means "could not check" (UNKNOWN,
@@ -273,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # An unknown command may be a monitoring command mistyped: UNKNOWN, like a bad option.
     unknown_command = word is not None and word not in COMMANDS
     try:
-        args = build_parser().parse_args(words)
+        args = build_parser(only=[w for w in words if w in COMMANDS]).parse_args(words)
     except SystemExit as err:
         if (monitoring or unknown_command) and err.code == 2:
             return UNKNOWN_EXIT

@@ -12,11 +12,11 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PureWindowsPath
-from typing import TYPE_CHECKING
 
 from omero_tui.core.config import ice_values
 from omero_tui.core.findings import Finding, Severity, counted
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
     from omero_tui.core.config.xml_file import ConfigDocument
 

@@ -8,9 +8,12 @@ import re
 from collections.abc import Mapping
 from enum import Enum
 from pathlib import PurePath
-from typing import Any
 
 from omero_tui.core.findings import Finding
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def to_jsonable(value: Any) -> Any:

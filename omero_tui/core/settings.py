@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from omero_tui.core.atomic_write import write_atomic
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
+    from typing import Any
+
     from tomlkit.toml_document import TOMLDocument
 
 CONTROL_METHODS = ("omero", "systemd", "custom", "manual")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -221,19 +224,25 @@ class FakeProcess:
         environ: dict[str, str] | None = None,
         denied: bool = False,
     ) -> None:
-        self.info = {"pid": pid, "name": name, "cmdline": cmdline}
+        self.pid, self._name, self._cmdline = pid, name, cmdline
         self._cwd, self._environ, self._denied = cwd, environ or {}, denied
+
+    def name(self) -> str:
+        return self._name
+
+    def cmdline(self) -> list[str]:
+        return self._cmdline
 
     def cwd(self) -> str:
         return self._cwd
 
     def environ(self) -> dict[str, str]:
         if self._denied:
-            raise psutil.AccessDenied(self.info["pid"])
+            raise psutil.AccessDenied(self.pid)
         return self._environ
 
 
-def test_find_postgres_from_processes_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_find_postgres_from_processes_and_env() -> None:
     procs = [
         FakeProcess(
             900001,
@@ -246,8 +255,7 @@ def test_find_postgres_from_processes_and_env(monkeypatch: pytest.MonkeyPatch) -
         FakeProcess(900005, "postgres", ["postgres"], denied=True),
         FakeProcess(900006, "bash", ["bash", "-D", "/not/postgres"]),
     ]
-    monkeypatch.setattr(psutil, "process_iter", lambda attrs=None: iter(procs))
-    found = find_postgres_data_dirs(env={"PGDATA": "/srv/pgdata"})
+    found = find_postgres_data_dirs(env={"PGDATA": "/srv/pgdata"}, processes=procs)
     assert found == [
         ("/srv/pgdata", "from the PGDATA environment variable"),
         ("/var/lib/postgresql/15/main", "postgres process 900001"),
@@ -256,12 +264,29 @@ def test_find_postgres_from_processes_and_env(monkeypatch: pytest.MonkeyPatch) -
     ]
 
 
-def test_find_postgres_survives_a_failing_scan(monkeypatch: pytest.MonkeyPatch) -> None:
-    def boom(attrs=None):  # noqa: ANN001, ANN202
+def test_find_postgres_survives_a_failing_scan() -> None:
+    def boom() -> Iterator[FakeProcess]:
+        yield FakeProcess(900001, "postgres", ["postgres", "-D", "/var/lib/pg"])
         raise psutil.AccessDenied(1)
 
-    monkeypatch.setattr(psutil, "process_iter", boom)
-    assert find_postgres_data_dirs(env={}) == []
+    assert find_postgres_data_dirs(env={}, processes=boom()) == []
+
+
+def test_find_postgres_finds_a_real_process_named_postgres(tmp_path: Path) -> None:
+    """Read from /proc, as on a host: a live process whose argv[0] is postgres."""
+    pgdata = tmp_path / "pgdata"
+    code = "import sys, time; sys.stdout.write('up\\n'); sys.stdout.flush(); time.sleep(60)"
+    proc = subprocess.Popen(
+        ["postgres", "-c", code, "-D", str(pgdata)],
+        executable=sys.executable, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"up\n"
+        found = find_postgres_data_dirs(env={})
+    finally:
+        proc.kill()
+        proc.wait()
+    assert (str(pgdata), f"postgres process {proc.pid}") in found
 
 
 def test_find_postgres_live_does_not_raise() -> None:

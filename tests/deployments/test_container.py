@@ -15,11 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core.server.container import (
-    detect_container,
-    property_of_variable,
-    variables_for,
-)
+from omero_tui.core.config.sources import property_of_variable
+from omero_tui.core.server.container import detect_container, variables_for
 from tests.deployments.kit import (
     CWD_MARK,
     icegridnode_args,

@@ -160,23 +160,32 @@ def find_unit_file(
 ) -> str | None:
     """Where the unit file is: systemd's answer if it can give one (``ask_systemd``:
     runs ``systemctl show``), else the usual dirs."""
-    import shutil
-    import subprocess
-
     name = unit if "." in unit else unit + ".service"
-    if ask_systemd and shutil.which("systemctl"):
-        try:
-            done = subprocess.run(
-                ["systemctl", "show", "--property=FragmentPath", "--value", name],
-                capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL, check=False,
-            )  # fmt: skip
-            path = done.stdout.strip()
-            if done.returncode == 0 and path and os.path.isfile(path):
-                return path
-        except (OSError, subprocess.SubprocessError):
-            pass
+    if ask_systemd:
+        path = _fragment_path(name)
+        if path is not None:
+            return path
     for folder in unit_dirs:
         candidate = os.path.join(folder, name)
         if os.path.isfile(candidate):
             return candidate
     return None
+
+
+def _fragment_path(name: str) -> str | None:
+    """systemd's own answer (``systemctl show``), None when it gives none."""
+    # Here, not at the top: a command that only reads unit files loads no subprocess.
+    import shutil
+    import subprocess
+
+    if shutil.which("systemctl") is None:
+        return None
+    try:
+        done = subprocess.run(
+            ["systemctl", "show", "--property=FragmentPath", "--value", name],
+            capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    path = done.stdout.strip()
+    return path if done.returncode == 0 and path and os.path.isfile(path) else None

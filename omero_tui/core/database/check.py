@@ -12,17 +12,15 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from omero_tui.core.database import grouped, queries, side
-from omero_tui.core.database.cluster import demo_database_refusal
+from omero_tui.core.database.configured import DatabaseNotConfigured, db_settings
 from omero_tui.core.database.connection import (
     DatabaseUnavailable,
     DbSettings,
     lost_connection,
     read_only_connection,
-    settings_from_properties,
 )
 from omero_tui.core.database.disk_walk import walk_sorted
 from omero_tui.core.database.findings import judge
@@ -37,9 +35,9 @@ from omero_tui.core.database.model import AreaTotals, DbProgress, DbReport, DbRe
 from omero_tui.core.database.walk_workers import WalkFailed
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.layout.identity import read_identity
-from omero_tui.core.settings import DEMO_MARKER
 
 __all__ = [
+    "DatabaseNotConfigured",
     "DatabaseUnavailable",
     "DbCancelled",
     "check_database",
@@ -52,37 +50,6 @@ __all__ = [
 # processes; below it, starting them costs more than it saves.
 PARALLEL_FROM = 50_000
 TABLES = {"Files": "originalfile", "Pixels": "pixels", "Thumbnails": "thumbnail"}
-PG_ENV = ("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")
-
-
-class DatabaseNotConfigured(DatabaseUnavailable):
-    """No ``omero.db.*`` setting and no libpq environment: nothing to connect to."""
-
-
-def db_settings(location: ServerLocation, env: dict[str, str] | None = None) -> DbSettings:
-    db = settings_from_properties(location.properties)
-    env = dict(os.environ) if env is None else env
-    sandbox = _demo_root(location)
-    if sandbox is not None:
-        refusal = demo_database_refusal(sandbox, db.host)
-        if refusal is not None:
-            raise DatabaseUnavailable(refusal)
-    if not db.configured and not any(env.get(k) for k in PG_ENV):
-        where = location.config_path or "config.xml (no server dir found)"
-        raise DatabaseNotConfigured(
-            f"no database configured: omero.db.host, omero.db.name, omero.db.user and "
-            f"omero.db.pass are not set in {where}"
-        )
-    return db
-
-
-def _demo_root(location: ServerLocation) -> Path | None:
-    """The demo sandbox this server dir is, if it is one (its root holds the marker)."""
-    server_dir = location.server_dir.value
-    if not server_dir:
-        return None
-    root = Path(server_dir).parent
-    return root if location.demo or (root / DEMO_MARKER).is_file() else None
 
 
 def check_database(

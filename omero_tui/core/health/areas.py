@@ -265,14 +265,19 @@ def database_area(
     cancel: threading.Event | None = None,
 ) -> AreaResult:
     """OMERO's database against the files; UNKNOWN with the reason when it cannot be read."""
-    from omero_tui.core.database.check import DatabaseUnavailable, check_database
+    # Here, not at the top: the check's own modules load only for a database to check.
+    from omero_tui.core.database.configured import db_settings
+    from omero_tui.core.database.connection import DatabaseUnavailable
 
     now = time.time()
     if settings is not None and settings.get("database", "check", True) is False:
         words = "Not checked: switched off in the settings ([database] check = false)."
         return AreaHealth("database", Severity.OK, words, (), now, "off"), {}
     try:
-        report = check_database(location, progress=progress, cancel=cancel)
+        db = db_settings(location)
+        from omero_tui.core.database.check import check_database
+
+        report = check_database(location, progress=progress, cancel=cancel, db=db)
     except DatabaseUnavailable as err:
         finding = Finding(
             "database", Severity.UNKNOWN, "database.not_checked", f"Not checked: {err}."

@@ -7,7 +7,6 @@ ever saves time, it is never the only source of an answer.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -15,11 +14,15 @@ from pathlib import Path
 from omero_tui.core.atomic_write import write_atomic
 from omero_tui.core.health.model import HealthReport
 
+# The interpreter's own SHA-256, as the usage cache has it: hashlib's OpenSSL costs every
+# check more than the hash.
+from omero_tui.core.usage.cache import sha256
+
 CACHE_VERSION = 1
 
 
 def cache_path(state_dir: Path, data_dir: str) -> Path:
-    key = hashlib.sha256(os.path.abspath(data_dir).encode()).hexdigest()[:16]
+    key = sha256(os.path.abspath(data_dir).encode()).hexdigest()[:16]
     return Path(state_dir) / "health" / f"{key}.json"
 
 
@@ -27,7 +30,9 @@ def save_health(report: HealthReport, state_dir: Path) -> None:
     path = cache_path(state_dir, report.data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = json.dumps({"version": CACHE_VERSION, "report": report.to_json()})
-    write_atomic(path, payload.encode("utf-8"))
+    # No fsync: after a power cut an empty file is ignored like any unreadable one, and
+    # the next check writes it again; the fsync cost every cron check milliseconds.
+    write_atomic(path, payload.encode("utf-8"), durable=False)
 
 
 def load_health(state_dir: Path, data_dir: str) -> HealthReport | None:

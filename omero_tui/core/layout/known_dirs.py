@@ -14,20 +14,24 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from omero_tui.core.discovery import ServerLocation
+from omero_tui.core.server.processes import live_processes
 
 # Accounts OMERO commonly runs under (the reference Ansible role uses omero-server).
 SERVER_USERS: tuple[str, ...] = ("omero-server", "omero", "omero-web")
 POSTGRES_NAMES = frozenset({"postgres", "postmaster", "postgres.exe"})
 
 
-def find_postgres_data_dirs(env: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
-    """PostgreSQL data directories in use here: (dir, how it was found). Scans processes."""
+def find_postgres_data_dirs(
+    env: Mapping[str, str] | None = None, processes: Iterable[Any] | None = None
+) -> list[tuple[str, str]]:
+    """PostgreSQL data directories in use here: (dir, how it was found). Scans processes
+    (``processes``: psutil-like ones to judge instead of this host's)."""
     env = os.environ if env is None else env
     found: list[tuple[str, str]] = []
     if env.get("PGDATA"):
         pgdata = os.path.abspath(os.path.expanduser(env["PGDATA"]))
         found.append((pgdata, "from the PGDATA environment variable"))
-    found.extend(_postgres_processes())
+    found.extend(_postgres_processes(processes))
     return _unique(found)
 
 
@@ -71,34 +75,32 @@ def find_client_dirs(
     return _unique(found)
 
 
-def _postgres_processes() -> list[tuple[str, str]]:
-    try:
-        import psutil
-    except ImportError:
-        return []
-    found: list[tuple[str, str]] = []
+def _postgres_processes(processes: Iterable[Any] | None) -> list[tuple[str, str]]:
     our_root = _root_identity("/")
+    found: list[tuple[str, str]] = []
     try:
-        processes = list(psutil.process_iter(["pid", "name", "cmdline"]))
+        # Names and command lines straight from /proc: psutil (its import, and its reads
+        # of every process) only for the few that are postgres.
+        for proc in live_processes(_is_postgres) if processes is None else processes:
+            try:
+                found.extend(_postgres_dir_of(proc, our_root))
+            except Exception:  # noqa: BLE001 - processes vanish and deny access mid-scan
+                continue
     except Exception:  # noqa: BLE001 - a failed scan just finds nothing
         return []
-    for proc in processes:
-        try:
-            found.extend(_postgres_dir_of(proc, our_root))
-        except Exception:  # noqa: BLE001 - processes vanish and deny access mid-scan
-            continue
     return found
 
 
+def _is_postgres(pid: int, name: str, cmdline: Sequence[str]) -> bool:
+    names = {name, os.path.basename(cmdline[0])} if cmdline else {name}
+    return bool(names & POSTGRES_NAMES)
+
+
 def _postgres_dir_of(proc: Any, our_root: tuple[int, int] | None) -> list[tuple[str, str]]:
-    info = proc.info
-    cmdline = info.get("cmdline") or []
-    names = {info.get("name") or ""}
-    if cmdline:
-        names.add(os.path.basename(cmdline[0]))
-    if not names & POSTGRES_NAMES:
+    cmdline = proc.cmdline() or []
+    pid = proc.pid
+    if not _is_postgres(pid, proc.name() or "", cmdline):
         return []
-    pid = info.get("pid")
     # A containerised postgres names paths inside its own root, not ours.
     if our_root is not None and _root_identity(f"/proc/{pid}/root") not in (None, our_root):
         return []

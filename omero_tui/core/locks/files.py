@@ -120,7 +120,7 @@ def inspect_lock_files(
     found, complete = find_lock_files(
         data_dir, managed_dir, pyramid_budget=pyramid_budget, pyramids=pyramids
     )
-    locks, method = _read_proc_locks(proc_locks)
+    locks, method = _read_proc_locks(proc_locks, needed=bool(found))
     table = table or MountTable.read()
     states: list[LockFileState] = []
     unresolved: list[int] = []
@@ -179,14 +179,18 @@ def _pyramid_locks(pixels: str, budget: int) -> tuple[list[str], bool]:
     return sorted(found), True
 
 
-def _read_proc_locks(path: str | None) -> tuple[list[ProcLock], str]:
+def _read_proc_locks(path: str | None, *, needed: bool = True) -> tuple[list[ProcLock], str]:
+    """The held locks and how they were found. ``needed=False`` (no lock file to judge)
+    only opens the file, to say the same method: the first read of /proc/locks in a
+    process can take 10 ms, and a repository without lock files needs none of it."""
     if not path:
         return [], "open files (psutil)"
     try:
         with open(path, encoding="ascii", errors="replace") as handle:
-            return [lk for lk in parse_proc_locks(handle.read()) if not lk.blocked], path
+            text = handle.read() if needed else ""
     except OSError:
         return [], "open files (psutil)"
+    return [lk for lk in parse_proc_locks(text) if not lk.blocked], path
 
 
 def _devices(path: str, st: os.stat_result, table: MountTable) -> set[tuple[int, int]]:

@@ -20,6 +20,7 @@ import stat
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from omero_tui.core.discovery import ServerLocation, windows_not_judged
 from omero_tui.core.perms.access import (
@@ -38,7 +39,6 @@ from omero_tui.core.perms.access import (
     perm_text,
     read_acl,
 )
-from omero_tui.core.perms.deep import DeepProgress, DeepResult, deep_check
 from omero_tui.core.perms.findings import row_findings, row_problems, summary_findings
 from omero_tui.core.perms.model import IDENTITY, USED_SUBDIRS, DirAccess, PermsReport
 from omero_tui.core.perms.server_user import (
@@ -47,6 +47,9 @@ from omero_tui.core.perms.server_user import (
     determine_server_user,
     group_names,
 )
+
+if TYPE_CHECKING:
+    from omero_tui.core.perms.deep import DeepProgress, DeepResult
 
 
 def check_permissions(
@@ -279,6 +282,8 @@ def inspect_permissions(
     )
     result = None
     if deep and not location.on_windows_paths:  # never walk D:\\OMERO joined to the cwd
+        from omero_tui.core.perms.deep import deep_check  # here: only --deep walks
+
         roots = list(walk) if walk else deep_roots(location)
         result = deep_check(roots, decision.user.identity, progress=progress, cancel=cancel)
     return check_permissions(location, decision, deep=result)

@@ -7,13 +7,16 @@ the rows) all import these; none imports another for its types.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding
 from omero_tui.core.layout.model import STANDARD_SUBDIRS
-from omero_tui.core.perms.deep import DeepResult
 from omero_tui.core.perms.server_user import ServerUser
 from omero_tui.core.server.processes import ServerProcess
+
+if TYPE_CHECKING:
+    from omero_tui.core.perms.deep import DeepResult
 
 USED_SUBDIRS = tuple(name for name, _ in STANDARD_SUBDIRS) + ("DropBox", ".omero")
 IDENTITY = (".omero", "repository")

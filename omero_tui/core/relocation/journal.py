@@ -23,7 +23,6 @@ import errno
 import fcntl
 import json
 import os
-import secrets
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -52,7 +51,8 @@ def relocations_dir(state_dir: Path | None = None) -> Path:
 
 
 def new_relocation_id() -> str:
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    # secrets.token_hex's bytes, without loading secrets (and hashlib) in every `check`.
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.urandom(3).hex()}"
 
 
 def now_text() -> str:

@@ -20,8 +20,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from omero_tui.core.config.sources import property_of_variable
-
 ROOT_ENV = "OMERO_TUI_HOST_ROOT"
 IMAGE_SERVER_DIR = "/opt/omero/server/OMERO.server"
 IMAGE_CONFIG_DIR = "/opt/omero/server/config"
@@ -134,6 +132,9 @@ def _foreground_server(base: Path, pid1: tuple[str, ...]) -> int | None:
 def variables_for(keys: Sequence[str], env: Mapping[str, str]) -> list[tuple[str, str, str]]:
     """(variable, property, value) for each ``CONFIG_*`` in ``env`` that sets one of
     ``keys``: only those a relocation changes are worth naming."""
+    # Here, not at the top: every command that locates a server asks host_root().
+    from omero_tui.core.config.sources import property_of_variable
+
     found = []
     for name in sorted(env):
         prop = property_of_variable(name)

@@ -16,7 +16,6 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from omero_tui.core.discovery import RunningServerHint, looks_like_server_dir
 from omero_tui.core.server.processes import (
@@ -27,6 +26,7 @@ from omero_tui.core.server.processes import (
     role_rank,
 )
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
     import psutil
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -23,7 +23,7 @@ class WalkResult:
     """Everything a walk produced, before the sums: what the cache stores, too."""
 
     plan: ScanPlan
-    records: list[dict[str, tuple]]  # per root
+    records: Sequence[Mapping[str, tuple]]  # per root: a dict or a RecordTable
     links: list[list[tuple]]  # per root
     problems: list[tuple[str, str, str]]  # (directory listed, path, reason)
     mounts: list[tuple[int, str]]  # (root, rel) of other filesystems met below a root
@@ -33,9 +33,19 @@ class WalkResult:
     finished_at: float
     quick: bool = False
     full_scan_at: float | None = None
-    reused: frozenset[tuple[int, str]] = frozenset()  # directories taken from a prior scan
+    # A quick rescan's directories listed anew (root, rel); all others it took from the
+    # earlier scan. (Kept this way round: few are listed, most are reused.)
+    listed: frozenset[tuple[int, str]] = frozenset()
     # (root, rel, name) of the pyramid lock files under Pixels; None: not looked for.
     pyramid_locks: tuple[tuple[int, str, str], ...] | None = None
+    # The cache file this walk's records, links, problems and days are stored in as
+    # they are (see cache.py): then a save need not write them again.
+    stored_as: bytes | None = None
+
+    @property
+    def reused_dirs(self) -> int:
+        """Directories a quick rescan took from the earlier scan (0 for a full scan)."""
+        return sum(len(r) for r in self.records) - len(self.listed) if self.quick else 0
 
 
 def assemble(walk: WalkResult) -> UsageScan:
@@ -70,8 +80,8 @@ def assemble(walk: WalkResult) -> UsageScan:
         finished_at=walk.finished_at,
         quick=walk.quick,
         full_scan_at=walk.full_scan_at if walk.full_scan_at is not None else walk.started_at,
-        reused_dirs=len(walk.reused),
-        listed_dirs=tree.dir_count - len(walk.reused),
+        reused_dirs=walk.reused_dirs,
+        listed_dirs=tree.dir_count - walk.reused_dirs,
         problems=tuple(walk.problems),
         nested_mounts=nested,
         external_links=tree.external_links(),
@@ -86,10 +96,8 @@ def _listed_by_unit(walk: WalkResult, units: Sequence[UnitSpec]) -> dict[str, in
     if not walk.quick:
         return {}
     counts = {unit.name: 0 for unit in units}
-    reused = walk.reused
-    for root, records in enumerate(walk.records):
-        # Few directories are listed again in a quick rescan: find them, then their rows.
-        listed = [rel for rel in records if (root, rel) not in reused]
+    for root in range(len(walk.records)):
+        listed = [rel for where, rel in walk.listed if where == root]
         for unit in units:
             if unit.root != root:
                 continue

@@ -1,7 +1,8 @@
 """The last scan of each repository, kept in the state dir for a quick rescan and a fast start.
 
-Stored with ``marshal``: the records are tuples of ints, strings and bytes, which it
-writes and reads several times faster than JSON or pickle. ``marshal`` is not meant
+Stored with ``marshal``, which writes and reads several times faster than JSON or
+pickle; the directory records as columns (table.py), a few large objects that load
+in a millisecond or two however many directories there are. ``marshal`` is not meant
 for data from others, so the file lives in the admin's own state dir, is written
 0600, and any file that does not load cleanly (another Python, a torn write, a
 stranger's file) is ignored: the next scan is simply a full one.
@@ -9,9 +10,11 @@ stranger's file) is ignored: the next scan is simply a full one.
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from omero_tui.core.atomic_write import write_atomic
@@ -26,10 +29,19 @@ except ImportError:  # pragma: no cover - other versions and builds
 from omero_tui.core.usage.assemble import WalkResult, assemble
 from omero_tui.core.usage.model import ScanRoot, UsageScan
 from omero_tui.core.usage.plan import ScanPlan, UnitSpec
+from omero_tui.core.usage.table import RecordTable
 
-CACHE_FORMAT = 2  # 2: the pyramid lock files under Pixels
-# marshal's format changes between Python versions; a cache from another is ignored.
-_TAG = f"omero-tui usage cache {CACHE_FORMAT} {sys.version_info[:2]}"
+CACHE_FORMAT = 3  # 3: records as columns, the subtree totals, a head for an unchanged rescan
+# marshal's format changes between Python versions, the arrays' byte order between
+# machines: a cache from another is ignored.
+_TAG = f"omero-tui usage cache {CACHE_FORMAT} {sys.version_info[:2]} {sys.byteorder}\n".encode()
+_TOKEN = 16  # bytes after the tag naming this very file (see save_scan)
+
+
+@dataclass(frozen=True)
+class Saved:
+    path: Path
+    token: bytes  # names the records file written or kept
 
 
 def cache_path(state_dir: Path, data_dir: str) -> Path:
@@ -37,36 +49,54 @@ def cache_path(state_dir: Path, data_dir: str) -> Path:
     return state_dir / "usage" / f"{key.hexdigest()[:24]}.scan"
 
 
+def head_path(path: Path) -> Path:
+    return path.with_suffix(".head")
+
+
 def save_scan(scan: UsageScan, state_dir: Path) -> Path:
-    """Write atomically (temp file + rename): a crash leaves the old cache or the new one."""
+    return store_scan(scan, state_dir).path
+
+
+def store_scan(scan: UsageScan, state_dir: Path) -> Saved:
+    """Write atomically (temp file + rename): a crash leaves the old cache or the new one.
+
+    A quick rescan that found nothing changed (its walk ``stored_as`` the file on disk)
+    writes only the small head beside it: when and how that scan ran. A head counts
+    only with the records file it names, so one left from an older file is ignored.
+    """
     walk: WalkResult = scan.raw
+    path = cache_path(state_dir, walk.plan.data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    meta = _meta(walk)
+    if walk.stored_as is not None and _token_of(path) == walk.stored_as:
+        write_atomic(head_path(path), _TAG + walk.stored_as + marshal.dumps(meta), durable=False)
+        return Saved(path, walk.stored_as)
     plan = walk.plan
     payload = {
-        "tag": _TAG,
         "data_dir": plan.data_dir,
         "roots": [(r.name, r.path, r.kind, r.dev) for r in plan.roots],
         "units": [(u.name, u.path, u.kind, u.target, u.root, u.rel) for u in plan.units],
         "managed": plan.managed,
         "managed_unit": plan.managed_unit,
-        "records": [list(r.values()) for r in walk.records],
+        "tables": [
+            RecordTable.of(records, scan.tree.stored_sums(root)).dump()
+            for root, records in enumerate(walk.records)
+        ],
         "links": walk.links,
         "problems": walk.problems,
         "mounts": walk.mounts,
         "days": walk.days,
         "entries": walk.entries,
-        "started_at": walk.started_at,
-        "finished_at": walk.finished_at,
-        "quick": walk.quick,
-        "full_scan_at": walk.full_scan_at,
-        "reused": list(walk.reused),
         "pyramid_locks": None if walk.pyramid_locks is None else list(walk.pyramid_locks),
+        "meta": meta,
     }
-    path = cache_path(state_dir, plan.data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    token = os.urandom(_TOKEN)
     # No fsync: a cache torn or emptied by a power cut does not load (the tag and
     # marshal's own checks), and then the next scan is a full one.
-    write_atomic(path, marshal.dumps(payload), durable=False)
-    return path
+    write_atomic(path, _TAG + token + marshal.dumps(payload), durable=False)
+    with contextlib.suppress(OSError):
+        os.unlink(head_path(path))  # it names the file just replaced: no use now
+    return Saved(path, token)
 
 
 def load_scan(state_dir: Path, data_dir: str) -> UsageScan | None:
@@ -81,17 +111,59 @@ def load_walk(state_dir: Path, data_dir: str) -> WalkResult | None:
     try:
         with open(path, "rb") as handle:
             # One read, then loads: marshal.load on a file reads object by object.
-            payload = marshal.loads(handle.read())
-        if not isinstance(payload, dict) or payload.get("tag") != _TAG:
+            data = handle.read()
+        token = _split(data)
+        if token is None:
             return None
-        if payload["data_dir"] != os.path.abspath(data_dir):
+        payload = marshal.loads(memoryview(data)[len(_TAG) + _TOKEN :])
+        if not isinstance(payload, dict) or payload["data_dir"] != os.path.abspath(data_dir):
             return None
-        return _walk_of(payload)
+        meta = _head(path, token) or payload["meta"]
+        return _walk_of(payload, meta, token)
     except (OSError, EOFError, ValueError, TypeError, KeyError, IndexError):
         return None
 
 
-def _walk_of(payload: dict) -> WalkResult:
+def _split(data: bytes) -> bytes | None:
+    if not data.startswith(_TAG) or len(data) < len(_TAG) + _TOKEN:
+        return None
+    return data[len(_TAG) : len(_TAG) + _TOKEN]
+
+
+def _token_of(path: Path) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return _split(handle.read(len(_TAG) + _TOKEN))
+    except OSError:
+        return None
+
+
+def _head(path: Path, token: bytes) -> tuple | None:
+    """The newer scan's meta when the head beside the file names it, else None."""
+    try:
+        with open(head_path(path), "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    if _split(data) != token:
+        return None
+    meta = marshal.loads(memoryview(data)[len(_TAG) + _TOKEN :])
+    return meta if isinstance(meta, tuple) else None
+
+
+def _meta(walk: WalkResult) -> tuple:
+    """What differs between two scans that found the same: when and how each ran."""
+    return (
+        walk.started_at,
+        walk.finished_at,
+        walk.quick,
+        walk.full_scan_at,
+        walk.entries,
+        sorted(walk.listed),
+    )
+
+
+def _walk_of(payload: dict, meta: tuple, token: bytes) -> WalkResult:
     plan = ScanPlan(
         data_dir=payload["data_dir"],
         roots=tuple(ScanRoot(*r) for r in payload["roots"]),
@@ -99,20 +171,25 @@ def _walk_of(payload: dict) -> WalkResult:
         managed=tuple(payload["managed"]) if payload["managed"] else None,
         managed_unit=payload["managed_unit"],
     )
+    started_at, finished_at, quick, full_scan_at, entries, listed = meta
+    tables = [RecordTable.load(t) for t in payload["tables"]]
+    if len(tables) != len(plan.roots):
+        raise ValueError("a cache whose records do not match its roots")
     return WalkResult(
         plan=plan,
-        records=[{r[0]: r for r in records} for records in payload["records"]],
+        records=tables,
         links=payload["links"],
         problems=[tuple(p) for p in payload["problems"]],
         mounts=[tuple(m) for m in payload["mounts"]],
         days=payload["days"],
-        entries=payload["entries"],
-        started_at=payload["started_at"],
-        finished_at=payload["finished_at"],
-        quick=payload["quick"],
-        full_scan_at=payload["full_scan_at"],
-        reused=frozenset(tuple(r) for r in payload["reused"]),
+        entries=entries,
+        started_at=started_at,
+        finished_at=finished_at,
+        quick=quick,
+        full_scan_at=full_scan_at,
+        listed=frozenset(tuple(r) for r in listed),
         pyramid_locks=_pyramid_locks(payload["pyramid_locks"]),
+        stored_as=token,
     )
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
     from omero_tui.core.usage.model import UsageProgress
 

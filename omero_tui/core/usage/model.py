@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from omero_tui.core.usage.totals import ExternalLinks, ScanRoot, Totals
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
+    from typing import Any
+
     from omero_tui.core.usage.tree import UsageTree
 
 __all__ = [

@@ -24,7 +24,6 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from omero_tui.core.usage.walk import walk_task
 from omero_tui.core.usage.worker import DAYS, WALK, read_frame, serve, start_worker, write_frame
@@ -35,6 +34,7 @@ MAX_WORKERS = 8
 INLINE_FORKED = 6_000
 INLINE_SPAWNED = 25_000
 DRAIN_SECONDS = 2.0  # how long a cancelled scan waits for a busy worker before killing it
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
     import subprocess
 

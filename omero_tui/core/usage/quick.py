@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from omero_tui.core.usage.assemble import WalkResult, add_days, assemble, record_days
@@ -20,6 +20,7 @@ from omero_tui.core.usage.model import ScanCancelled, UsageScan
 from omero_tui.core.usage.plan import plan_scan
 from omero_tui.core.usage.pool import ScanPool
 from omero_tui.core.usage.scan import Progress, ProgressCallback, scan_usage
+from omero_tui.core.usage.table import RecordTable
 from omero_tui.core.usage.walk import (
     BLOCKS,
     CTIME,
@@ -41,6 +42,7 @@ from omero_tui.core.usage.walk import (
 )
 
 CHECK_CANCEL_EVERY = 256  # directories between looks at the cancel flag
+BATCH = 1024  # directories compared between looks at the cancel flag (run_unchanged)
 
 
 def quick_rescan(
@@ -61,8 +63,14 @@ def quick_rescan(
     old = previous.raw if isinstance(previous, UsageScan) else previous
     if not isinstance(old, WalkResult):
         raise ValueError("a quick rescan needs a scan made in this version (or its cache)")
+    # The subtree totals of a scan summed in this process; a cached one keeps its own.
+    sums = (
+        [previous.tree.stored_sums(i) for i in range(len(old.records))]
+        if isinstance(previous, UsageScan)
+        else None
+    )
     try:
-        return _quick(old, managed_dir, progress, cancel, clock)
+        return _quick(old, managed_dir, progress, cancel, clock, sums)
     except _NeedFullScan as reason:
         scan = scan_usage(
             old.plan.data_dir,
@@ -86,6 +94,7 @@ def _quick(
     progress: ProgressCallback | None,
     cancel: threading.Event | None,
     clock: Callable[[], float],
+    sums: list | None = None,
 ) -> UsageScan:
     started = clock()
     plan = plan_scan(old.plan.data_dir, managed_dir)
@@ -94,8 +103,11 @@ def _quick(
     links: list[list[tuple]] = [[] for _ in plan.roots]
     problems: list[tuple[str, str, str]] = []
     mounts: list[tuple[int, str]] = []
-    reused: set[tuple[int, str]] = set()
+    listed: list[tuple[int, str]] = []
     marks: list[tuple[int, str, str]] = []
+    # Whether this walk found exactly what the earlier one stored (then its cache file
+    # need not be written again, only when this rescan ran).
+    same = plan == old.plan
     # Start from the earlier figures by day and correct them directory by directory.
     days: dict[str, dict[int, int]] = {n: dict(d) for n, d in old.days.items()}
     counter = Progress(progress, sum(len(r) for r in old.records), quick=True)
@@ -104,11 +116,15 @@ def _quick(
         walker = _RootWalk(
             index, root.path, root.dev, old, before, cancel, plan.pixels_watch(index)
         )
-        walker.run(counter)
+        if before is None or not walker.run_unchanged(
+            RecordTable.of(old.records[before], sums[before] if sums else None), counter
+        ):
+            walker.run(counter)
+            same = False
         records[index], links[index] = walker.records, walker.links
         problems.extend(walker.problems)
         mounts.extend((index, rel) for rel in walker.mounts)
-        reused.update((index, rel) for rel in walker.reused)
+        listed.extend((index, rel) for rel in walker.listed)
         marks.extend((index, rel, name) for rel, name in walker.marks)
         add_days(days, plan, index, walker.new_days)
         if before is not None:
@@ -121,6 +137,8 @@ def _quick(
             add_days(days, old.plan, index, gone, sign=-1)
     _check_new_links(old, links)
     counter.report(force=True)
+    reused = sum(len(r) for r in records) - len(listed)
+    same = same and (links, problems, mounts) == (old.links, old.problems, old.mounts)
     walk = WalkResult(
         plan=plan,
         records=records,
@@ -135,11 +153,13 @@ def _quick(
         quick=True,
         # The reused figures are as old as the full scan they first came from.
         full_scan_at=(old.full_scan_at or old.started_at) if reused else None,
-        reused=frozenset(reused),
+        listed=frozenset(listed),
         # Unchanged directories keep the lock files they had: a lock file made or
         # removed changes its directory. An earlier scan that did not look knows none.
         pyramid_locks=None if old.pyramid_locks is None else tuple(sorted(marks)),
     )
+    if same and walk.pyramid_locks == old.pyramid_locks and walk.entries == old.entries:
+        walk = replace(walk, stored_as=old.stored_as)
     return assemble(walk)
 
 
@@ -199,30 +219,140 @@ class _RootWalk:
         for root, rel in old.mounts if before is not None else []:
             if root == before:
                 self.old_mounts.setdefault(rel.rpartition("/")[0], []).append(rel)
-        self.old_children: dict[str, list[str]] = {}
-        for rel in self.old_records:
-            if rel:
-                self.old_children.setdefault(rel.rpartition("/")[0], []).append(rel)
-        self.records: dict[str, tuple] = {}
+        self.records: Mapping[str, tuple] = {}
         self.links: list[tuple] = []
         self.problems: list[tuple[str, str, str]] = []
         self.mounts: list[str] = []
-        self.reused: list[str] = []
+        self.listed: list[str] = []
         self.new_days: dict[str, dict[int, int]] = {}  # by first component, like a walk
         self.dropped_days: dict[str, dict[int, int]] = {}
+        # What run_unchanged saw (rel -> lstat result or error), so that run, when it
+        # must take over, does not ask the filesystem again.
+        self.seen: dict[str, os.stat_result | OSError] = {}
+
+    def run_unchanged(self, table: RecordTable, counter: Progress) -> bool:
+        """The common case, cheaply: every directory still as the earlier scan saw it.
+
+        One lstat per directory, compared with the stored columns, in the order they
+        are stored (a directory whose parent is unchanged is still there, so the order
+        does not matter when all are); no record is built. False when anything differs:
+        then nothing is kept but what was seen, and ``run`` does the work.
+        """
+        try:
+            top = os.lstat(self.path)
+        except OSError:
+            return False
+        names, columns = table.names, table.columns
+        # A record's field F is column F - 1 (the rel is the names).
+        ino, mtime, ctime, size, blocks = columns[INO - 1 : OWN_BLOCKS]
+        files, own_blocks, held = columns[FILES - 1], columns[OWN_BLOCKS - 1], columns[BLOCKS - 1]
+        base, dev, lstat = self.path + "/", self.dev, os.lstat
+        stats: list[os.stat_result | OSError] = []
+        keep = stats.append
+        same = "" in table
+        counted = [0, 0, 0]
+        for start in range(0, len(names), BATCH):
+            end = start + BATCH
+            for rel, i, m, c, z, b in zip(
+                names[start:end],
+                ino[start:end],
+                mtime[start:end],
+                ctime[start:end],
+                size[start:end],
+                blocks[start:end],
+                strict=True,
+            ):
+                if rel:
+                    try:
+                        st = lstat(base + rel)
+                    except OSError as err:
+                        keep(err)
+                        same = False
+                        continue
+                else:
+                    st = top
+                keep(st)
+                if (
+                    st.st_ino != i
+                    or st.st_mtime_ns != m
+                    or st.st_ctime_ns != c
+                    or st.st_size != z
+                    or st.st_blocks != b
+                    or st.st_dev != dev
+                ):
+                    same = False
+            batch = (
+                len(names[start:end]),
+                sum(files[start:end]),
+                sum(own_blocks[start:end]) + sum(held[start:end]),
+            )
+            counter.add_reused(*batch)
+            counted = [a + b for a, b in zip(counted, batch, strict=True)]
+            if self.cancel is not None and self.cancel.is_set():
+                raise ScanCancelled()
+            counter.report()
+        if same:
+            same = self._mounts_unchanged()
+        if not same:
+            counter.add_reused(*(-n for n in counted))  # run counts them again
+            self.mounts = []
+            self.seen = dict(zip(names, stats, strict=True))
+            return False
+        self.records = table
+        for rel in self.old_links:
+            self._relink(rel)
+        if self.old_problems or self.old_marks:
+            for path, found in self.old_problems.items():
+                rel = "" if path == self.path else path[len(base) :]
+                if rel in table and (not rel or path.startswith(base)):
+                    self.problems.extend(found)
+            for rel, marked in self.old_marks.items():
+                if rel in table:
+                    self.marks.extend((rel, name) for name in marked)
+        return True
+
+    def _mounts_unchanged(self) -> bool:
+        """Whether what was mounted below an unchanged directory is still mounted (or
+        gone); one unmounted since is a directory to walk now, which ``run`` does."""
+        base = self.path + "/"
+        for rels in self.old_mounts.values():
+            for rel in rels:
+                try:
+                    st = os.lstat(base + rel)
+                except FileNotFoundError:
+                    continue
+                except OSError:
+                    return False  # run notes the problem
+                if st.st_mode & S_IFMT != S_IFDIR:
+                    continue
+                if st.st_dev == self.dev:
+                    return False
+                self.mounts.append(rel)
+        return True
 
     def run(self, counter: Progress) -> None:
+        records: dict[str, tuple] = {}
+        self.records = records
+        seen = self.seen
         try:
-            stack = [("", own_of(os.lstat(self.path)))]
+            top = seen.pop("", None) or os.lstat(self.path)
+            if isinstance(top, OSError):
+                raise top
+            stack = [("", own_of(top))]
         except OSError as err:
             self.problems.append((self.path, self.path, err.strerror or str(err)))
-            self.records[""] = ("", 0, 0, 0, 0, 0, 0, 0, 0, 1, b"")
+            records[""] = ("", 0, 0, 0, 0, 0, 0, 0, 0, 1, b"")
+            self.listed.append("")
             stack = []
+        old_children: dict[str, list[str]] = {}
+        for rel in self.old_records:
+            if rel:
+                old_children.setdefault(rel.rpartition("/")[0], []).append(rel)
         # The loop below runs once per directory of the repository, most of them
         # unchanged: it is written for that case (locals, no call per directory, the
         # progress counted in batches).
-        old_records, records, reused = self.old_records, self.records, self.reused
-        old_children, old_mounts, old_links = self.old_children, self.old_mounts, self.old_links
+        old_records, listed = self.old_records, self.listed
+        old_mounts, old_links = self.old_mounts, self.old_links
         base, dev, lstat = self.path + "/", self.dev, os.lstat
         done = same = same_files = same_blocks = 0
         while stack:
@@ -242,7 +372,6 @@ class _RootWalk:
                 and before[CTIME] == own[2]
             ):
                 record = records[rel] = (rel, *own, *before[6:])
-                reused.append(rel)
                 same += 1
                 same_files += record[FILES]
                 same_blocks += record[OWN_BLOCKS] + record[BLOCKS]
@@ -260,14 +389,18 @@ class _RootWalk:
                 if old_mounts and rel in old_mounts:
                     children = (*children, *old_mounts[rel])
                 for child in children:
-                    try:
-                        st = lstat(base + child)
-                    except FileNotFoundError:
-                        continue  # went between our two looks; the parent's mtime says so next
-                    except OSError as err:
-                        self.problems.append(
-                            (join(self.path, rel), join(self.path, child), str(err))
-                        )
+                    st = seen.pop(child, None) if seen else None
+                    if st is None:
+                        try:
+                            st = lstat(base + child)
+                        except OSError as err:
+                            st = err
+                    if isinstance(st, OSError):
+                        if not isinstance(st, FileNotFoundError):
+                            self.problems.append(
+                                (join(self.path, rel), join(self.path, child), str(st))
+                            )
+                        # else it went between our two looks; the parent's mtime says so next
                         continue
                     if st.st_mode & S_IFMT != S_IFDIR:
                         continue
@@ -281,19 +414,20 @@ class _RootWalk:
                 _add_record_days(self.dropped_days, before)
             row = self.new_days.setdefault(rel.partition("/")[0], {})
             found_mounts: list[str] = []
-            record, subdirs, seen, marks = list_directory(
+            record, subdirs, entries, marks = list_directory(
                 self.path, rel, own, dev, self.links, self.problems, found_mounts, row, self.watch
             )
             self.marks += marks
             records[rel] = record
+            listed.append(rel)
             self.mounts.extend(found_mounts)
             stack.extend(subdirs)
-            counter.add([record], seen)
+            counter.add([record], entries)
         counter.add_reused(same, same_files, same_blocks)
         # Directories the earlier scan had and this one did not reach are gone.
-        for rel, record in old_records.items():
+        for rel in old_records:
             if rel not in records:
-                _add_record_days(self.dropped_days, record)
+                _add_record_days(self.dropped_days, old_records[rel])
 
     def _relink(self, rel: str) -> None:
         """Look again at the hard links an unchanged directory holds: few, and their

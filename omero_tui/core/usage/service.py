@@ -12,14 +12,13 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from omero_tui.core.discovery import ServerLocation, windows_not_judged
 from omero_tui.core.settings import DEFAULT_THRESHOLDS, Settings, SettingsError, default_state_dir
 from omero_tui.core.usage.assemble import WalkResult, assemble
-from omero_tui.core.usage.cache import load_walk, save_scan
+from omero_tui.core.usage.cache import load_walk, store_scan
 from omero_tui.core.usage.history import VolumePoint, append_history, read_history
 from omero_tui.core.usage.model import UsageProgress, UsageScan
 from omero_tui.core.usage.plan import UsageError
@@ -28,6 +27,7 @@ from omero_tui.core.usage.report import UsageReport, build_report
 from omero_tui.core.usage.scan import scan_usage
 from omero_tui.core.usage.volumes import VolumeReader, read_volumes
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
     from omero_tui.core.usage.files import FileListing
 
@@ -158,10 +158,17 @@ class UsageService:
             if v.used_bytes is not None and v.total_bytes is not None
         }
         try:
-            save_scan(scan, self.state_dir)
+            saved = store_scan(scan, self.state_dir)
             append_history(scan, points, self.state_dir)
         except OSError:
-            pass  # an unwritable state dir costs the next quick rescan, not this report
+            return  # an unwritable state dir costs the next quick rescan, not this report
+        walk = scan.raw
+        if isinstance(walk, WalkResult) and walk.stored_as != saved.token:
+            # The next quick rescan that finds nothing changed then writes only a head.
+            stored = replace(scan, raw=replace(walk, stored_as=saved.token))
+            with self._lock:
+                if self._last.get(scan.data_dir) is scan:
+                    self._last[scan.data_dir] = stored
 
     def _report(self, scan: UsageScan, volumes: tuple) -> UsageReport:
         history = read_history(self.state_dir, scan.data_dir)

@@ -9,8 +9,9 @@ the repository, however many of its paths the walk met.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
+from omero_tui.core.usage.table import RecordTable
 from omero_tui.core.usage.totals import ExternalLinks, ScanRoot, Totals
 from omero_tui.core.usage.walk import (
     APPARENT,
@@ -51,13 +52,15 @@ class UsageTree:
     def __init__(
         self,
         roots: Sequence[ScanRoot],
-        records: Sequence[dict[str, tuple]],
+        records: Sequence[Mapping[str, tuple]],
         links: Sequence[list[tuple]],
     ) -> None:
         self.roots = tuple(roots)
         self.records = list(records)
         self.links = list(links)
         self.inodes = _group_links(self.links)
+        # Per root, the subtree totals before linked inodes (see stored_sums).
+        self.sums: list[Mapping[str, Sequence[int]] | RecordTable] = []
         self._totals, self.repository = self._sum()
         self._children: list[dict[str, list[str]]] | None = None
 
@@ -110,52 +113,87 @@ class UsageTree:
 
     # ----------------------------------------------------------------- the sums
 
-    def _sum(self) -> tuple[list[dict[str, list[int]]], Totals]:
-        per_root: list[dict[str, list[int]]] = []
+    def _sum(self) -> tuple[list[RootSums], Totals]:
+        per_root: list[RootSums] = []
         repository = [0, 0, 0, 0, 0]
         for records in self.records:
-            acc = {
-                rel: [
-                    r[FILES],
-                    1,
-                    r[OWN_SIZE] + r[APPARENT],
-                    (r[OWN_BLOCKS] + r[BLOCKS]) * 512,
-                    r[ERRORS],
-                ]
-                for rel, r in records.items()
-            }
-            # Longest first: a child's path is its parent's and more, so each directory
-            # is complete before it joins its parent.
-            for rel in sorted(acc, key=len, reverse=True):
-                if not rel:
-                    continue
-                parent = acc.get(rel.rpartition("/")[0])
-                if parent is None:
-                    continue  # its parent vanished mid-scan: counted in no total above it
-                child = acc[rel]
-                parent[0] += child[0]  # unrolled: this loop runs once per directory
-                parent[1] += child[1]
-                parent[2] += child[2]
-                parent[3] += child[3]
-                parent[4] += child[4]
-            top = acc.get("", [0, 0, 0, 0, 0])
+            if isinstance(records, RecordTable) and records.sums is not None:
+                # The totals stored with the very same records: exact, and no sum to do.
+                base: Mapping[str, Sequence[int]] | RecordTable = records
+                lookup = records.sum_of
+            else:
+                base = _sum_records(records)
+                lookup = base.get
+            self.sums.append(base)
+            sums = RootSums(lookup)
+            top = sums.get("") or (0, 0, 0, 0, 0)
             for i in range(5):
                 repository[i] += top[i]
-            per_root.append(acc)
+            per_root.append(sums)
         for inode in self.inodes.values():
             repository[T_APPARENT] += inode.size
             repository[T_ALLOCATED] += inode.blocks * 512
             for root, rel in holders(inode):
-                t = per_root[root].get(rel)
+                sums = per_root[root]
+                t = sums.get(rel)
                 if t is not None:
+                    t = sums.extra[rel] = list(t)
                     t[T_APPARENT] += inode.size
                     t[T_ALLOCATED] += inode.blocks * 512
         return per_root, Totals(*repository)
+
+    def stored_sums(self, root: int) -> Mapping[str, Sequence[int]] | None:
+        """A root's subtree totals before linked inodes, by rel (what the cache keeps)."""
+        base = self.sums[root]
+        return None if isinstance(base, RecordTable) else base
 
     def _links_in(self, root: int, rel: str) -> Iterator[LinkedInode]:
         for inode in self.inodes.values():
             if any(r == root and d == rel for r, d, _ in inode.paths):
                 yield inode
+
+
+class RootSums:
+    """One root's subtree totals: the records' own sums, with linked inodes on top."""
+
+    __slots__ = ("lookup", "extra")
+
+    def __init__(self, lookup: Callable[[str], Sequence[int] | None]) -> None:
+        self.lookup = lookup
+        self.extra: dict[str, list[int]] = {}  # directories that hold a linked inode
+
+    def get(self, rel: str) -> Sequence[int] | None:
+        found = self.extra.get(rel)
+        return found if found is not None else self.lookup(rel)
+
+
+def _sum_records(records: Mapping[str, tuple]) -> dict[str, list[int]]:
+    """Each directory's subtree totals, summed bottom-up (linked inodes left out)."""
+    acc = {
+        rel: [
+            r[FILES],
+            1,
+            r[OWN_SIZE] + r[APPARENT],
+            (r[OWN_BLOCKS] + r[BLOCKS]) * 512,
+            r[ERRORS],
+        ]
+        for rel, r in records.items()
+    }
+    # Longest first: a child's path is its parent's and more, so each directory
+    # is complete before it joins its parent.
+    for rel in sorted(acc, key=len, reverse=True):
+        if not rel:
+            continue
+        parent = acc.get(rel.rpartition("/")[0])
+        if parent is None:
+            continue  # its parent vanished mid-scan: counted in no total above it
+        child = acc[rel]
+        parent[0] += child[0]  # unrolled: this loop runs once per directory
+        parent[1] += child[1]
+        parent[2] += child[2]
+        parent[3] += child[3]
+        parent[4] += child[4]
+    return acc
 
 
 def _group_links(links: Sequence[list[tuple]]) -> dict[tuple[int, int], LinkedInode]:
@@ -185,7 +223,7 @@ def holders(inode: LinkedInode) -> set[tuple[int, str]]:
     return found
 
 
-def _children_index(records: dict[str, tuple]) -> dict[str, list[str]]:
+def _children_index(records: Mapping[str, tuple]) -> dict[str, list[str]]:
     index: dict[str, list[str]] = {}
     for rel in records:
         if rel:

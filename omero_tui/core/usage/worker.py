@@ -13,10 +13,10 @@ import marshal
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from omero_tui.core.usage.walk import walk_task
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
     import subprocess
 

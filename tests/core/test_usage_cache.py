@@ -1,0 +1,173 @@
+"""The scan cache, format 3: columns that load by directories, and a head for a rescan
+that found nothing changed, so that what the console shows afterwards stays true."""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from omero_tui.core.discovery import discover
+from omero_tui.core.usage.cache import cache_path, head_path, load_walk, save_scan
+from omero_tui.core.usage.pool import ScanPool
+from omero_tui.core.usage.quick import quick_rescan
+from omero_tui.core.usage.scan import scan_usage
+from omero_tui.core.usage.service import UsageService
+from omero_tui.core.usage.table import RecordTable
+from omero_tui.core.usage.tree import UsageTree
+from tests.bench.usage_tree import gnu_du, make_tricky_tree
+
+
+@pytest.fixture
+def tricky(tmp_path: Path) -> Path:
+    return make_tricky_tree(tmp_path / "OMERO", outside=tmp_path / "elsewhere")
+
+
+class Clock:
+    """A service clock that moves only when told: each scan's time is then known."""
+
+    def __init__(self) -> None:
+        self.at = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.at
+
+
+def service(state: Path) -> UsageService:
+    return UsageService(state, volumes=lambda scan: (), workers=0)
+
+
+def test_a_table_reads_like_the_records_it_was_made_of(tricky) -> None:  # noqa: ANN001
+    walk = scan_usage(str(tricky), pool=ScanPool(0)).raw
+    records = walk.records[0]
+    table = RecordTable.load(RecordTable.of(records).dump())
+    assert len(table) == len(records) and list(table) == list(records)
+    assert dict(table.items()) == records
+    fresh = RecordTable.load(RecordTable.of(records).dump())  # no dict built yet
+    assert all(fresh[rel] == record for rel, record in records.items())
+    assert fresh.get("no/such/dir") is None and "no/such/dir" not in fresh
+    empty = RecordTable.load(RecordTable.of({}).dump())
+    assert len(empty) == 0 and dict(empty.items()) == {}
+
+
+def test_a_value_no_array_holds_keeps_its_column_a_list() -> None:
+    huge = 1 << 70  # no filesystem gives such an inode number, but one must not crash us
+    record = ("", huge, -5, 7, 4096, 8, 1, 10, 8, 0, b"")
+    table = RecordTable.load(RecordTable.of({"": record}).dump())
+    assert table[""] == record and isinstance(table.columns[0], list)
+
+
+def test_stored_subtree_totals_are_the_summed_ones(tricky) -> None:  # noqa: ANN001
+    scan = scan_usage(str(tricky), pool=ScanPool(0))
+    tree = scan.tree
+    tables = [RecordTable.of(r, tree.stored_sums(i)) for i, r in enumerate(scan.raw.records)]
+    stored = UsageTree(scan.roots, [RecordTable.load(t.dump()) for t in tables], scan.raw.links)
+    assert stored.repository == tree.repository
+    for root, records in enumerate(scan.raw.records):
+        assert all(stored.totals(root, rel) == tree.totals(root, rel) for rel in records)
+
+
+def test_a_format_2_cache_is_ignored_and_the_next_scan_is_full(tricky, tmp_path) -> None:  # noqa: ANN001
+    state = tmp_path / "state"
+    path = cache_path(state, str(tricky))
+    path.parent.mkdir(parents=True)
+    old = {"tag": f"omero-tui usage cache 2 {sys.version_info[:2]}", "data_dir": str(tricky)}
+    path.write_bytes(marshal.dumps(old))
+    assert load_walk(state, str(tricky)) is None
+    location = discover(data_dir_arg=str(tricky), candidates=(), env={})
+    with service(state) as usage:
+        report = usage.scan(location, quick=True)
+    assert not report.scan.quick and report.scan.totals.allocated_bytes == gnu_du(tricky)[0]
+    assert load_walk(state, str(tricky)) is not None  # replaced by a format 3 one
+
+
+def test_an_unchanged_rescan_writes_a_head_and_the_console_shows_it(tricky, tmp_path) -> None:  # noqa: ANN001
+    state = tmp_path / "state"
+    location = discover(data_dir_arg=str(tricky), candidates=(), env={})
+    with service(state) as usage:
+        full = usage.scan(location).scan
+    path = cache_path(state, str(tricky))
+    body = path.read_bytes()
+    with service(state) as usage:  # a new process: from the cache
+        quick = usage.scan(location, quick=True).scan
+    assert quick.quick and quick.listed_dirs == 0
+    assert path.read_bytes() == body and head_path(path).exists()  # records not rewritten
+    with service(state) as usage:
+        shown = usage.last_report(location)
+        assert shown is not None
+        assert shown.scan.quick and shown.scan.finished_at == quick.finished_at
+        assert shown.scan.started_at == quick.started_at
+        assert shown.scan.full_scan_at == full.started_at
+        assert shown.scan.reused_dirs == full.totals.dirs and shown.scan.listed_dirs == 0
+        assert shown.scan.totals == full.totals
+        # The same service's next unchanged rescan also keeps the records file.
+        again = usage.scan(location, quick=True).scan
+    assert path.read_bytes() == body
+    with service(state) as usage:
+        shown = usage.last_report(location)
+        assert shown is not None and shown.scan.finished_at == again.finished_at
+
+
+def test_a_change_or_a_full_scan_rewrites_the_records_and_drops_the_head(tricky, tmp_path) -> None:  # noqa: ANN001
+    state = tmp_path / "state"
+    location = discover(data_dir_arg=str(tricky), candidates=(), env={})
+    path = cache_path(state, str(tricky))
+    with service(state) as usage:
+        usage.scan(location)
+        usage.scan(location, quick=True)
+        assert head_path(path).exists()
+        (tricky / "Files/new").write_bytes(b"n" * 5000)
+        changed = usage.scan(location, quick=True).scan
+        assert changed.quick and changed.listed_dirs >= 1
+        assert not head_path(path).exists()
+        usage.scan(location, quick=True)
+        assert head_path(path).exists()
+        full = usage.scan(location).scan
+    assert not head_path(path).exists()
+    with service(state) as usage:
+        shown = usage.last_report(location)
+        assert shown is not None and not shown.scan.quick
+        assert shown.scan.finished_at == full.finished_at
+
+
+def test_a_head_left_beside_another_records_file_is_ignored(tricky, tmp_path) -> None:  # noqa: ANN001
+    state = tmp_path / "state"
+    first = scan_usage(str(tricky), pool=ScanPool(0))
+    save_scan(first, state)
+    walk = load_walk(state, str(tricky))
+    assert walk is not None
+    quick = quick_rescan(walk)
+    assert quick.raw.stored_as == walk.stored_as
+    path = save_scan(quick, state)
+    head = head_path(path).read_bytes()
+    save_scan(scan_usage(str(tricky), pool=ScanPool(0)), state)  # another records file
+    head_path(path).write_bytes(head)  # as if a crash came between the two writes
+    loaded = load_walk(state, str(tricky))
+    assert loaded is not None and not loaded.quick
+
+
+def test_progress_counts_each_directory_once_when_the_rescan_must_list(tricky) -> None:  # noqa: ANN001
+    full = scan_usage(str(tricky), pool=ScanPool(0))
+    (tricky / "Pixels/new").write_bytes(b"p" * 3000)
+    seen = []
+    quick = quick_rescan(full, progress=seen.append)
+    assert quick.quick and quick.listed_dirs >= 1
+    assert seen and seen[-1].dirs == quick.totals.dirs
+
+
+def test_an_unchanged_rescan_from_memory_matches_one_from_the_cache(tricky, tmp_path) -> None:  # noqa: ANN001
+    state = tmp_path / "state"
+    full = scan_usage(str(tricky), pool=ScanPool(0))
+    save_scan(full, state)
+    walk = load_walk(state, str(tricky))
+    assert walk is not None
+    from_memory, from_cache = quick_rescan(full), quick_rescan(walk)
+    for quick in (from_memory, from_cache):
+        assert quick.totals == full.totals and quick.listed_dirs == 0
+        assert quick.problems == full.problems and quick.external_links == full.external_links
+        assert quick.nested_mounts == full.nested_mounts
+    assert [u.totals for u in from_memory.units] == [u.totals for u in from_cache.units]
+    assert os.stat(cache_path(state, str(tricky))).st_mode & 0o777 == 0o600
