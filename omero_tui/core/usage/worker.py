@@ -9,6 +9,7 @@ The worker exits at the end of its input, so closing its stdin stops it.
 
 from __future__ import annotations
 
+import gc
 import marshal
 import os
 import sys
@@ -77,6 +78,10 @@ def serve(stdin: int, stdout: int) -> int:
     the tasks of that scan (summing them in the scan's own process cost it more than
     the walk of a small tree); (DAYS, scan) hands them over. A new scan starts afresh.
     """
+    # The walk makes tuples of numbers and strings, never a reference cycle: the cyclic
+    # collector would only cost time and, in a forked worker, write to every page of
+    # the parent's heap that it walks (each then copied).
+    gc.disable()
     scan: object = None
     kept: dict[str, dict[str, dict[int, int]]] = {}
     while True:
