@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -29,7 +30,9 @@ def _answers(requests: list[object]) -> list[object]:
     for request in requests:
         write_frame(into, request)
     os.close(into)
+    assert gc.isenabled()
     assert serve(to_worker, from_worker) == 0
+    assert gc.isenabled()  # a worker runs without the collector; this process gets it back
     os.close(to_worker)
     os.close(from_worker)
     answers = []

@@ -81,7 +81,16 @@ def serve(stdin: int, stdout: int) -> int:
     # The walk makes tuples of numbers and strings, never a reference cycle: the cyclic
     # collector would only cost time and, in a forked worker, write to every page of
     # the parent's heap that it walks (each then copied).
+    collecting = gc.isenabled()
     gc.disable()
+    try:
+        return _answer(stdin, stdout)
+    finally:
+        if collecting:  # serve called in a process that goes on (a test)
+            gc.enable()
+
+
+def _answer(stdin: int, stdout: int) -> int:
     scan: object = None
     kept: dict[str, dict[str, dict[int, int]]] = {}
     while True:
