@@ -369,3 +369,21 @@ def _scan_as(uid: int, tree: Path) -> dict:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0 and data, "the scan as the server user failed"
     return json.loads(data)
+
+
+def test_the_largest_subtrees_go_first_whether_the_last_scan_is_cached_or_not(tmp_path) -> None:  # noqa: ANN001
+    from omero_tui.core.usage.cache import load_walk, save_scan
+    from omero_tui.core.usage.scan import _previous_sizes
+    from omero_tui.core.usage.table import RecordTable
+    from tests.bench.usage_tree import make_tree
+
+    tree = make_tree(tmp_path / "OMERO", 600, 40)
+    scan = scan_usage(str(tree), pool=ScanPool(0))
+    save_scan(scan, tmp_path / "state")
+    cached = load_walk(tmp_path / "state", str(tree))
+    assert cached is not None and isinstance(cached.records[0], RecordTable)
+    counted, stored = _previous_sizes(scan.raw.plan, scan.raw), _previous_sizes(cached.plan, cached)
+    tops = [rel for rel in scan.raw.records[0] if rel and rel.count("/") < 2]
+    assert len(tops) > 6
+    assert {rel: stored(0, rel) for rel in tops} == {rel: counted(0, rel) for rel in tops}
+    assert counted(0, "Pixels") > counted(0, "FullText") > 0
