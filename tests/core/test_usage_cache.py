@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -44,7 +45,14 @@ def test_a_table_reads_like_the_records_it_was_made_of(tricky) -> None:  # noqa:
     walk = scan_usage(str(tricky), pool=ScanPool(0)).raw
     records = walk.records[0]
     table = RecordTable.load(RecordTable.of(records).dump())
-    assert len(table) == len(records) and list(table) == list(records)
+    assert len(table) == len(records) and sorted(table) == sorted(records)
+    assert table.preorder
+    names = table.names
+    for i, rel in enumerate(names):  # each directory, then all below it, as one span
+        if not rel:
+            continue
+        below = [n for n in names if n.startswith(rel + "/")]
+        assert names[i + 1 : i + 1 + len(below)] == below
     assert dict(table.items()) == records
     fresh = RecordTable.load(RecordTable.of(records).dump())  # no dict built yet
     assert all(fresh[rel] == record for rel, record in records.items())
@@ -171,3 +179,67 @@ def test_an_unchanged_rescan_from_memory_matches_one_from_the_cache(tricky, tmp_
         assert quick.nested_mounts == full.nested_mounts
     assert [u.totals for u in from_memory.units] == [u.totals for u in from_cache.units]
     assert os.stat(cache_path(state, str(tricky))).st_mode & 0o777 == 0o600
+
+
+def same_everywhere(quick, full) -> None:  # noqa: ANN001
+    """Every directory's record and totals, the days, links, problems: as a full scan's."""
+    assert quick.totals == full.totals
+    assert [(u.name, u.totals) for u in quick.units] == [(u.name, u.totals) for u in full.units]
+    for root, records in enumerate(full.raw.records):
+        assert dict(quick.raw.records[root].items()) == dict(records.items())
+        for rel in records:
+            assert quick.tree.totals(root, rel) == full.tree.totals(root, rel), rel
+    assert dict(quick.growth.by_mtime) == dict(full.growth.by_mtime)
+    assert dict(quick.growth.total_by_mtime) == dict(full.growth.total_by_mtime)
+    assert dict(quick.growth.managed_by_import) == dict(full.growth.managed_by_import)
+    assert quick.external_links == full.external_links
+    assert sorted(quick.problems) == sorted(full.problems)
+    assert quick.raw.pyramid_locks == full.raw.pyramid_locks
+
+
+def test_changed_spans_are_walked_again_and_spliced_in(tricky, tmp_path) -> None:  # noqa: ANN001
+    state = tmp_path / "state"
+    save_scan(scan_usage(str(tricky), pool=ScanPool(0)), state)
+    changes = [
+        lambda: (tricky / "Pixels/Dir-001/2001").write_bytes(b"n" * 70_000),
+        lambda: (tricky / "Thumbnails/Dir-009/deeper/still").mkdir(parents=True),
+        lambda: (tricky / "Thumbnails/Dir-009/deeper/still/t").write_bytes(b"t" * 5000),
+        lambda: os.rename(tricky / "Files/Dir-000", tricky / "Files/Dir-moved"),
+        lambda: (tricky / "Pixels/.9_pyramid.pyr_lock").write_bytes(b""),
+        lambda: os.link(tricky / "Files/shared", tricky / "Pixels/Dir-001/linked"),
+        lambda: (tricky / "Pixels/deep/a/b/c/d/new").write_bytes(b"d" * 12_000),
+        lambda: (tricky / "Pixels/deep/a/b/c/d/new").unlink(),
+    ]
+    for change in changes:
+        change()
+        walk = load_walk(state, str(tricky))
+        assert walk is not None
+        quick = quick_rescan(walk)
+        assert quick.quick and quick.fallback is None and quick.listed_dirs >= 1
+        assert isinstance(quick.raw.records[0], RecordTable)  # spliced, not walked from the top
+        full = scan_usage(str(tricky), pool=ScanPool(0))
+        same_everywhere(quick, full)
+        assert quick.totals.allocated_bytes == gnu_du(tricky)[0]
+        again = quick_rescan(quick)  # and from memory, spliced once more: nothing new
+        same_everywhere(again, full)
+        save_scan(quick, state)
+
+
+def test_a_subtree_removed_or_replaced_by_a_file_is_dropped(tricky) -> None:  # noqa: ANN001
+    full = scan_usage(str(tricky), pool=ScanPool(0))
+    shutil.rmtree(tricky / "BioFormatsCache/x")
+    shutil.rmtree(tricky / "Pixels/deep/a/b")
+    shutil.rmtree(tricky / "ManagedRepository/user-3_3/2026-05")
+    (tricky / "ManagedRepository/user-3_3/2026-05").write_bytes(b"now a file")
+    quick = quick_rescan(full)
+    assert isinstance(quick.raw.records[0], RecordTable)
+    same_everywhere(quick, scan_usage(str(tricky), pool=ScanPool(0)))
+
+
+def test_a_change_at_the_top_walks_from_the_top(tricky) -> None:  # noqa: ANN001
+    full = scan_usage(str(tricky), pool=ScanPool(0))
+    (tricky / "new-top").mkdir()
+    (tricky / "new-top/f").write_bytes(b"f" * 9000)
+    quick = quick_rescan(full)
+    assert quick.quick and quick.listed_dirs >= 2
+    same_everywhere(quick, scan_usage(str(tricky), pool=ScanPool(0)))

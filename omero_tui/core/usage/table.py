@@ -16,6 +16,8 @@ from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import accumulate
 
+from omero_tui.core.usage.walk import APPARENT, BLOCKS, ERRORS, FILES, OWN_BLOCKS, OWN_SIZE
+
 # The integer fields of a record (walk.INO .. walk.ERRORS), their array type codes.
 # Inode numbers are unsigned 64-bit (overlayfs sets the high bits); mtimes may be
 # negative. A value that fits no array (none should) keeps its column a plain list.
@@ -29,7 +31,7 @@ Column = Sequence[int]
 class RecordTable(Mapping[str, tuple]):
     """Directory records by rel, kept as columns; read-only once made."""
 
-    __slots__ = ("names", "columns", "hist", "hist_ends", "sums", "_index", "_records")
+    __slots__ = ("names", "columns", "hist", "hist_ends", "sums", "preorder", "_index", "_records")
 
     def __init__(
         self,
@@ -38,7 +40,11 @@ class RecordTable(Mapping[str, tuple]):
         hist: bytes,
         hist_ends: Column,
         sums: Sequence[Column] | None = None,
+        preorder: bool = False,
     ) -> None:
+        # In pre-order (see preorder_key) a directory and all below it are one span of
+        # rows, which a quick rescan can replace without looking at the others.
+        self.preorder = preorder
         self.names = names
         self.columns = tuple(columns)  # INO, MTIME, CTIME, OWN_SIZE, ... ERRORS
         self.hist = hist
@@ -51,10 +57,12 @@ class RecordTable(Mapping[str, tuple]):
     def of(
         cls, records: Mapping[str, tuple], sums: Mapping[str, Sequence[int]] | None = None
     ) -> RecordTable:
-        """The table of a walk's records (and of their subtree totals, if known)."""
+        """The table of a walk's records, in pre-order (and their subtree totals, if known)."""
         if isinstance(records, RecordTable) and (records.sums is not None or sums is None):
             return records
         names = list(records)
+        if not isinstance(records, RecordTable):
+            names.sort(key=preorder_key)
         stored_sums = None
         if sums is not None:
             by_field = list(zip(*(sums[name] for name in names), strict=True)) if names else []
@@ -62,14 +70,99 @@ class RecordTable(Mapping[str, tuple]):
                 _column(c, v) for c, v in zip(SUM_CODES, by_field or [()] * 5, strict=True)
             ]
         if isinstance(records, RecordTable):
-            return cls(names, records.columns, records.hist, records.hist_ends, stored_sums)
-        fields = list(zip(*records.values(), strict=True)) if names else [()] * 11
+            return cls(
+                names,
+                records.columns,
+                records.hist,
+                records.hist_ends,
+                stored_sums,
+                records.preorder,
+            )
+        fields = list(zip(*(records[n] for n in names), strict=True)) if names else [()] * 11
         columns = [
             _column(code, values) for code, values in zip(INT_CODES, fields[1:10], strict=True)
         ]
         hists = fields[10]
         ends = _column("q", list(accumulate(map(len, hists))))
-        return cls(names, columns, b"".join(hists), ends, stored_sums)
+        return cls(names, columns, b"".join(hists), ends, stored_sums, preorder=True)
+
+    def spliced(self, spans: Sequence[tuple[int, int, Mapping[str, tuple]]]) -> RecordTable:
+        """This table with rows start..end of each span (in order, apart) replaced by the
+        records found there now: the subtree of the span's head walked again.
+
+        A table in pre-order stays in pre-order: every record of a span lies below its
+        head, so sorted they fill the head's place. The subtree totals follow: a span's
+        rows are summed afresh, and what the span's total changed by is added to each
+        directory above its head, as far up as the earlier sums reached.
+        """
+        names: list[str] = []
+        columns: list[list[Column]] = [[] for _ in self.columns]
+        hists: list[bytes] = []
+        ends: list[int] = []
+        sums: list[list[Column]] | None = None if self.sums is None else [[] for _ in self.sums]
+        fresh_sums: list[dict[str, list[int]]] = []
+        at = 0
+        for start, end, found in spans:
+            new = sorted(found, key=preorder_key)
+            rows = [found[n] for n in new]
+            names += self.names[at:start]
+            names += new
+            for f, column in enumerate(self.columns):
+                columns[f] += (column[at:start], [r[f + 1] for r in rows])
+            hists.append(self._hist_rows(at, start, ends))
+            for r in rows:
+                hists.append(r[10])
+                ends.append(ends[-1] + len(r[10]) if ends else len(r[10]))
+            if sums is not None and self.sums is not None:
+                fresh = subtree_sums(found)
+                fresh_sums.append(fresh)
+                for f, column in enumerate(self.sums):
+                    sums[f] += (column[at:start], [fresh[n][f] for n in new])
+            at = end
+        names += self.names[at:]
+        for f, column in enumerate(self.columns):
+            columns[f].append(column[at:])
+        hists.append(self._hist_rows(at, len(self.names), ends))
+        if sums is not None and self.sums is not None:
+            for f, column in enumerate(self.sums):
+                sums[f].append(column[at:])
+        table = RecordTable(
+            names,
+            [_joined(code, parts) for code, parts in zip(INT_CODES, columns, strict=True)],
+            b"".join(hists),
+            _column("q", ends),
+            None if sums is None else [_joined(c, p) for c, p in zip(SUM_CODES, sums, strict=True)],
+            self.preorder,
+        )
+        if table.sums is not None:
+            for (start, _end, _found), fresh in zip(spans, fresh_sums, strict=True):
+                head = self.names[start]
+                was = [column[start] for column in self.sums]  # type: ignore[union-attr]
+                now = fresh.get(head) or [0, 0, 0, 0, 0]
+                table._add_above(head, [b - a for a, b in zip(was, now, strict=True)])
+        return table
+
+    def _hist_rows(self, start: int, end: int, ends: list[int]) -> bytes:
+        """The histograms of rows start..end; their ends, moved to follow ``ends``, added."""
+        if end <= start:
+            return b""
+        first = self.hist_ends[start - 1] if start else 0
+        shift = (ends[-1] if ends else 0) - first
+        ends += [e + shift for e in self.hist_ends[start:end]]
+        return self.hist[first : self.hist_ends[end - 1]]
+
+    def _add_above(self, rel: str, delta: list[int]) -> None:
+        """Add ``delta`` to the totals of each directory above ``rel``, up to the first
+        one missing (there a directory vanished mid-scan: the sums stopped there too)."""
+        index, sums = self.index(), self.sums
+        assert sums is not None
+        while rel:
+            rel = rel.rpartition("/")[0]
+            at = index.get(rel)
+            if at is None:
+                return
+            for column, d in zip(sums, delta, strict=True):
+                column[at] += d  # type: ignore[index]
 
     # ----------------------------------------------------------------- as a Mapping
 
@@ -144,17 +237,19 @@ class RecordTable(Mapping[str, tuple]):
             self.hist,
             _dump(self.hist_ends),
             sums,
+            self.preorder,
         )
 
     @classmethod
     def load(cls, stored: tuple) -> RecordTable:
-        count, names, columns, hist, ends, sums = stored
+        count, names, columns, hist, ends, sums, preorder = stored
         table = cls(
             names.split("\0") if count else [],
             [_load(c) for c in columns],
             hist,
             _load(ends),
             None if sums is None else [_load(c) for c in sums],
+            preorder is True,
         )
         lengths = {len(c) for c in (*table.columns, table.hist_ends, *(table.sums or ()))}
         if len(table.columns) != len(INT_CODES) or lengths - {count} or len(table.names) != count:
@@ -162,6 +257,51 @@ class RecordTable(Mapping[str, tuple]):
         if not isinstance(hist, bytes) or (count and table.hist_ends[-1] != len(hist)):
             raise ValueError("a record table whose histograms do not line up")
         return table
+
+
+def preorder_key(rel: str) -> str:
+    """Sorted by this, a directory comes right before all that lies below it, and those
+    form one span: every name that starts with "rel/" sorts between "rel/" and "rel0"."""
+    return rel + "/"
+
+
+def subtree_sums(records: Mapping[str, tuple]) -> dict[str, list[int]]:
+    """Each directory's subtree totals, summed bottom-up (linked inodes left out)."""
+    acc = {
+        rel: [
+            r[FILES],
+            1,
+            r[OWN_SIZE] + r[APPARENT],
+            (r[OWN_BLOCKS] + r[BLOCKS]) * 512,
+            r[ERRORS],
+        ]
+        for rel, r in records.items()
+    }
+    # Longest first: a child's path is its parent's and more, so each directory
+    # is complete before it joins its parent.
+    for rel in sorted(acc, key=len, reverse=True):
+        if not rel:
+            continue
+        parent = acc.get(rel.rpartition("/")[0])
+        if parent is None:
+            continue  # its parent vanished mid-scan: counted in no total above it
+        child = acc[rel]
+        parent[0] += child[0]  # unrolled: this loop runs once per directory
+        parent[1] += child[1]
+        parent[2] += child[2]
+        parent[3] += child[3]
+        parent[4] += child[4]
+    return acc
+
+
+def _joined(code: str, parts: list[Column]) -> Column:
+    joined: Column = array(code)
+    for part in parts:
+        try:
+            joined.extend(part)  # type: ignore[attr-defined]
+        except (OverflowError, TypeError):
+            joined = [*joined, *part]
+    return joined
 
 
 def _column(code: str, values: Sequence[int]) -> Column:

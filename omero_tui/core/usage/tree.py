@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
-from omero_tui.core.usage.table import RecordTable
+from omero_tui.core.usage.table import RecordTable, subtree_sums
 from omero_tui.core.usage.totals import ExternalLinks, ScanRoot, Totals
 from omero_tui.core.usage.walk import (
     APPARENT,
@@ -26,8 +26,6 @@ from omero_tui.core.usage.walk import (
     L_NLINK,
     L_REL,
     L_SIZE,
-    OWN_BLOCKS,
-    OWN_SIZE,
     join,
 )
 
@@ -122,7 +120,7 @@ class UsageTree:
                 base: Mapping[str, Sequence[int]] | RecordTable = records
                 lookup = records.sum_of
             else:
-                base = _sum_records(records)
+                base = subtree_sums(records)
                 lookup = base.get
             self.sums.append(base)
             sums = RootSums(lookup)
@@ -165,35 +163,6 @@ class RootSums:
     def get(self, rel: str) -> Sequence[int] | None:
         found = self.extra.get(rel)
         return found if found is not None else self.lookup(rel)
-
-
-def _sum_records(records: Mapping[str, tuple]) -> dict[str, list[int]]:
-    """Each directory's subtree totals, summed bottom-up (linked inodes left out)."""
-    acc = {
-        rel: [
-            r[FILES],
-            1,
-            r[OWN_SIZE] + r[APPARENT],
-            (r[OWN_BLOCKS] + r[BLOCKS]) * 512,
-            r[ERRORS],
-        ]
-        for rel, r in records.items()
-    }
-    # Longest first: a child's path is its parent's and more, so each directory
-    # is complete before it joins its parent.
-    for rel in sorted(acc, key=len, reverse=True):
-        if not rel:
-            continue
-        parent = acc.get(rel.rpartition("/")[0])
-        if parent is None:
-            continue  # its parent vanished mid-scan: counted in no total above it
-        child = acc[rel]
-        parent[0] += child[0]  # unrolled: this loop runs once per directory
-        parent[1] += child[1]
-        parent[2] += child[2]
-        parent[3] += child[3]
-        parent[4] += child[4]
-    return acc
 
 
 def _group_links(links: Sequence[list[tuple]]) -> dict[tuple[int, int], LinkedInode]:
