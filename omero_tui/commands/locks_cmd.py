@@ -17,7 +17,7 @@ from omero_tui.core.locks.health import (
     probe_report,
     remove_stale_locks,
 )
-from omero_tui.core.locks.probe import KINDS, ProbeProgress
+from omero_tui.core.locks.probe_model import KINDS, ProbeProgress
 from omero_tui.core.server.for_location import check_server_stopped
 
 

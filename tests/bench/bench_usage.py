@@ -5,6 +5,9 @@
     .venv/bin/python -m tests.bench.bench_usage --rss 1000000   # + peak memory at 1M files
 
 Every figure is a whole process, start to exit, as an admin or a cron job meets it:
+``omero-tui`` installed as an admin installs it (``pip install`` of this checkout into
+a venv of the bench's own, BASE/venv, refreshed at every run; ``--editable`` measures
+the checkout's dev venv instead, whose setuptools finder adds ~12 ms per start),
 ``omero-tui usage --json`` (full, and ``--quick`` on local trees) beside ``du -s``,
 ``ncdu -o`` and ``gdu -n``, run in turns within each round; a ratio is taken against
 ``du -s`` of the same round, and the medians of those paired ratios are reported.
@@ -44,9 +47,12 @@ REPO = Path(__file__).resolve().parents[2]
 ROUNDS = 5
 SHARE_ROUNDS = 3
 DELAYS_MS = (0.0, 0.2, 1.0)
-# The installed command, as an admin runs it (its own interpreter start included).
-_SCRIPT = Path(sys.executable).parent / "omero-tui"
-OMERO_TUI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "omero_tui"]
+# The command as an admin installs it (``pip install``, not editable: setuptools'
+# editable finder alone costs a dev checkout ~12 ms at every start): a venv of the
+# bench's own, the checkout installed into it afresh at every run (see deployed()).
+# ``--editable`` measures this checkout's own venv instead.
+DEPLOYED = BASE / "venv"
+OMERO_TUI: list[str] = []
 
 
 def environment() -> dict[str, str]:
@@ -54,6 +60,21 @@ def environment() -> dict[str, str]:
     # As installed: byte-compiled modules are used (a dev shell may forbid writing them).
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
+
+
+def deployed(editable: bool) -> list[str]:
+    """The ``omero-tui`` command to measure; installs this checkout into DEPLOYED."""
+    if editable:
+        script = Path(sys.executable).parent / "omero-tui"
+        return [str(script)] if script.exists() else [sys.executable, "-m", "omero_tui"]
+    python = DEPLOYED / "bin/python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(DEPLOYED)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", str(REPO)], check=True)
+    else:  # the dependencies are there: only this checkout's code, afresh
+        install = ["install", "-q", "--force-reinstall", "--no-deps", str(REPO)]
+        subprocess.run([str(python), "-m", "pip", *install], check=True)
+    return [str(DEPLOYED / "bin/omero-tui")]
 
 
 def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
@@ -289,7 +310,12 @@ def main() -> None:
     parser.add_argument("--delays", type=float, nargs="+", default=list(DELAYS_MS))
     parser.add_argument("--share-files", type=int, default=50_000, help="files on the share")
     parser.add_argument("--rss", type=int, metavar="FILES", help="also measure memory at FILES")
+    parser.add_argument(
+        "--editable", action="store_true", help="measure this checkout's venv, not an install"
+    )
     args = parser.parse_args()
+    OMERO_TUI[:] = deployed(args.editable)
+    print(f"measuring {OMERO_TUI[0]}", flush=True)
     # A kill ends the run through its finally clauses: no mirror left mounted.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.chdir(REPO)  # python -m omero_tui and tests.bench resolve from the checkout

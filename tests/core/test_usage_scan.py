@@ -235,7 +235,8 @@ def test_cancel_stops_the_scan_and_raises(tricky) -> None:  # noqa: ANN001
 
 
 def test_a_killed_worker_is_replaced_and_workers_end_with_the_pool(tricky) -> None:  # noqa: ANN001
-    with ScanPool(2, inline=0) as pool:
+    # The console's pool: its (spawned) workers outlive a scan, so one can die between two.
+    with ScanPool(2, inline=0, fork=False) as pool:
         scan_usage(str(tricky), pool=pool)
         workers = [w.process for w in pool._procs]
         workers[0].kill()
@@ -245,6 +246,20 @@ def test_a_killed_worker_is_replaced_and_workers_end_with_the_pool(tricky) -> No
         workers += [w.process for w in pool._procs]
         assert len(pool._procs) == 2 and workers[0] not in workers[2:]
     assert all(process.poll() is not None for process in workers)
+
+
+def test_a_headless_scan_lets_its_forked_workers_go_and_close_reaps_them(tricky) -> None:  # noqa: ANN001
+    with ScanPool(2, inline=0, fork=True) as pool:
+        scan_usage(str(tricky), pool=pool)
+        assert pool.started == 2 and not pool.running
+        leaving = [w.process for w in pool._leaving]
+        assert len(leaving) == 2
+        scan = scan_usage(str(tricky), pool=pool)  # a second scan forks afresh
+        assert_like_du(tricky, scan.totals)
+        assert pool.started == 4
+        leaving += [w.process for w in pool._leaving]
+    assert all(process.poll() is not None for process in leaving)
+    assert not pool._leaving
 
 
 def test_workers_killed_under_a_cancelled_scan_are_not_replaced(tricky) -> None:  # noqa: ANN001
@@ -261,6 +276,7 @@ def test_workers_killed_under_a_cancelled_scan_are_not_replaced(tricky) -> None:
         with pytest.raises(ScanCancelled):
             scan_usage(str(tricky), pool=pool, cancel=cancel)
         assert len(dead) == 2 and all(w.process in dead for w in pool._procs)
+        assert pool.started == 2  # none started after the first two
 
 
 def test_missing_data_dir_is_a_one_line_error(tmp_path) -> None:  # noqa: ANN001
@@ -353,3 +369,21 @@ def _scan_as(uid: int, tree: Path) -> dict:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0 and data, "the scan as the server user failed"
     return json.loads(data)
+
+
+def test_the_largest_subtrees_go_first_whether_the_last_scan_is_cached_or_not(tmp_path) -> None:  # noqa: ANN001
+    from omero_tui.core.usage.cache import load_walk, save_scan
+    from omero_tui.core.usage.scan import _previous_sizes
+    from omero_tui.core.usage.table import RecordTable
+    from tests.bench.usage_tree import make_tree
+
+    tree = make_tree(tmp_path / "OMERO", 600, 40)
+    scan = scan_usage(str(tree), pool=ScanPool(0))
+    save_scan(scan, tmp_path / "state")
+    cached = load_walk(tmp_path / "state", str(tree))
+    assert cached is not None and isinstance(cached.records[0], RecordTable)
+    counted, stored = _previous_sizes(scan.raw.plan, scan.raw), _previous_sizes(cached.plan, cached)
+    tops = [rel for rel in scan.raw.records[0] if rel and rel.count("/") < 2]
+    assert len(tops) > 6
+    assert {rel: stored(0, rel) for rel in tops} == {rel: counted(0, rel) for rel in tops}
+    assert counted(0, "Pixels") > counted(0, "FullText") > 0

@@ -143,10 +143,10 @@ def test_a_small_tree_starts_no_worker_and_a_large_one_does(tmp_path) -> None:  
     tree = make_tricky_tree(tmp_path / "OMERO")
     with ScanPool(2) as pool:
         small = scan_usage(str(tree), pool=pool)
-        assert not pool.running  # walked here, before a worker would have started
+        assert pool.started == 0  # walked here, before a worker would have started
     with ScanPool(2, inline=10) as pool:
         large = scan_usage(str(tree), pool=pool)
-        assert pool.running  # "large" past 10 entries: the rest went to the workers
+        assert pool.started == 2  # "large" past 10 entries: the rest went to the workers
     assert small.totals == large.totals
     assert_like_du(tree, large.totals)
 

@@ -7,6 +7,7 @@ import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from textual.app import App, ComposeResult
@@ -17,7 +18,6 @@ from omero_tui.core.discovery import ServerLocation, discover
 from omero_tui.core.locks.declared_mounts import DeclaredMounts
 from omero_tui.core.locks.health import (
     LockHealthSource,
-    ProbeFunction,
     inspect_locks,
     probe_report,
     remove_stale_locks,
@@ -28,6 +28,9 @@ from omero_tui.tui.app import WIDGET_STYLES
 from omero_tui.tui.sources import ConsoleSources
 from omero_tui.tui.widgets.locks_panel import LocksPanel
 from tests.appkit import settle, text_of
+
+if TYPE_CHECKING:
+    from omero_tui.core.locks.health import ProbeFunction  # a type only, as in the app
 from tests.core.test_lock_probe import simulated_child
 
 NOTHING_DECLARED = DeclaredMounts((), (), ())

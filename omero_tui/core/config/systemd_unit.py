@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from omero_tui.core.config.omero_files import template_tool
-
 DEFAULT_UNIT = "omero-server"
 UNIT_DIRS = (
     "/etc/systemd/system",
@@ -68,6 +66,9 @@ def read_unit(path: str) -> UnitInfo | None:
             elif key == "ExecStart":
                 start = [*start, value] if value else []  # empty: a drop-in's reset
     patterns = tuple(p for command in pre for p in _load_patterns(command))
+    # Here, not at the top: a host without the unit (most commands ask) needs none of it.
+    from omero_tui.core.config.omero_files import template_tool
+
     is_template, tool = template_tool(texts[0][1])
     return UnitInfo(
         path, user, tuple(env), tuple(pre), patterns, is_template, tool, tuple(start), workdir

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from omero_tui.core.findings import Finding, Severity, worst
 from omero_tui.core.locks.files import lock_file_findings
 from omero_tui.core.locks.fs import needs_statd, statd_missing_concern
 from omero_tui.core.locks.log_symptoms import symptom_findings
-from omero_tui.core.locks.model import DirectoryLocks, DirectoryProbe, LockHealthReport
+from omero_tui.core.locks.model import DirectoryLocks, LockHealthReport
 from omero_tui.core.locks.mount_trap import DeclaredState, guard_commands
+
+if TYPE_CHECKING:
+    from omero_tui.core.locks.probe_model import DirectoryProbe
 
 # Among equally severe findings, the ones that explain the others come first: a share
 # that is not mounted explains every other oddity of the directories under it.

@@ -40,24 +40,18 @@ from omero_tui.core.locks.log_symptoms import (
     DEFAULT_TAIL_BYTES,
     scan_logs,
 )
-from omero_tui.core.locks.model import (
-    DEFAULT_TIMEOUTS,
-    DirectoryLocks,
-    DirectoryProbe,
-    LockHealthReport,
-    ProbeProgress,
-    ProbeTimeouts,
-)
+from omero_tui.core.locks.model import DirectoryLocks, LockHealthReport
 from omero_tui.core.locks.mount_trap import DeclaredState, MountGuard, check_declared
 from omero_tui.core.mounts import MountTable
 
 if TYPE_CHECKING:
+    from omero_tui.core.locks.probe_model import DirectoryProbe, ProbeProgress, ProbeTimeouts
     from omero_tui.core.server.for_location import StopCheck
 
-ProbeFunction = Callable[
-    [LockHealthReport, Callable[[ProbeProgress], None] | None, threading.Event | None],
-    LockHealthReport,
-]
+    ProbeFunction = Callable[
+        [LockHealthReport, Callable[[ProbeProgress], None] | None, threading.Event | None],
+        LockHealthReport,
+    ]
 
 
 def _stop_check(location: ServerLocation) -> StopCheck:
@@ -153,17 +147,22 @@ def probe_report(
     progress: Callable[[ProbeProgress], None] | None = None,
     cancel: threading.Event | None = None,
     *,
-    timeouts: ProbeTimeouts = DEFAULT_TIMEOUTS,
+    timeouts: ProbeTimeouts | None = None,
     child_command: Sequence[str] | None = None,
 ) -> LockHealthReport:
-    """The report with the active probe run in every present directory (cancellable)."""
+    """The report with the active probe run in every present directory (cancellable);
+    ``timeouts``: the probe's own defaults when None."""
     if report.location.on_windows_paths:
         return report  # nothing on this disk to probe; its one line stays
     from omero_tui.core.locks import probe as lock_probe  # only a probe needs it
 
     targets = [r.path for r in report.directories if r.present]
     results = lock_probe.run(
-        targets, progress, cancel, timeouts=timeouts, child_command=child_command
+        targets,
+        progress,
+        cancel,
+        timeouts=timeouts or lock_probe.DEFAULT_TIMEOUTS,
+        child_command=child_command,
     )
     by_path = dict(zip(targets, results, strict=True))
     rows = tuple(

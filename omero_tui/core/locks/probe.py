@@ -29,7 +29,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from omero_tui.core.locks.model import (
+from omero_tui.core.locks.probe_child import REFUSED
+from omero_tui.core.locks.probe_model import (
     DEFAULT_TIMEOUTS,
     HANDOFF,
     HOLDER_TAKES,
@@ -43,7 +44,6 @@ from omero_tui.core.locks.model import (
     ProbeStep,
     ProbeTimeouts,
 )
-from omero_tui.core.locks.probe_child import REFUSED
 from omero_tui.core.locks.probe_process import ProbeChild, ProbeHang, ProbeLost, ProbePair
 
 PROBE_PREFIX = ".omero-tui-lockprobe-"

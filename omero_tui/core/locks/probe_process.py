@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 import omero_tui
-from omero_tui.core.locks.model import ProbeTimeouts
+from omero_tui.core.locks.probe_model import ProbeTimeouts
 
 
 class ProbeHang(Exception):

@@ -19,6 +19,7 @@ from omero_tui.core.usage.model import UsageScan
 HISTORY_FILE = "usage-history.jsonl"
 MAX_LINES = 10_000
 TRIM_AT_BYTES = 8 << 20
+_KEY = '{"repository":"'  # how append_history starts each line
 
 
 @dataclass(frozen=True)
@@ -83,41 +84,82 @@ def append_history(
 
 
 def read_history(state_dir: Path, data_dir: str, limit: int = 1000) -> list[HistoryPoint]:
-    """The newest ``limit`` points of ``data_dir``, oldest first."""
+    """The newest ``limit`` points of ``data_dir``, oldest first.
+
+    Every command reads this, and a cron check adds a line every few minutes: the file
+    holds up to MAX_LINES lines and more until it is trimmed. So lines are sorted by the
+    time each one starts with, and only the newest are parsed whole, until ``limit``
+    good ones are found (the same points as parsing every line)."""
     repository = os.path.abspath(data_dir)
     try:
         with open(history_path(state_dir), encoding="utf-8", errors="replace") as handle:
-            points = [p for p in _parse(handle, repository) if p is not None]
+            lines = handle.read().split("\n")
     except OSError:
         return []
-    points.sort(key=lambda p: p.at)
-    return points[-limit:]
+    stamped = sorted(_stamped(lines, repository), key=lambda pair: pair[0])  # stable
+    points: list[HistoryPoint] = []
+    for _, text in reversed(stamped):
+        point = _point(text, repository)
+        if point is not None:
+            points.append(point)
+            if len(points) == limit:
+                break
+    points.reverse()
+    return points
+
+
+def _stamped(lines: Iterable[str], repository: str) -> Iterable[tuple[float, str]]:
+    """(its "at", the line) for each line that may be ``repository``'s. A line as
+    append_history writes it is known by its start, without parsing it; any other is
+    parsed to tell."""
+    ours = '{"repository":' + json.dumps(repository) + ',"at":'
+    for text in lines:
+        if text.startswith(ours):
+            at, comma, _ = text[len(ours) :].partition(",")
+            try:
+                stamp = float(at) if comma else None
+            except ValueError:
+                stamp = None
+            if stamp is not None:
+                yield stamp, text
+                continue
+        elif text.startswith(_KEY):
+            named = text[len(_KEY) : text.find('"', len(_KEY))]
+            if named != repository and named.isascii() and "\\" not in named:
+                continue  # another repository's line: its name needs no unescaping
+        try:
+            line = json.loads(text)
+            if line.get("repository") == repository:
+                yield float(line["at"]), text
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
 
 
 def unit_series(points: Iterable[HistoryPoint], name: str) -> list[int]:
     return [p.units[name] for p in points if name in p.units]
 
 
-def _parse(lines: Iterable[str], repository: str) -> Iterable[HistoryPoint | None]:
-    for text in lines:
-        try:
-            line = json.loads(text)
-            if line.get("repository") != repository:
-                continue
-            yield HistoryPoint(
-                at=float(line["at"]),
-                quick=bool(line.get("quick", False)),
-                allocated_bytes=int(line["allocated_bytes"]),
-                apparent_bytes=int(line.get("apparent_bytes", 0)),
-                files=int(line.get("files", 0)),
-                units={str(k): int(v) for k, v in line.get("units", {}).items()},
-                volumes={
-                    str(m): VolumePoint(int(v[0]), int(v[1]))
-                    for m, v in line.get("volumes", {}).items()
-                },
-            )
-        except (ValueError, KeyError, TypeError, AttributeError, IndexError):
-            yield None
+def _point(text: str, repository: str) -> HistoryPoint | None:
+    """The line's point; None for a line of another repository or one that does not
+    parse (a torn write)."""
+    try:
+        line = json.loads(text)
+        if line.get("repository") != repository:
+            return None
+        return HistoryPoint(
+            at=float(line["at"]),
+            quick=bool(line.get("quick", False)),
+            allocated_bytes=int(line["allocated_bytes"]),
+            apparent_bytes=int(line.get("apparent_bytes", 0)),
+            files=int(line.get("files", 0)),
+            units={str(k): int(v) for k, v in line.get("units", {}).items()},
+            volumes={
+                str(m): VolumePoint(int(v[0]), int(v[1]))
+                for m, v in line.get("volumes", {}).items()
+            },
+        )
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+        return None
 
 
 def _trim(path: Path) -> None:

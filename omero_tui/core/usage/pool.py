@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import selectors
 import signal
 import threading
@@ -25,7 +26,7 @@ import time
 from collections.abc import Iterator
 
 from omero_tui.core.usage.walk import walk_task
-from omero_tui.core.usage.worker import read_frame, serve, start_worker, write_frame
+from omero_tui.core.usage.worker import DAYS, WALK, read_frame, serve, start_worker, write_frame
 
 MAX_WORKERS = 8
 # Entries walked in the calling process before workers are started: forked workers
@@ -91,9 +92,10 @@ class _Forked:
         """The exit code; None when ``timeout`` passed first (Popen raises instead)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.poll() is None:
-            if deadline is not None and time.monotonic() > deadline:
+            left = 0.05 if deadline is None else min(0.05, deadline - time.monotonic())
+            if left <= 0:
                 return None
-            time.sleep(0.001)
+            _until_exit(self.pid, left)
         return self.returncode
 
     def kill(self) -> None:
@@ -112,6 +114,21 @@ class _Forked:
         self.close_pipes()
         with contextlib.suppress(OSError):
             self.poll()
+
+
+def _until_exit(pid: int, seconds: float) -> None:
+    """Sleep until the child ``pid`` exits or ``seconds`` pass. A pidfd wakes at the exit
+    itself (a worker at the end of its input exits within a millisecond, and every
+    headless command waits for its workers); without one, a short nap."""
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        time.sleep(min(seconds, 0.001))
+        return
+    try:
+        select.select([fd], [], [], seconds)
+    finally:
+        os.close(fd)
 
 
 class _Worker:
@@ -146,19 +163,29 @@ class _Worker:
         return self.tag, value
 
     def stop(self, kill: bool = False) -> None:
+        self.release(kill)
+        self.reap()
+
+    def release(self, kill: bool = False) -> None:
+        """Tell the worker to go (its input ends; ``kill``: at once)."""
         if kill:
             self.process.kill()
         if isinstance(self.process, _Forked):
             self.process.close_pipes()
+            return
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                stream.close()
+
+    def reap(self) -> None:
+        """Wait for the worker to end (killed if it does not within 5 seconds)."""
+        if isinstance(self.process, _Forked):
             if self.process.wait(timeout=5) is None:
                 self.process.kill()
                 self.process.wait()
             return
         import subprocess
 
-        for stream in (self.process.stdin, self.process.stdout):
-            if stream is not None:
-                stream.close()
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -178,6 +205,9 @@ class ScanPool:
         self.fork = fork
         self._inline_entries = inline
         self._procs: list[_Worker] = []
+        self._leaving: list[_Worker] = []  # told to go, not yet reaped (see let_go)
+        self.started = 0  # workers started over the pool's life
+        self.scans = 0  # sessions so far: a worker tells one scan's tasks from the next's
         self._inline: list[tuple[object, object]] = []  # results when workers == 0
         self._lock = threading.Lock()  # one scan at a time on a pool
 
@@ -208,6 +238,7 @@ class ScanPool:
         try:
             while len(self._procs) < self.workers:
                 self._procs.append(_Worker(fork))
+                self.started += 1
         except OSError:
             self.close()
             self.workers = 0
@@ -215,10 +246,23 @@ class ScanPool:
     def session(self) -> _Session:
         return _Session(self)
 
+    def let_go(self) -> None:
+        """Tell idle forked workers to go, reaped at ``close``: a headless command's scan
+        is over, and they end while it writes its report. Forking anew costs about a
+        millisecond; spawned workers (the console's) are kept for the next scan."""
+        if self._procs and all(isinstance(w.process, _Forked) and not w.busy for w in self._procs):
+            for worker in self._procs:
+                worker.release()
+            self._leaving += self._procs
+            self._procs = []
+
     def close(self) -> None:
-        procs, self._procs = self._procs, []
+        procs, self._procs = self._procs + self._leaving, []
+        self._leaving = []
+        for worker in procs:  # all told first: they end side by side
+            worker.release(kill=worker.busy)
         for worker in procs:
-            worker.stop(kill=worker.busy)
+            worker.reap()
 
     def __enter__(self) -> ScanPool:
         return self
@@ -232,15 +276,19 @@ class _Session:
 
     def __init__(self, pool: ScanPool) -> None:
         self.pool = pool
+        self.number = 0
 
     def __enter__(self) -> _Session:
         self.pool._lock.acquire()
+        self.pool.scans += 1
+        self.number = self.pool.scans
         self.pool.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         try:
             self._drain()
+            self.pool.let_go()
         finally:
             self.pool._lock.release()
 
@@ -260,7 +308,14 @@ class _Session:
             self.pool._inline.append((tag, walk_task(*args)))
             return
         worker = next(w for w in self.pool._procs if not w.busy)
-        worker.send(tag, args)
+        worker.send(tag, (WALK, self.number, args))
+
+    def kept_days(self) -> Iterator[dict[str, dict[str, dict[int, int]]]]:
+        """Each worker's blocks by day of this scan's tasks, by tree path (with no task
+        pending: the walk is over). In this process, tasks hand their days back directly."""
+        for worker in self.pool._procs if self.pool.workers else ():
+            worker.send(None, (DAYS, self.number))
+            yield worker.receive()[1]  # type: ignore[misc]
 
     def results(self, timeout: float) -> Iterator[tuple[object, object]]:
         """Results that arrive within ``timeout`` seconds (all finished ones)."""

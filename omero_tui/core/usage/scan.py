@@ -22,6 +22,7 @@ from omero_tui.core.usage.assemble import WalkResult, add_days, assemble
 from omero_tui.core.usage.model import ScanCancelled, UsageProgress, UsageScan
 from omero_tui.core.usage.plan import ScanPlan, UsageError, plan_scan
 from omero_tui.core.usage.pool import ScanPool, WorkerDied
+from omero_tui.core.usage.table import RecordTable
 from omero_tui.core.usage.threads import ThreadStats, remote_roots, walk_threaded
 from omero_tui.core.usage.walk import (
     BLOCKS,
@@ -231,7 +232,10 @@ def _walk(
     roots = plan.roots
     store = found.store
     frontier = _seed(plan, pool.parallel * 4, store, found.problems)
-    frontier = _walk_here(plan, frontier, pool.inline_entries(), found)
+    inline = pool.inline_entries()
+    if found.expected is not None and found.expected > 2 * inline:
+        inline = 0  # the last scan says the tree is large: start the workers at once
+    frontier = _walk_here(plan, frontier, inline, found)
     if cancel is not None and cancel.is_set():
         raise ScanCancelled()
     if not frontier:  # a small tree: done before a worker would have started
@@ -257,6 +261,10 @@ def _walk(
             if cancel is not None and cancel.is_set():
                 raise ScanCancelled()
             found.counter.report()
+        index_of = {tree.path: index for index, tree in enumerate(roots)}
+        for kept in session.kept_days():
+            for path, days in kept.items():
+                add_days(found.days, plan, index_of[path], days)
     return found.result()
 
 
@@ -319,13 +327,33 @@ def _seed(
 def _previous_sizes(plan: ScanPlan, previous: WalkResult | None) -> Callable[[int, str], int]:
     """Files and directories below a top directory at the previous scan (0 if unknown).
 
-    The frontier is at most two levels deep (see _seed): one pass over the records
-    counts what lies below each directory of those levels.
+    A scan loaded from the cache knows its subtree totals (RecordTable.sum_of); for
+    one made in this process, one pass over its records counts what lies below each
+    directory of the frontier's levels (at most two deep, see _seed).
     """
     if previous is None:
         return lambda root, rel: 0
     where = {root.path: index for index, root in enumerate(previous.plan.roots)}
     mapping = {i: where.get(root.path) for i, root in enumerate(plan.roots)}
+    counted: dict[tuple[int, str], int] | None = None
+
+    def size_of(root: int, rel: str) -> int:
+        nonlocal counted
+        old = mapping.get(root)
+        if old is None:
+            return 0
+        records = previous.records[old]
+        if isinstance(records, RecordTable) and records.sums is not None:
+            sums = records.sum_of(rel)
+            return 0 if sums is None else sums[0] + sums[1]  # files, dirs
+        if counted is None:
+            counted = _counts_below(previous)
+        return counted.get((old, rel), 0)
+
+    return size_of
+
+
+def _counts_below(previous: WalkResult) -> dict[tuple[int, str], int]:
     counts: dict[tuple[int, str], int] = {}
     for old, records in enumerate(previous.records):
         for rel, record in records.items():
@@ -336,7 +364,7 @@ def _previous_sizes(plan: ScanPlan, previous: WalkResult | None) -> Callable[[in
             if len(parts) > 1:
                 second = (old, parts[0] + "/" + parts[1])
                 counts[second] = counts.get(second, 0) + weight
-    return lambda root, rel: counts.get((mapping.get(root), rel), 0)  # type: ignore[arg-type]
+    return counts
 
 
 def _split(

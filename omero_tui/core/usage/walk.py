@@ -92,7 +92,7 @@ def list_directory(
     marks: list[tuple[str, str]] = []
     look = watched(rel, watch)
     path = join(root, rel)
-    files = apparent = blocks = errors = seen = 0
+    files = apparent = blocks = errors = 0
     hist: dict[int, int] = {}
     subdirs: list[tuple[str, Own]] = []
     try:
@@ -105,65 +105,89 @@ def list_directory(
     if emit is not None:
         emit.directory(rel, own, False)
     prefix = rel + "/" if rel else ""
+    unmeasured: list[str] = []
+    # Names, then one lstat each relative to the open directory: cheaper than scandir's
+    # DirEntry objects, whose file type this loop never needs (every entry is stat'ed).
+    lstat = os.lstat
     try:
-        with os.scandir(fd) as entries:
-            for entry in entries:
-                seen += 1
-                try:
-                    st = entry.stat(follow_symlinks=False)
-                except OSError as err:
-                    errors += 1
-                    _note(problems, path, f"{path}/{entry.name}", err)
-                    if look and is_pyramid_lock(entry.name):
-                        marks.append((rel, entry.name))
-                    with contextlib.suppress(OSError):
-                        # find -type f trusts the listing's d_type: a file it is, unmeasured
-                        files += entry.is_file(follow_symlinks=False)
-                    if emit is not None:
-                        emit.unreadable(entry.name)
-                    continue
-                mode = st.st_mode & S_IFMT
-                if mode == S_IFDIR:
-                    if st.st_dev != dev:  # a mount point: only directories can be one
-                        mounts.append(prefix + entry.name)
-                        if emit is not None:
-                            emit.other_fs(entry.name, st)
-                        continue
-                    subdirs.append(
-                        (
-                            prefix + entry.name,
-                            (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_blocks),
-                        )
-                    )
-                    continue
-                if emit is not None:
-                    emit.entry(entry.name, st)
-                if look and is_pyramid_lock(entry.name):
-                    marks.append((rel, entry.name))
-                if mode == S_IFREG:
-                    files += 1
-                day = st[8] // DAY  # whole seconds: int arithmetic is cheaper
-                if st.st_nlink > 1:
-                    link = (st.st_dev, st.st_ino, st.st_nlink, st.st_size, st.st_blocks)
-                    links.append((*link, day, rel, entry.name))
-                    continue
-                apparent += st.st_size
-                b = st.st_blocks
-                blocks += b
-                hist[day] = hist.get(day, 0) + b
+        names = os.listdir(fd)
     except OSError as err:  # the listing itself broke off (I/O error, vanished directory)
         errors += 1
         _note(problems, path, path, err)
+        names = []
+    try:
+        for name in names:
+            try:
+                st = lstat(name, dir_fd=fd)
+            except OSError as err:
+                errors += 1
+                _note(problems, path, f"{path}/{name}", err)
+                if look and is_pyramid_lock(name):
+                    marks.append((rel, name))
+                unmeasured.append(name)
+                if emit is not None:
+                    emit.unreadable(name)
+                continue
+            mode = st.st_mode & 0o170000  # S_IFMT, spelled out: this runs once per entry
+            if mode == 0o040000:  # S_IFDIR
+                if st.st_dev != dev:  # a mount point: only directories can be one
+                    mounts.append(prefix + name)
+                    if emit is not None:
+                        emit.other_fs(name, st)
+                    continue
+                subdirs.append(
+                    (
+                        prefix + name,
+                        (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_blocks),
+                    )
+                )
+                continue
+            if emit is not None:
+                emit.entry(name, st)
+            if look and is_pyramid_lock(name):
+                marks.append((rel, name))
+            if mode == 0o100000:  # S_IFREG
+                files += 1
+            if st.st_nlink > 1:
+                link = (st.st_dev, st.st_ino, st.st_nlink, st.st_size, st.st_blocks)
+                links.append((*link, st[8] // DAY, rel, name))
+                continue
+            apparent += st.st_size
+            b = st.st_blocks
+            blocks += b
+            day = st[8] // DAY  # whole seconds: int arithmetic is cheaper
+            hist[day] = hist.get(day, 0) + b
+        if unmeasured:
+            files += _listed_as_files(fd, unmeasured)
     finally:
         os.close(fd)
     if days is not None:
         for day, count in hist.items():
             days[day] = days.get(day, 0) + count
-    return (rel, *own, files, apparent, blocks, errors, pack_hist(hist)), subdirs, seen, marks
+    record = (rel, *own, files, apparent, blocks, errors, pack_hist(hist))
+    return record, subdirs, len(names), marks
+
+
+def _listed_as_files(fd: int, names: list[str]) -> int:
+    """How many of ``names`` the listing calls regular files: ``find -type f`` trusts the
+    listing's d_type for an entry it cannot stat, so a file it is, unmeasured."""
+    wanted = set(names)
+    found = 0
+    with contextlib.suppress(OSError), os.scandir(fd) as entries:
+        for entry in entries:
+            if entry.name in wanted:
+                with contextlib.suppress(OSError):
+                    found += entry.is_file(follow_symlinks=False)
+    return found
 
 
 def walk_task(
-    root: str, dev: int, starts: list[tuple[str, Own]], budget: int, watch: str | None = None
+    root: str,
+    dev: int,
+    starts: list[tuple[str, Own]],
+    budget: int,
+    watch: str | None = None,
+    keep: dict[str, dict[int, int]] | None = None,
 ) -> tuple:
     """Walk ``starts`` depth first until ``budget`` entries are seen.
 
@@ -172,14 +196,16 @@ def walk_task(
     subtree is shared between the workers instead of keeping one busy while the other
     idles; days are blocks by mtime day per first path component (the table's rows),
     summed here so the merge need not unpack every directory's histogram; marks are
-    the pyramid lock files met in the subtree ``watch`` (see ``watched``).
+    the pyramid lock files met in the subtree ``watch`` (see ``watched``). With ``keep``,
+    the days are added to it instead and come back empty: a worker keeps them over all
+    its tasks of a scan, and the scan asks for them once at the end (usage.worker).
     """
     records: list = []
     links: list = []
     problems: list = []
     mounts: list = []
     marks: list = []
-    days: dict[str, dict[int, int]] = {}
+    days: dict[str, dict[int, int]] = {} if keep is None else keep
     stack = starts[::-1]
     seen = 0
     while stack and seen < budget:
@@ -192,7 +218,7 @@ def walk_task(
         records.append(record)
         seen += n
         stack.extend(subdirs)
-    return records, links, problems, mounts, stack, seen, days, marks
+    return records, links, problems, mounts, stack, seen, days if keep is None else {}, marks
 
 
 def pack_hist(hist: dict[int, int]) -> bytes:

@@ -9,6 +9,7 @@ The worker exits at the end of its input, so closing its stdin stops it.
 
 from __future__ import annotations
 
+import gc
 import marshal
 import os
 import sys
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     import subprocess
 
 HEADER = 8
+WALK, DAYS = "walk", "days"  # the two requests (see serve)
 
 
 def read_exact(fd: int, n: int) -> bytes:
@@ -70,14 +72,42 @@ def main() -> int:
 
 
 def serve(stdin: int, stdout: int) -> int:
-    """Answer tasks until the input ends (also the body of a forked worker)."""
+    """Answer requests until the input ends (also the body of a forked worker).
+
+    (WALK, scan, task) walks a task; its blocks by day are kept here, per tree, over all
+    the tasks of that scan (summing them in the scan's own process cost it more than
+    the walk of a small tree); (DAYS, scan) hands them over. A new scan starts afresh.
+    """
+    # The walk makes tuples of numbers and strings, never a reference cycle: the cyclic
+    # collector would only cost time and, in a forked worker, write to every page of
+    # the parent's heap that it walks (each then copied).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _answer(stdin, stdout)
+    finally:
+        if collecting:  # serve called in a process that goes on (a test)
+            gc.enable()
+
+
+def _answer(stdin: int, stdout: int) -> int:
+    scan: object = None
+    kept: dict[str, dict[str, dict[int, int]]] = {}
     while True:
         try:
-            args = read_frame(stdin)
+            request = read_frame(stdin)
         except EOFError:
             return 0
         try:
-            result: object = ("ok", walk_task(*args))  # type: ignore[misc]
+            kind, number, *task = request  # type: ignore[misc]
+            if number != scan:  # a new scan (the last one may have been cancelled)
+                scan, kept = number, {}
+            if kind == DAYS:
+                result: object = ("ok", kept)
+                kept = {}
+            else:
+                args = task[0]
+                result = ("ok", walk_task(*args, keep=kept.setdefault(args[0], {})))
         except Exception as err:  # noqa: BLE001 - reported to the scan, which raises it
             result = ("error", f"{type(err).__name__}: {err}")
         write_frame(stdout, result)

@@ -1,0 +1,122 @@
+"""read_history parses only the newest lines, yet answers as parsing every line would.
+
+Every usage and check run reads the history and a cron check adds a line each time, so
+the file holds thousands of lines. The reference below is the whole-file parse the
+reader replaced; any history, however odd its lines, must give the same points.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from omero_tui.core.usage.history import HISTORY_FILE, HistoryPoint, VolumePoint, read_history
+
+REPO = "/srv/OMERO"
+
+
+def reference(state: Path, data_dir: str, limit: int = 1000) -> list[HistoryPoint]:
+    """Parse every line, keep this repository's good ones, sort by time, the newest last."""
+    repository = os.path.abspath(data_dir)
+    points = []
+    with open(state / HISTORY_FILE, encoding="utf-8", errors="replace") as handle:
+        for text in handle:
+            try:
+                line = json.loads(text)
+                if line.get("repository") != repository:
+                    continue
+                points.append(
+                    HistoryPoint(
+                        at=float(line["at"]),
+                        quick=bool(line.get("quick", False)),
+                        allocated_bytes=int(line["allocated_bytes"]),
+                        apparent_bytes=int(line.get("apparent_bytes", 0)),
+                        files=int(line.get("files", 0)),
+                        units={str(k): int(v) for k, v in line.get("units", {}).items()},
+                        volumes={
+                            str(m): VolumePoint(int(v[0]), int(v[1]))
+                            for m, v in line.get("volumes", {}).items()
+                        },
+                    )
+                )
+            except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+                continue
+    points.sort(key=lambda p: p.at)
+    return points[-limit:]
+
+
+def line(repository: str, at: float, size: int, **style: object) -> str:
+    record = {
+        "repository": repository,
+        "at": at,
+        "quick": size % 2 == 0,
+        "allocated_bytes": size,
+        "apparent_bytes": size + 1,
+        "files": size // 10,
+        "units": {"Pixels": size // 2},
+        "volumes": {"/": [size, 10 * size]},
+    }
+    return json.dumps(record, **style)  # type: ignore[arg-type]
+
+
+def odd_history(rng: random.Random) -> list[str]:
+    """Append_history's lines of two repositories, out of order in time, with every kind
+    of line another writer, a crash or a hand could leave."""
+    lines = []
+    for i in range(400):
+        repository = rng.choice([REPO, "/srv/other", "/srv/OMERO2", "/srv/OMER"])
+        at = 1.7e9 + rng.choice([i * 60, i * 60 - 3000, 1.7e9 + 5])  # clock steps, ties
+        lines.append(line(repository, at, i, separators=(",", ":")))
+    canonical = line(REPO, 1.7e9 + 99, 7, separators=(",", ":"))
+    lines += [
+        canonical[: len(canonical) // 2],  # torn by a crash
+        canonical[:40],  # torn inside "at"
+        line(REPO, 1.7e9 + 11, 3),  # json.dumps's default separators
+        json.dumps({"at": 1.7e9 + 12, "repository": REPO, "allocated_bytes": 4}),  # key order
+        json.dumps({"repository": REPO, "files": 1, "at": 1.7e9 + 17, "allocated_bytes": 2}),
+        '{"repository":"/srv/OMERO","files":1,"at":1700000018,"allocated_bytes":2}',
+        canonical.replace("/", "\\/"),  # the same name, escaped another way
+        json.dumps({"repository": REPO, "at": "1.7e9", "allocated_bytes": 5}),  # at as text
+        json.dumps({"repository": REPO, "at": 1.7e9 + 13}),  # no allocated_bytes
+        json.dumps(
+            {"repository": REPO, "at": 1.7e9 + 14, "allocated_bytes": 6, "volumes": {"/": [1]}}
+        ),
+        '{"repository":"/srv/OMERO","at":1e309,"allocated_bytes":8}',  # inf
+        '{"repository":"/srv/OMERO","at":17,"allocated_bytes":8',  # no closing brace
+        "[1, 2, 3]",
+        "",
+        "not json at all",
+        line("/srv/ÖMERO", 1.7e9 + 15, 9, separators=(",", ":")),
+        line("/srv/ÖMERO", 1.7e9 + 16, 9, separators=(",", ":"), ensure_ascii=False),
+    ]
+    rng.shuffle(lines)
+    return lines
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("limit", [1, 5, 120, 1000])
+@pytest.mark.parametrize("data_dir", [REPO, "/srv/ÖMERO", "/srv/other", "/srv/none"])
+def test_the_same_points_as_parsing_every_line(
+    tmp_path: Path, seed: int, limit: int, data_dir: str
+) -> None:
+    (tmp_path / HISTORY_FILE).write_text("\n".join(odd_history(random.Random(seed))) + "\n")
+    assert read_history(tmp_path, data_dir, limit) == reference(tmp_path, data_dir, limit)
+
+
+def test_a_long_history_is_read_without_parsing_every_line(tmp_path: Path) -> None:
+    """20,000 lines, as a few weeks of a cron check leave: well under the whole parse."""
+    lines = [line(REPO, 1.7e9 + 60 * i, i, separators=(",", ":")) for i in range(20_000)]
+    (tmp_path / HISTORY_FILE).write_text("\n".join(lines) + "\n")
+    started = time.process_time()
+    points = read_history(tmp_path, REPO)
+    took = time.process_time() - started
+    started = time.process_time()
+    expected = reference(tmp_path, REPO)
+    whole = time.process_time() - started
+    assert points == expected and len(points) == 1000
+    assert took < whole / 2, f"{took:.3f} s, against {whole:.3f} s for the whole parse"
