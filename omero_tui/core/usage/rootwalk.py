@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 import threading
-from bisect import bisect_right
 from collections.abc import Callable, Mapping
+from heapq import heapify, heappop, heappush
 
 from omero_tui.core.usage.assemble import WalkResult, record_days
 from omero_tui.core.usage.model import ScanCancelled
@@ -45,6 +45,17 @@ def add_record_days(days: dict[str, dict[int, int]], record: tuple) -> None:
     row = days.setdefault(record[0].partition("/")[0], {})
     for day, blocks in record_days(record).items():
         row[day] = row.get(day, 0) + blocks
+
+
+def count_rows(table: RecordTable, start: int, end: int, sign: int, counter: Progress) -> None:
+    """Count rows start..end of the table as reused (or, sign -1, take them back)."""
+    columns = table.columns
+    files, own, held = columns[FILES - 1], columns[OWN_BLOCKS - 1], columns[BLOCKS - 1]
+    counter.add_reused(
+        sign * (end - start),
+        sign * sum(files[start:end]),
+        sign * (sum(own[start:end]) + sum(held[start:end])),
+    )
 
 
 class RootWalk:
@@ -142,29 +153,17 @@ class RootWalk:
                     or st.st_dev != dev
                 ):
                     note(rel)
-            self._count(table, start, end, 1, counter)
+            count_rows(table, start, end, 1, counter)
             if self.cancel is not None and self.cancel.is_set():
                 raise ScanCancelled()
             counter.report()
         if "" in names and self._splice(table, odd, stats, counter):
             return True
-        self._count(table, 0, len(names), -1, counter)  # run counts them again
+        count_rows(table, 0, len(names), -1, counter)  # run counts them again
         self.mounts, self.problems, self.links, self.marks = [], [], [], []
         self.listed, self.new_days, self.dropped_days = [], {}, {}
         self.seen = dict(zip(names, stats, strict=True))
         return False
-
-    def _count(
-        self, table: RecordTable, start: int, end: int, sign: int, counter: Progress
-    ) -> None:
-        """Count rows start..end of the table as reused (or, sign -1, take them back)."""
-        columns = table.columns
-        files, own, held = columns[FILES - 1], columns[OWN_BLOCKS - 1], columns[BLOCKS - 1]
-        counter.add_reused(
-            sign * (end - start),
-            sign * sum(files[start:end]),
-            sign * (sum(own[start:end]) + sum(held[start:end])),
-        )
 
     def _splice(
         self,
@@ -173,38 +172,40 @@ class RootWalk:
         stats: list[os.stat_result | OSError],
         counter: Progress,
     ) -> bool:
-        names = table.names
-        spans: list[tuple[int, int]] = []
-        if odd:
-            if "" in odd or not table.preorder:
-                return False
-            index, count, end = table.index(), len(names), 0
-            for i in sorted(index[rel] for rel in odd):
-                if i < end:
-                    continue  # below a directory that is walked again anyway
-                head = names[i]
-                if head.rpartition("/")[0] not in index:
-                    return False  # its parent vanished in the earlier scan: run decides
-                prefix, end = head + "/", i + 1
-                while end < count and names[end].startswith(prefix):
-                    end += 1
-                spans.append((i, end))
-        starts = [start for start, _ in spans]
+        index = table.index() if odd else {}
+        if odd and (
+            "" in odd
+            or not table.preorder
+            or any(rel.rpartition("/")[0] not in index for rel in odd)  # vanished parents
+        ):
+            return False
+        patch = _Patch(table)
 
         def untouched(rel: str) -> bool:
-            if not spans:
-                return rel in table
             at = table.index().get(rel)
-            if at is None:
-                return False
-            k = bisect_right(starts, at) - 1
-            return k < 0 or at >= spans[k][1]
+            return at is not None and at not in patch.removed
 
-        if not self._mounts_unchanged(untouched):
-            return False
-        found: list[tuple[int, int, dict[str, tuple]]] = []
-        for start, end in spans:
-            found.append((start, end, self._rewalk(table, start, end, stats, counter)))
+        # In stored order, so that a directory is seen to before those below it.
+        queue = sorted(index[rel] for rel in odd)
+        heapify(queue)
+        names = table.names
+        while queue:
+            at = heappop(queue)
+            rel = names[at]
+            if at in patch.removed:
+                continue  # gone with a directory above it, or listed already
+            parent = rel.rpartition("/")[0]
+            if parent in patch.listed:
+                own = patch.listed[parent].get(rel)
+                if own is None:
+                    continue  # not in its parent's new listing: dropped with it
+            else:
+                own = self._own_now(rel, stats[at])
+                if own is None:
+                    patch.drop(at, self.dropped_days, counter)
+                    continue
+            self._list_again(patch, at, own, queue, counter)
+        self._mounts_again(untouched, patch, counter)
         for rel in self.old_links:
             if untouched(rel):
                 self._relink(rel)
@@ -216,62 +217,76 @@ class RootWalk:
         for rel, marked in self.old_marks.items():
             if untouched(rel):
                 self.marks.extend((rel, name) for name in marked)
-        self.records = table.spliced(found) if found else table
+        changed = patch.removed or patch.added
+        self.records = table.patched(patch.removed, patch.added) if changed else table
         return True
 
-    def _rewalk(
-        self,
-        table: RecordTable,
-        start: int,
-        end: int,
-        stats: list[os.stat_result | OSError],
-        counter: Progress,
-    ) -> dict[str, tuple]:
-        """Walk the span start..end again from its head (whose parent is unchanged)."""
-        self._count(table, start, end, -1, counter)
-        names = table.names
-        head, st = names[start], stats[start]
-        records: dict[str, tuple] = {}
+    def _own_now(self, rel: str, st: os.stat_result | OSError) -> Own | None:
+        """A directory whose parent is unchanged, as the lstat saw it; None if it is no
+        directory of this filesystem any more (gone, a file, a mount: noted as a walk would)."""
         if isinstance(st, OSError):
             if not isinstance(st, FileNotFoundError):
-                parent = head.rpartition("/")[0]
-                self.problems.append((join(self.path, parent), join(self.path, head), str(st)))
-        elif st.st_mode & S_IFMT != S_IFDIR:
-            pass  # no directory now: what it held is gone
-        elif st.st_dev != self.dev:
-            self.mounts.append(head)
-        else:
-            below = names[start + 1 : end]
-            children: dict[str, list[str]] = {}
-            for rel in below:
-                children.setdefault(rel.rpartition("/")[0], []).append(rel)
-            seen = dict(zip(below, stats[start + 1 : end], strict=True))
-            self._walk([(head, own_of(st))], records, children, seen, counter)
-        for i in range(start, end):
-            if names[i] not in records:
-                add_record_days(self.dropped_days, table.record(i))
-        return records
+                parent = join(self.path, rel.rpartition("/")[0])
+                self.problems.append((parent, join(self.path, rel), str(st)))
+            return None
+        if st.st_mode & S_IFMT != S_IFDIR:
+            return None
+        if st.st_dev != self.dev:
+            self.mounts.append(rel)
+            return None
+        return own_of(st)
 
-    def _mounts_unchanged(self, untouched: Callable[[str], bool]) -> bool:
-        """Whether what was mounted below an unchanged directory is still mounted (or
-        gone); one unmounted since is a directory to walk now, which ``run`` does."""
+    def _list_again(
+        self, patch: _Patch, at: int, own: Own, queue: list[int], counter: Progress
+    ) -> None:
+        """List a changed directory; its subdirectories as they are now decide the rest:
+        one gone is dropped with all below it, one changed is listed in its turn, one new
+        is walked whole, and the others stand as stored."""
+        table = patch.table
+        rel = table.names[at]
+        before = table.record(at)
+        patch.remove(at, counter)
+        add_record_days(self.dropped_days, before)
+        row = self.new_days.setdefault(rel.partition("/")[0], {})
+        found_mounts: list[str] = []
+        record, subdirs, entries, marks = list_directory(
+            self.path, rel, own, self.dev, self.links, self.problems, found_mounts, row, self.watch
+        )
+        self.marks += marks
+        self.mounts += found_mounts
+        self.listed.append(rel)
+        counter.add([record], entries)
+        patch.added[rel] = record
+        now = patch.listed[rel] = dict(subdirs)
+        index, columns = table.index(), table.columns
+        for child, child_at in table.children(at):
+            seen = now.get(child)
+            if seen is None:
+                patch.drop(child_at, self.dropped_days, counter)
+            elif any(seen[f] != columns[f][child_at] for f in range(5)):
+                heappush(queue, child_at)
+        for child, seen in subdirs:
+            if child not in index:
+                self._walk([(child, seen)], patch.added, {}, {}, counter)
+
+    def _mounts_again(
+        self, untouched: Callable[[str], bool], patch: _Patch, counter: Progress
+    ) -> None:
+        """Mounting and unmounting change no directory's mtime: look again at what was
+        mounted below each unchanged directory; one unmounted since is a plain directory
+        now (with what the mount hid), walked whole."""
         base = self.path + "/"
         for parent, rels in self.old_mounts.items():
             if not untouched(parent):
-                continue  # walked again, mounts and all
+                continue  # listed again (the listing met its mounts) or gone
             for rel in rels:
                 try:
-                    st = os.lstat(base + rel)
-                except FileNotFoundError:
-                    continue
-                except OSError:
-                    return False  # run notes the problem
-                if st.st_mode & S_IFMT != S_IFDIR:
-                    continue
-                if st.st_dev == self.dev:
-                    return False
-                self.mounts.append(rel)
-        return True
+                    st: os.stat_result | OSError = os.lstat(base + rel)
+                except OSError as err:
+                    st = err
+                own = self._own_now(rel, st)
+                if own is not None:
+                    self._walk([(rel, own)], patch.added, {}, {}, counter)
 
     def run(self, counter: Progress) -> None:
         records: dict[str, tuple] = {}
@@ -404,3 +419,26 @@ class RootWalk:
                     link[L_NAME],
                 )
             )
+
+
+class _Patch:
+    """What a quick rescan changes in a stored table: rows removed, records added."""
+
+    def __init__(self, table: RecordTable) -> None:
+        self.table = table
+        self.removed: set[int] = set()
+        self.added: dict[str, tuple] = {}
+        self.listed: dict[str, dict[str, Own]] = {}  # listed again -> its subdirectories now
+
+    def remove(self, at: int, counter: Progress) -> None:
+        self.removed.add(at)
+        count_rows(self.table, at, at + 1, -1, counter)
+
+    def drop(self, at: int, days: dict[str, dict[int, int]], counter: Progress) -> None:
+        """Drop a directory and all below it (its span of the stored pre-order)."""
+        end = self.table.span_end(at)
+        for row in range(at, end):
+            if row not in self.removed:
+                self.removed.add(row)
+                add_record_days(days, self.table.record(row))
+                count_rows(self.table, row, row + 1, -1, counter)

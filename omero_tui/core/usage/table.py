@@ -13,6 +13,7 @@ added), which stay exact as long as the records do.
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import accumulate
 
@@ -86,48 +87,60 @@ class RecordTable(Mapping[str, tuple]):
         ends = _column("q", list(accumulate(map(len, hists))))
         return cls(names, columns, b"".join(hists), ends, stored_sums, preorder=True)
 
-    def spliced(self, spans: Sequence[tuple[int, int, Mapping[str, tuple]]]) -> RecordTable:
-        """This table with rows start..end of each span (in order, apart) replaced by the
-        records found there now: the subtree of the span's head walked again.
+    def patched(self, removed: set[int], added: Mapping[str, tuple]) -> RecordTable:
+        """This table without the rows ``removed`` and with the records ``added``.
 
-        A table in pre-order stays in pre-order: every record of a span lies below its
-        head, so sorted they fill the head's place. The subtree totals follow: a span's
-        rows are summed afresh, and what the span's total changed by is added to each
-        directory above its head, as far up as the earlier sums reached.
+        A table in pre-order stays in pre-order (each added record goes where its key
+        sorts). The subtree totals follow without summing the table again: each
+        directory's total changes by what the directories at or below it changed by
+        (a row removed counts as minus its own figures, one added as plus its own),
+        which holds as long as every directory's parent is in the table, as a walk
+        from the root makes it (see RootSums for a scan that lost a parent mid-way).
         """
-        names: list[str] = []
+        names = self.names
+        new = sorted(added, key=preorder_key)
+        events: list[tuple[int, int, str]] = [(at, 0, "") for at in removed]
+        for rel in new:
+            events.append((bisect_left(names, preorder_key(rel), key=preorder_key), 1, rel))
+        events.sort(key=lambda e: e[:2])  # stable: records of one place stay in key order
+        out_names: list[str] = []
         columns: list[list[Column]] = [[] for _ in self.columns]
         hists: list[bytes] = []
         ends: list[int] = []
         sums: list[list[Column]] | None = None if self.sums is None else [[] for _ in self.sums]
-        fresh_sums: list[dict[str, list[int]]] = []
+        index = self.index()
         at = 0
-        for start, end, found in spans:
-            new = sorted(found, key=preorder_key)
-            rows = [found[n] for n in new]
-            names += self.names[at:start]
-            names += new
+
+        def keep(end: int) -> None:
+            if end <= at:
+                return
+            out_names.extend(names[at:end])
             for f, column in enumerate(self.columns):
-                columns[f] += (column[at:start], [r[f + 1] for r in rows])
-            hists.append(self._hist_rows(at, start, ends))
-            for r in rows:
-                hists.append(r[10])
-                ends.append(ends[-1] + len(r[10]) if ends else len(r[10]))
-            if sums is not None and self.sums is not None:
-                fresh = subtree_sums(found)
-                fresh_sums.append(fresh)
-                for f, column in enumerate(self.sums):
-                    sums[f] += (column[at:start], [fresh[n][f] for n in new])
-            at = end
-        names += self.names[at:]
-        for f, column in enumerate(self.columns):
-            columns[f].append(column[at:])
-        hists.append(self._hist_rows(at, len(self.names), ends))
-        if sums is not None and self.sums is not None:
-            for f, column in enumerate(self.sums):
-                sums[f].append(column[at:])
+                columns[f].append(column[at:end])
+            hists.append(self._hist_rows(at, end, ends))
+            if sums is not None:
+                for f, column in enumerate(self.sums or ()):
+                    sums[f].append(column[at:end])
+
+        for where, kind, rel in events:
+            keep(where)
+            at = max(at, where)
+            if kind == 0:
+                at = where + 1
+                continue
+            record = added[rel]
+            out_names.append(rel)
+            for f in range(len(self.columns)):
+                columns[f].append([record[f + 1]])
+            hists.append(record[-1])
+            ends.append((ends[-1] if ends else 0) + len(record[-1]))
+            if sums is not None:
+                was = index.get(rel)  # listed again: its stored total, corrected below
+                for f, column in enumerate(self.sums or ()):
+                    sums[f].append([0 if was is None else column[was]])
+        keep(len(names))
         table = RecordTable(
-            names,
+            out_names,
             [_joined(code, parts) for code, parts in zip(INT_CODES, columns, strict=True)],
             b"".join(hists),
             _column("q", ends),
@@ -135,12 +148,38 @@ class RecordTable(Mapping[str, tuple]):
             self.preorder,
         )
         if table.sums is not None:
-            for (start, _end, _found), fresh in zip(spans, fresh_sums, strict=True):
-                head = self.names[start]
-                was = [column[start] for column in self.sums]  # type: ignore[union-attr]
-                now = fresh.get(head) or [0, 0, 0, 0, 0]
-                table._add_above(head, [b - a for a, b in zip(was, now, strict=True)])
+            changes: dict[str, list[int]] = {}
+            for row in removed:
+                _add_own(changes, names[row], [column[row] for column in self.columns], -1)
+            for rel, record in added.items():
+                _add_own(changes, rel, record[1:10], 1)
+            for rel, delta in changes.items():
+                table._add_up(rel, delta)
         return table
+
+    def span_end(self, at: int) -> int:
+        """The row after the span of row ``at``: itself and all below it (pre-order)."""
+        return bisect_left(self.names, self.names[at] + "0", at + 1, key=preorder_key)
+
+    def children(self, at: int) -> Iterator[tuple[str, int]]:
+        """The subdirectories of row ``at`` and their rows (pre-order)."""
+        end, row = self.span_end(at), at + 1
+        while row < end:
+            yield self.names[row], row
+            row = self.span_end(row)
+
+    def _add_up(self, rel: str, delta: list[int]) -> None:
+        """Add ``delta`` to the totals of ``rel`` and of every directory above it."""
+        index, sums = self.index(), self.sums
+        assert sums is not None
+        while True:
+            at = index.get(rel)
+            if at is not None:
+                for column, d in zip(sums, delta, strict=True):
+                    column[at] += d  # type: ignore[index]
+            if not rel:
+                return
+            rel = rel.rpartition("/")[0]
 
     def _hist_rows(self, start: int, end: int, ends: list[int]) -> bytes:
         """The histograms of rows start..end; their ends, moved to follow ``ends``, added."""
@@ -150,19 +189,6 @@ class RecordTable(Mapping[str, tuple]):
         shift = (ends[-1] if ends else 0) - first
         ends += [e + shift for e in self.hist_ends[start:end]]
         return self.hist[first : self.hist_ends[end - 1]]
-
-    def _add_above(self, rel: str, delta: list[int]) -> None:
-        """Add ``delta`` to the totals of each directory above ``rel``, up to the first
-        one missing (there a directory vanished mid-scan: the sums stopped there too)."""
-        index, sums = self.index(), self.sums
-        assert sums is not None
-        while rel:
-            rel = rel.rpartition("/")[0]
-            at = index.get(rel)
-            if at is None:
-                return
-            for column, d in zip(sums, delta, strict=True):
-                column[at] += d  # type: ignore[index]
 
     # ----------------------------------------------------------------- as a Mapping
 
@@ -265,8 +291,9 @@ def preorder_key(rel: str) -> str:
     return rel + "/"
 
 
-def subtree_sums(records: Mapping[str, tuple]) -> dict[str, list[int]]:
-    """Each directory's subtree totals, summed bottom-up (linked inodes left out)."""
+def subtree_sums(records: Mapping[str, tuple]) -> tuple[dict[str, list[int]], bool]:
+    """Each directory's subtree totals, summed bottom-up (linked inodes left out), and
+    whether every directory's parent was there (see RecordTable.patched)."""
     acc = {
         rel: [
             r[FILES],
@@ -277,6 +304,7 @@ def subtree_sums(records: Mapping[str, tuple]) -> dict[str, list[int]]:
         ]
         for rel, r in records.items()
     }
+    whole = True
     # Longest first: a child's path is its parent's and more, so each directory
     # is complete before it joins its parent.
     for rel in sorted(acc, key=len, reverse=True):
@@ -284,6 +312,7 @@ def subtree_sums(records: Mapping[str, tuple]) -> dict[str, list[int]]:
             continue
         parent = acc.get(rel.rpartition("/")[0])
         if parent is None:
+            whole = False
             continue  # its parent vanished mid-scan: counted in no total above it
         child = acc[rel]
         parent[0] += child[0]  # unrolled: this loop runs once per directory
@@ -291,7 +320,18 @@ def subtree_sums(records: Mapping[str, tuple]) -> dict[str, list[int]]:
         parent[2] += child[2]
         parent[3] += child[3]
         parent[4] += child[4]
-    return acc
+    return acc, whole
+
+
+def _add_own(changes: dict[str, list[int]], rel: str, fields: Sequence[int], sign: int) -> None:
+    """Add a directory's own figures (its record's INO..ERRORS) to its change, as totals."""
+    _ino, _mtime, _ctime, own_size, own_blocks, files, apparent, blocks, errors = fields
+    change = changes.setdefault(rel, [0, 0, 0, 0, 0])
+    change[0] += sign * files
+    change[1] += sign
+    change[2] += sign * (own_size + apparent)
+    change[3] += sign * (own_blocks + blocks) * 512
+    change[4] += sign * errors
 
 
 def _joined(code: str, parts: list[Column]) -> Column:

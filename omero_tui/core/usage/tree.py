@@ -58,7 +58,7 @@ class UsageTree:
         self.links = list(links)
         self.inodes = _group_links(self.links)
         # Per root, the subtree totals before linked inodes (see stored_sums).
-        self.sums: list[Mapping[str, Sequence[int]] | RecordTable] = []
+        self.sums: list[Mapping[str, Sequence[int]] | RecordTable | None] = []
         self._totals, self.repository = self._sum()
         self._children: list[dict[str, list[str]]] | None = None
 
@@ -117,12 +117,14 @@ class UsageTree:
         for records in self.records:
             if isinstance(records, RecordTable) and records.sums is not None:
                 # The totals stored with the very same records: exact, and no sum to do.
-                base: Mapping[str, Sequence[int]] | RecordTable = records
+                stored: Mapping[str, Sequence[int]] | RecordTable | None = records
                 lookup = records.sum_of
             else:
-                base = subtree_sums(records)
-                lookup = base.get
-            self.sums.append(base)
+                summed, whole = subtree_sums(records)
+                lookup = summed.get
+                # A record without its parent: no totals that a rescan could correct.
+                stored = summed if whole else None
+            self.sums.append(stored)
             sums = RootSums(lookup)
             top = sums.get("") or (0, 0, 0, 0, 0)
             for i in range(5):
