@@ -119,10 +119,9 @@ class RootWalk:
         # A record's field F is column F - 1 (the rel is the names).
         ino, mtime, ctime, size, blocks = columns[INO - 1 : OWN_BLOCKS]
         base, dev, lstat = self.path + "/", self.dev, os.lstat
-        stats: list[os.stat_result | OSError] = []
-        keep = stats.append
-        odd: list[str] = []
-        note = odd.append
+        # What differs, as seen (rel -> lstat result or error); nothing is kept of the
+        # rest, so that a stat result's memory serves the next one.
+        odd: dict[str, os.stat_result | OSError] = {}
         for start in range(0, len(names), BATCH):
             end = min(start + BATCH, len(names))
             for rel, i, m, c, z, b in zip(
@@ -138,12 +137,10 @@ class RootWalk:
                     try:
                         st = lstat(base + rel)
                     except OSError as err:
-                        keep(err)
-                        note(rel)
+                        odd[rel] = err
                         continue
                 else:
                     st = top
-                keep(st)
                 if (
                     st.st_ino != i
                     or st.st_mtime_ns != m
@@ -152,24 +149,23 @@ class RootWalk:
                     or st.st_blocks != b
                     or st.st_dev != dev
                 ):
-                    note(rel)
+                    odd[rel] = st
             count_rows(table, start, end, 1, counter)
             if self.cancel is not None and self.cancel.is_set():
                 raise ScanCancelled()
             counter.report()
-        if "" in names and self._splice(table, odd, stats, counter):
+        if "" in names and self._splice(table, odd, counter):
             return True
         count_rows(table, 0, len(names), -1, counter)  # run counts them again
         self.mounts, self.problems, self.links, self.marks = [], [], [], []
         self.listed, self.new_days, self.dropped_days = [], {}, {}
-        self.seen = dict(zip(names, stats, strict=True))
+        self.seen = odd
         return False
 
     def _splice(
         self,
         table: RecordTable,
-        odd: list[str],
-        stats: list[os.stat_result | OSError],
+        odd: dict[str, os.stat_result | OSError],
         counter: Progress,
     ) -> bool:
         index = table.index() if odd else {}
@@ -200,14 +196,17 @@ class RootWalk:
                 if own is None:
                     continue  # not in its parent's new listing: dropped with it
             else:
-                own = self._own_now(rel, stats[at])
+                own = self._own_now(rel, odd[rel])
                 if own is None:
                     patch.drop(at, self.dropped_days, counter)
                     continue
             self._list_again(patch, at, own, queue, counter)
-        self._mounts_again(untouched, patch, counter)
+        # Links, marks and mounts are noted by the directory (of this root) they are
+        # in: with no row removed, all of them are in rows kept.
+        kept = untouched if patch.removed else (lambda rel: True)
+        self._mounts_again(kept, patch, counter)
         for rel in self.old_links:
-            if untouched(rel):
+            if kept(rel):
                 self._relink(rel)
         base = self.path + "/"
         for path, problems in self.old_problems.items():
@@ -215,7 +214,7 @@ class RootWalk:
             if (not rel or path.startswith(base)) and untouched(rel):
                 self.problems.extend(problems)
         for rel, marked in self.old_marks.items():
-            if untouched(rel):
+            if kept(rel):
                 self.marks.extend((rel, name) for name in marked)
         changed = patch.removed or patch.added
         self.records = table.patched(patch.removed, patch.added) if changed else table

@@ -38,7 +38,7 @@ class RecordTable(Mapping[str, tuple]):
         self,
         names: list[str],
         columns: Sequence[Column],
-        hist: bytes,
+        hist: bytes | memoryview,
         hist_ends: Column,
         sums: Sequence[Column] | None = None,
         preorder: bool = False,
@@ -230,7 +230,7 @@ class RecordTable(Mapping[str, tuple]):
         return (
             self.names[i],
             *[column[i] for column in self.columns],
-            self.hist[start : self.hist_ends[i]],
+            bytes(self.hist[start : self.hist_ends[i]]),
         )
 
     def records(self) -> dict[str, tuple]:
@@ -238,7 +238,7 @@ class RecordTable(Mapping[str, tuple]):
         if self._records is None:
             starts = [0, *self.hist_ends[:-1]] if self.names else []
             hist = self.hist
-            hists = [hist[a:b] for a, b in zip(starts, self.hist_ends, strict=True)]
+            hists = [bytes(hist[a:b]) for a, b in zip(starts, self.hist_ends, strict=True)]
             self._records = dict(
                 zip(self.names, zip(self.names, *self.columns, hists, strict=True), strict=True)
             )
@@ -253,36 +253,57 @@ class RecordTable(Mapping[str, tuple]):
 
     # ----------------------------------------------------------------- stored
 
-    def dump(self) -> tuple:
-        """Plain values for marshal: a few large objects, whatever the directory count."""
-        sums = None if self.sums is None else [_dump(c) for c in self.sums]
+    def dump(self, blobs: Blobs) -> tuple:
+        """Plain values for marshal; the large ones go to ``blobs``, read back in place."""
+        sums = None if self.sums is None else [_dump(c, blobs) for c in self.sums]
         return (
             len(self.names),
             "\0".join(self.names),  # no file name holds a NUL
-            [_dump(c) for c in self.columns],
-            self.hist,
-            _dump(self.hist_ends),
+            [_dump(c, blobs) for c in self.columns],
+            blobs.add(self.hist),
+            _dump(self.hist_ends, blobs),
             sums,
             self.preorder,
         )
 
     @classmethod
-    def load(cls, stored: tuple) -> RecordTable:
-        count, names, columns, hist, ends, sums, preorder = stored
+    def load(cls, stored: tuple, blobs: memoryview) -> RecordTable:
+        """The table ``dump`` stored; its columns are views of ``blobs``, not copies."""
+        count, names, columns, (at, size), ends, sums, preorder = stored
+        hist = _region(blobs, at, size)
         table = cls(
             names.split("\0") if count else [],
-            [_load(c) for c in columns],
+            [_load(c, blobs) for c in columns],
             hist,
-            _load(ends),
-            None if sums is None else [_load(c) for c in sums],
+            _load(ends, blobs),
+            None if sums is None else [_load(c, blobs) for c in sums],
             preorder is True,
         )
         lengths = {len(c) for c in (*table.columns, table.hist_ends, *(table.sums or ()))}
         if len(table.columns) != len(INT_CODES) or lengths - {count} or len(table.names) != count:
             raise ValueError("a record table whose columns do not line up")
-        if not isinstance(hist, bytes) or (count and table.hist_ends[-1] != len(hist)):
+        if count and table.hist_ends[-1] != len(hist):
             raise ValueError("a record table whose histograms do not line up")
         return table
+
+
+class Blobs:
+    """The large binary parts of a cache file, one after another, each 8-byte aligned."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes | memoryview] = []
+        self.size = 0
+
+    def add(self, data: bytes | memoryview) -> tuple[int, int]:
+        """Where ``data`` will lie, from the start of the blobs: (offset, length in bytes)."""
+        data = memoryview(data).cast("B") if not isinstance(data, bytes) else data
+        at, size = self.size, len(data)
+        self.parts.append(data)
+        pad = -size % 8
+        if pad:
+            self.parts.append(bytes(pad))
+        self.size += size + pad
+        return at, size
 
 
 def preorder_key(rel: str) -> str:
@@ -337,6 +358,9 @@ def _add_own(changes: dict[str, list[int]], rel: str, fields: Sequence[int], sig
 def _joined(code: str, parts: list[Column]) -> Column:
     joined: Column = array(code)
     for part in parts:
+        if isinstance(part, memoryview) and isinstance(joined, array) and part.format == code:
+            joined.frombytes(part.cast("B"))  # a stored column: copied whole, not item by item
+            continue
         try:
             joined.extend(part)  # type: ignore[attr-defined]
         except (OverflowError, TypeError):
@@ -351,18 +375,26 @@ def _column(code: str, values: Sequence[int]) -> Column:
         return list(values)
 
 
-def _dump(column: Column) -> tuple[str, object]:
-    if isinstance(column, array):
-        return column.typecode, column.tobytes()
-    return "", list(column)
+def _dump(column: Column, blobs: Blobs) -> tuple:
+    if isinstance(column, (array, memoryview)):
+        code = column.typecode if isinstance(column, array) else column.format
+        return (code, *blobs.add(column))  # type: ignore[arg-type]
+    return ("", list(column))
 
 
-def _load(stored: tuple[str, object]) -> Column:
-    code, data = stored
+def _load(stored: tuple, blobs: memoryview) -> Column:
+    code, *where = stored
     if not code:
-        if not isinstance(data, list):
+        if not isinstance(where[0], list):
             raise ValueError("a column that is neither an array nor a list")
-        return data
-    column = array(code)
-    column.frombytes(data)  # type: ignore[arg-type]
-    return column
+        return where[0]
+    if code not in ("q", "Q"):
+        raise ValueError(f"a column of an unknown type {code!r}")
+    at, size = where
+    return _region(blobs, at, size).cast(code)
+
+
+def _region(blobs: memoryview, at: int, size: int) -> memoryview:
+    if at < 0 or size < 0 or at + size > len(blobs) or size % 8:
+        raise ValueError("a cache part that lies outside the file")
+    return blobs[at : at + size]
