@@ -68,7 +68,7 @@ class RecordTable(Mapping[str, tuple]):
         if sums is not None:
             by_field = list(zip(*(sums[name] for name in names), strict=True)) if names else []
             stored_sums = [
-                _column(c, v) for c, v in zip(SUM_CODES, by_field or [()] * 5, strict=True)
+                column_of(c, v) for c, v in zip(SUM_CODES, by_field or [()] * 5, strict=True)
             ]
         if isinstance(records, RecordTable):
             return cls(
@@ -81,81 +81,11 @@ class RecordTable(Mapping[str, tuple]):
             )
         fields = list(zip(*(records[n] for n in names), strict=True)) if names else [()] * 11
         columns = [
-            _column(code, values) for code, values in zip(INT_CODES, fields[1:10], strict=True)
+            column_of(code, values) for code, values in zip(INT_CODES, fields[1:10], strict=True)
         ]
         hists = fields[10]
-        ends = _column("q", list(accumulate(map(len, hists))))
+        ends = column_of("q", list(accumulate(map(len, hists))))
         return cls(names, columns, b"".join(hists), ends, stored_sums, preorder=True)
-
-    def patched(self, removed: set[int], added: Mapping[str, tuple]) -> RecordTable:
-        """This table without the rows ``removed`` and with the records ``added``.
-
-        A table in pre-order stays in pre-order (each added record goes where its key
-        sorts). The subtree totals follow without summing the table again: each
-        directory's total changes by what the directories at or below it changed by
-        (a row removed counts as minus its own figures, one added as plus its own),
-        which holds as long as every directory's parent is in the table, as a walk
-        from the root makes it (see RootSums for a scan that lost a parent mid-way).
-        """
-        names = self.names
-        new = sorted(added, key=preorder_key)
-        events: list[tuple[int, int, str]] = [(at, 0, "") for at in removed]
-        for rel in new:
-            events.append((bisect_left(names, preorder_key(rel), key=preorder_key), 1, rel))
-        events.sort(key=lambda e: e[:2])  # stable: records of one place stay in key order
-        out_names: list[str] = []
-        columns: list[list[Column]] = [[] for _ in self.columns]
-        hists: list[bytes] = []
-        ends: list[int] = []
-        sums: list[list[Column]] | None = None if self.sums is None else [[] for _ in self.sums]
-        index = self.index()
-        at = 0
-
-        def keep(end: int) -> None:
-            if end <= at:
-                return
-            out_names.extend(names[at:end])
-            for f, column in enumerate(self.columns):
-                columns[f].append(column[at:end])
-            hists.append(self._hist_rows(at, end, ends))
-            if sums is not None:
-                for f, column in enumerate(self.sums or ()):
-                    sums[f].append(column[at:end])
-
-        for where, kind, rel in events:
-            keep(where)
-            at = max(at, where)
-            if kind == 0:
-                at = where + 1
-                continue
-            record = added[rel]
-            out_names.append(rel)
-            for f in range(len(self.columns)):
-                columns[f].append([record[f + 1]])
-            hists.append(record[-1])
-            ends.append((ends[-1] if ends else 0) + len(record[-1]))
-            if sums is not None:
-                was = index.get(rel)  # listed again: its stored total, corrected below
-                for f, column in enumerate(self.sums or ()):
-                    sums[f].append([0 if was is None else column[was]])
-        keep(len(names))
-        table = RecordTable(
-            out_names,
-            [_joined(code, parts) for code, parts in zip(INT_CODES, columns, strict=True)],
-            b"".join(hists),
-            _column("q", ends),
-            None if sums is None else [_joined(c, p) for c, p in zip(SUM_CODES, sums, strict=True)],
-            self.preorder,
-        )
-        if table.sums is not None:
-            changes: dict[str, list[int]] = {}
-            for row in removed:
-                _add_own(changes, names[row], [column[row] for column in self.columns], -1)
-            for rel, record in added.items():
-                _add_own(changes, rel, record[1:10], 1)
-            for rel, delta in changes.items():
-                table._add_up(rel, delta)
-        return table
 
     def span_end(self, at: int) -> int:
         """The row after the span of row ``at``: itself and all below it (pre-order)."""
@@ -167,28 +97,6 @@ class RecordTable(Mapping[str, tuple]):
         while row < end:
             yield self.names[row], row
             row = self.span_end(row)
-
-    def _add_up(self, rel: str, delta: list[int]) -> None:
-        """Add ``delta`` to the totals of ``rel`` and of every directory above it."""
-        index, sums = self.index(), self.sums
-        assert sums is not None
-        while True:
-            at = index.get(rel)
-            if at is not None:
-                for column, d in zip(sums, delta, strict=True):
-                    column[at] += d  # type: ignore[index]
-            if not rel:
-                return
-            rel = rel.rpartition("/")[0]
-
-    def _hist_rows(self, start: int, end: int, ends: list[int]) -> bytes:
-        """The histograms of rows start..end; their ends, moved to follow ``ends``, added."""
-        if end <= start:
-            return b""
-        first = self.hist_ends[start - 1] if start else 0
-        shift = (ends[-1] if ends else 0) - first
-        ends += [e + shift for e in self.hist_ends[start:end]]
-        return self.hist[first : self.hist_ends[end - 1]]
 
     # ----------------------------------------------------------------- as a Mapping
 
@@ -344,31 +252,7 @@ def subtree_sums(records: Mapping[str, tuple]) -> tuple[dict[str, list[int]], bo
     return acc, whole
 
 
-def _add_own(changes: dict[str, list[int]], rel: str, fields: Sequence[int], sign: int) -> None:
-    """Add a directory's own figures (its record's INO..ERRORS) to its change, as totals."""
-    _ino, _mtime, _ctime, own_size, own_blocks, files, apparent, blocks, errors = fields
-    change = changes.setdefault(rel, [0, 0, 0, 0, 0])
-    change[0] += sign * files
-    change[1] += sign
-    change[2] += sign * (own_size + apparent)
-    change[3] += sign * (own_blocks + blocks) * 512
-    change[4] += sign * errors
-
-
-def _joined(code: str, parts: list[Column]) -> Column:
-    joined: Column = array(code)
-    for part in parts:
-        if isinstance(part, memoryview) and isinstance(joined, array) and part.format == code:
-            joined.frombytes(part.cast("B"))  # a stored column: copied whole, not item by item
-            continue
-        try:
-            joined.extend(part)  # type: ignore[attr-defined]
-        except (OverflowError, TypeError):
-            joined = [*joined, *part]
-    return joined
-
-
-def _column(code: str, values: Sequence[int]) -> Column:
+def column_of(code: str, values: Sequence[int]) -> Column:
     try:
         return array(code, values)
     except OverflowError:
