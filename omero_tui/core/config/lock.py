@@ -17,9 +17,11 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
+    from typing import TextIO
+
     import psutil
 
 # portalocker and psutil are imported where used: reading config.xml (what discovery

@@ -12,11 +12,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from omero_tui.core.json_output import HIDDEN, hide_url_passwords
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
+    from typing import Any
+
     import psycopg
 
 DB_KEYS = ("omero.db.host", "omero.db.port", "omero.db.name", "omero.db.user", "omero.db.pass")

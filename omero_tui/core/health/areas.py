@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding, Severity, counted
@@ -30,8 +29,12 @@ from omero_tui.core.usage.plan import UsageError
 from omero_tui.core.usage.report import UsageReport
 from omero_tui.core.usage.service import UsageService
 
-Metrics = dict[str, Any]
-AreaResult = tuple[AreaHealth, Metrics]
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
+if TYPE_CHECKING:
+    from typing import Any
+
+    Metrics = dict[str, Any]
+    AreaResult = tuple[AreaHealth, Metrics]
 
 
 def guarded(area: str, check: Callable[[], AreaResult]) -> AreaResult:

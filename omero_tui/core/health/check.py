@@ -16,7 +16,6 @@ from pathlib import Path
 
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.health.areas import (
-    AreaResult,
     database_area,
     guarded,
     layout_area,
@@ -33,6 +32,10 @@ from omero_tui.core.usage.assemble import WalkResult, pyramid_lock_paths
 from omero_tui.core.usage.format import progress_words, text_bar
 from omero_tui.core.usage.report import UsageReport
 from omero_tui.core.usage.service import UsageService
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
+if TYPE_CHECKING:
+    from omero_tui.core.health.areas import AreaResult
 
 USAGE_MODES = ("full", "quick", "cached")
 __all__ = ["HealthCancelled", "HealthProgress", "run_health_check"]

@@ -7,9 +7,12 @@ Prometheus) and the cache that lets the Overview show the last answer at once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from omero_tui.core.findings import Finding, Severity, worst
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
+if TYPE_CHECKING:
+    from typing import Any
 
 # (area, title): the order the overview lists them in, and the words it uses.
 AREAS: tuple[tuple[str, str], ...] = (

@@ -10,9 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from omero_tui.core.config.next_start import reverted_keys
 from omero_tui.core.config.sources import ConfigSource, SourceScan, scan_sources, sources_of
-from omero_tui.core.config.xml_file import ConfigError, read_config
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding, Severity
 from omero_tui.core.server.processes import server_environments
@@ -40,6 +38,10 @@ def look_at_sources(
 def source_findings(location: ServerLocation, scan: SourceScan) -> list[Finding]:
     if not location.config_path or location.config_error:
         return []
+    # Here, not at the top: as in discovery, a repository named alone reads no config.xml.
+    from omero_tui.core.config.next_start import reverted_keys
+    from omero_tui.core.config.xml_file import ConfigError, read_config
+
     try:
         doc = read_config(location.config_path)  # type: ignore[arg-type]
     except ConfigError:

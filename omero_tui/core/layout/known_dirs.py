@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.server.processes import live_processes
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
+if TYPE_CHECKING:
+    from typing import Any
 
 # Accounts OMERO commonly runs under (the reference Ansible role uses omero-server).
 SERVER_USERS: tuple[str, ...] = ("omero-server", "omero", "omero-web")

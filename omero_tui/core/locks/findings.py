@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from omero_tui.core.findings import Finding, Severity, worst
 from omero_tui.core.locks.files import lock_file_findings
@@ -19,6 +18,7 @@ from omero_tui.core.locks.log_symptoms import symptom_findings
 from omero_tui.core.locks.model import DirectoryLocks, LockHealthReport
 from omero_tui.core.locks.mount_trap import DeclaredState, guard_commands
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
     from omero_tui.core.locks.probe_model import DirectoryProbe
 

@@ -15,7 +15,6 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from omero_tui.core.discovery import ServerLocation, windows_not_judged
 from omero_tui.core.findings import Finding, worst
@@ -44,6 +43,7 @@ from omero_tui.core.locks.model import DirectoryLocks, LockHealthReport
 from omero_tui.core.locks.mount_trap import DeclaredState, MountGuard, check_declared
 from omero_tui.core.mounts import MountTable
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
     from omero_tui.core.locks.probe_model import DirectoryProbe, ProbeProgress, ProbeTimeouts
     from omero_tui.core.server.for_location import StopCheck

@@ -8,7 +8,6 @@ none imports another for its types.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding, Severity
@@ -19,6 +18,7 @@ from omero_tui.core.locks.log_symptoms import LogSymptoms
 from omero_tui.core.locks.mount_trap import DeclaredState
 from omero_tui.core.mounts import MountInfo
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
     from omero_tui.core.locks.probe_model import DirectoryProbe
 

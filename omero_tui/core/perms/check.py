@@ -20,7 +20,6 @@ import stat
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from omero_tui.core.discovery import ServerLocation, windows_not_judged
 from omero_tui.core.perms.access import (
@@ -48,6 +47,7 @@ from omero_tui.core.perms.server_user import (
     group_names,
 )
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
     from omero_tui.core.perms.deep import DeepProgress, DeepResult
 

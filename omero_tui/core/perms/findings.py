@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from omero_tui.core.findings import Finding, Severity, counted
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
     from omero_tui.core.perms.deep import DeepResult
     from omero_tui.core.perms.model import DirAccess

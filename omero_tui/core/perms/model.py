@@ -7,7 +7,6 @@ the rows) all import these; none imports another for its types.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding
@@ -15,6 +14,7 @@ from omero_tui.core.layout.model import STANDARD_SUBDIRS
 from omero_tui.core.perms.server_user import ServerUser
 from omero_tui.core.server.processes import ServerProcess
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
     from omero_tui.core.perms.deep import DeepResult
 

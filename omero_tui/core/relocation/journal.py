@@ -27,10 +27,13 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from omero_tui.core.config.lock import lock_holder
 from omero_tui.core.settings import default_state_dir
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
+if TYPE_CHECKING:
+    from typing import Any
 
 JOURNAL_VERSION = 1
 TARGET_JOURNAL_NAME = ".omero-tui-relocation-journal.jsonl"

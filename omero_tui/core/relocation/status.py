@@ -11,7 +11,6 @@ import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from omero_tui.core.relocation.journal import (
     TARGET_JOURNAL_NAME,
@@ -20,6 +19,10 @@ from omero_tui.core.relocation.journal import (
     read_records,
     relocations_dir,
 )
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
+if TYPE_CHECKING:
+    from typing import Any
 
 # States: "running" (its process holds the lock), "interrupted" (must be resumed or rolled
 # back), "complete" (moved, started, source kept), "source removed", "rolled back",
