@@ -17,7 +17,7 @@ from omero_tui.core.usage.pool import ScanPool
 from omero_tui.core.usage.quick import quick_rescan
 from omero_tui.core.usage.scan import scan_usage
 from omero_tui.core.usage.service import UsageService
-from omero_tui.core.usage.table import RecordTable
+from omero_tui.core.usage.table import Blobs, RecordTable
 from omero_tui.core.usage.tree import UsageTree
 from tests.bench.usage_tree import gnu_du, make_tricky_tree
 
@@ -37,6 +37,12 @@ class Clock:
         return self.at
 
 
+def round_trip(table: RecordTable) -> RecordTable:
+    blobs = Blobs()
+    stored = table.dump(blobs)
+    return RecordTable.load(stored, memoryview(b"".join(blobs.parts)))
+
+
 def service(state: Path) -> UsageService:
     return UsageService(state, volumes=lambda scan: (), workers=0)
 
@@ -44,7 +50,7 @@ def service(state: Path) -> UsageService:
 def test_a_table_reads_like_the_records_it_was_made_of(tricky) -> None:  # noqa: ANN001
     walk = scan_usage(str(tricky), pool=ScanPool(0)).raw
     records = walk.records[0]
-    table = RecordTable.load(RecordTable.of(records).dump())
+    table = round_trip(RecordTable.of(records))
     assert len(table) == len(records) and sorted(table) == sorted(records)
     assert table.preorder
     names = table.names
@@ -54,17 +60,17 @@ def test_a_table_reads_like_the_records_it_was_made_of(tricky) -> None:  # noqa:
         below = [n for n in names if n.startswith(rel + "/")]
         assert names[i + 1 : i + 1 + len(below)] == below
     assert dict(table.items()) == records
-    fresh = RecordTable.load(RecordTable.of(records).dump())  # no dict built yet
+    fresh = round_trip(RecordTable.of(records))  # no dict built yet
     assert all(fresh[rel] == record for rel, record in records.items())
     assert fresh.get("no/such/dir") is None and "no/such/dir" not in fresh
-    empty = RecordTable.load(RecordTable.of({}).dump())
+    empty = round_trip(RecordTable.of({}))
     assert len(empty) == 0 and dict(empty.items()) == {}
 
 
 def test_a_value_no_array_holds_keeps_its_column_a_list() -> None:
     huge = 1 << 70  # no filesystem gives such an inode number, but one must not crash us
     record = ("", huge, -5, 7, 4096, 8, 1, 10, 8, 0, b"")
-    table = RecordTable.load(RecordTable.of({"": record}).dump())
+    table = round_trip(RecordTable.of({"": record}))
     assert table[""] == record and isinstance(table.columns[0], list)
 
 
@@ -72,18 +78,23 @@ def test_stored_subtree_totals_are_the_summed_ones(tricky) -> None:  # noqa: ANN
     scan = scan_usage(str(tricky), pool=ScanPool(0))
     tree = scan.tree
     tables = [RecordTable.of(r, tree.stored_sums(i)) for i, r in enumerate(scan.raw.records)]
-    stored = UsageTree(scan.roots, [RecordTable.load(t.dump()) for t in tables], scan.raw.links)
+    stored = UsageTree(scan.roots, [round_trip(t) for t in tables], scan.raw.links)
     assert stored.repository == tree.repository
     for root, records in enumerate(scan.raw.records):
         assert all(stored.totals(root, rel) == tree.totals(root, rel) for rel in records)
 
 
-def test_a_format_2_cache_is_ignored_and_the_next_scan_is_full(tricky, tmp_path) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("format_", [2, 3])
+def test_an_older_cache_is_ignored_and_the_next_scan_is_full(tricky, tmp_path, format_) -> None:  # noqa: ANN001
     state = tmp_path / "state"
     path = cache_path(state, str(tricky))
     path.parent.mkdir(parents=True)
-    old = {"tag": f"omero-tui usage cache 2 {sys.version_info[:2]}", "data_dir": str(tricky)}
-    path.write_bytes(marshal.dumps(old))
+    if format_ == 2:
+        tag = f"omero-tui usage cache 2 {sys.version_info[:2]}"
+        path.write_bytes(marshal.dumps({"tag": tag, "data_dir": str(tricky)}))
+    else:  # 3: the tag line, a token, then marshal
+        tag = f"omero-tui usage cache 3 {sys.version_info[:2]} {sys.byteorder}\n".encode()
+        path.write_bytes(tag + bytes(16) + marshal.dumps({"data_dir": str(tricky)}))
     assert load_walk(state, str(tricky)) is None
     location = discover(data_dir_arg=str(tricky), candidates=(), env={})
     with service(state) as usage:
@@ -243,3 +254,16 @@ def test_a_change_at_the_top_walks_from_the_top(tricky) -> None:  # noqa: ANN001
     quick = quick_rescan(full)
     assert quick.quick and quick.listed_dirs >= 2
     same_everywhere(quick, scan_usage(str(tricky), pool=ScanPool(0)))
+
+
+def test_a_cache_cut_short_in_its_columns_is_ignored(tricky, tmp_path) -> None:  # noqa: ANN001
+    state = tmp_path / "state"
+    path = save_scan(scan_usage(str(tricky), pool=ScanPool(0)), state)
+    whole = path.read_bytes()
+    assert load_walk(state, str(tricky)) is not None
+    path.write_bytes(whole[:-8])  # the marshalled part whole, the last column short
+    assert load_walk(state, str(tricky)) is None
+    path.write_bytes(whole[:-8] + b"\xff" * 8)  # the last histogram's end garbled
+    assert load_walk(state, str(tricky)) is None
+    path.write_bytes(whole)
+    assert load_walk(state, str(tricky)) is not None

@@ -1,11 +1,12 @@
 """The last scan of each repository, kept in the state dir for a quick rescan and a fast start.
 
 Stored with ``marshal``, which writes and reads several times faster than JSON or
-pickle; the directory records as columns (table.py), a few large objects that load
-in a millisecond or two however many directories there are. ``marshal`` is not meant
-for data from others, so the file lives in the admin's own state dir, is written
-0600, and any file that does not load cleanly (another Python, a torn write, a
-stranger's file) is ignored: the next scan is simply a full one.
+pickle. The directory records are columns (table.py), kept after the marshalled
+part as raw arrays that a load uses in place: it takes a millisecond or two however
+many directories there are. ``marshal`` is not meant for data from others, so the
+file lives in the admin's own state dir, is written 0600, and any file that does not
+load cleanly (another Python, a torn write, a stranger's file) is ignored: the next
+scan is simply a full one.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ except ImportError:  # pragma: no cover - other versions and builds
 from omero_tui.core.usage.assemble import WalkResult, assemble
 from omero_tui.core.usage.model import ScanRoot, UsageScan
 from omero_tui.core.usage.plan import ScanPlan, UnitSpec
-from omero_tui.core.usage.table import RecordTable
+from omero_tui.core.usage.table import Blobs, RecordTable
 
-CACHE_FORMAT = 3  # 3: records as columns, the subtree totals, a head for an unchanged rescan
+CACHE_FORMAT = 4  # 3: records as columns, their subtree totals, a head; 4: columns in place
 # marshal's format changes between Python versions, the arrays' byte order between
 # machines: a cache from another is ignored.
 _TAG = f"omero-tui usage cache {CACHE_FORMAT} {sys.version_info[:2]} {sys.byteorder}\n".encode()
@@ -72,6 +73,7 @@ def store_scan(scan: UsageScan, state_dir: Path) -> Saved:
         write_atomic(head_path(path), _TAG + walk.stored_as + marshal.dumps(meta), durable=False)
         return Saved(path, walk.stored_as)
     plan = walk.plan
+    blobs = Blobs()
     payload = {
         "data_dir": plan.data_dir,
         "roots": [(r.name, r.path, r.kind, r.dev) for r in plan.roots],
@@ -79,7 +81,7 @@ def store_scan(scan: UsageScan, state_dir: Path) -> Saved:
         "managed": plan.managed,
         "managed_unit": plan.managed_unit,
         "tables": [
-            RecordTable.of(records, scan.tree.stored_sums(root)).dump()
+            RecordTable.of(records, scan.tree.stored_sums(root)).dump(blobs)
             for root, records in enumerate(walk.records)
         ],
         "links": walk.links,
@@ -93,7 +95,10 @@ def store_scan(scan: UsageScan, state_dir: Path) -> Saved:
     token = os.urandom(_TOKEN)
     # No fsync: a cache torn or emptied by a power cut does not load (the tag and
     # marshal's own checks), and then the next scan is a full one.
-    write_atomic(path, _TAG + token + marshal.dumps(payload), durable=False)
+    body = marshal.dumps(payload)
+    head = _TAG + token + len(body).to_bytes(8, "little")
+    pad = bytes(-(len(head) + len(body)) % 8)
+    write_atomic(path, b"".join([head, body, pad, *blobs.parts]), durable=False)
     with contextlib.suppress(OSError):
         os.unlink(head_path(path))  # it names the file just replaced: no use now
     return Saved(path, token)
@@ -115,11 +120,15 @@ def load_walk(state_dir: Path, data_dir: str) -> WalkResult | None:
         token = _split(data)
         if token is None:
             return None
-        payload = marshal.loads(memoryview(data)[len(_TAG) + _TOKEN :])
+        # The marshalled part, then the blobs (the records' columns), used in place.
+        start = len(_TAG) + _TOKEN + 8
+        end = start + int.from_bytes(data[start - 8 : start], "little")
+        view = memoryview(data)
+        payload = marshal.loads(view[start:end])
         if not isinstance(payload, dict) or payload["data_dir"] != os.path.abspath(data_dir):
             return None
         meta = _head(path, token) or payload["meta"]
-        return _walk_of(payload, meta, token)
+        return _walk_of(payload, meta, token, view[end + (-end % 8) :])
     except (OSError, EOFError, ValueError, TypeError, KeyError, IndexError):
         return None
 
@@ -163,7 +172,7 @@ def _meta(walk: WalkResult) -> tuple:
     )
 
 
-def _walk_of(payload: dict, meta: tuple, token: bytes) -> WalkResult:
+def _walk_of(payload: dict, meta: tuple, token: bytes, blobs: memoryview) -> WalkResult:
     plan = ScanPlan(
         data_dir=payload["data_dir"],
         roots=tuple(ScanRoot(*r) for r in payload["roots"]),
@@ -172,7 +181,7 @@ def _walk_of(payload: dict, meta: tuple, token: bytes) -> WalkResult:
         managed_unit=payload["managed_unit"],
     )
     started_at, finished_at, quick, full_scan_at, entries, listed = meta
-    tables = [RecordTable.load(t) for t in payload["tables"]]
+    tables = [RecordTable.load(t, blobs) for t in payload["tables"]]
     if len(tables) != len(plan.roots):
         raise ValueError("a cache whose records do not match its roots")
     return WalkResult(

@@ -18,8 +18,9 @@ from omero_tui.core.usage.assemble import WalkResult, add_days, assemble
 from omero_tui.core.usage.model import UsageScan
 from omero_tui.core.usage.plan import plan_scan
 from omero_tui.core.usage.pool import ScanPool
-from omero_tui.core.usage.rootwalk import RootWalk, add_record_days
+from omero_tui.core.usage.rootwalk import add_record_days
 from omero_tui.core.usage.scan import Progress, ProgressCallback, scan_usage
+from omero_tui.core.usage.storedwalk import StoredWalk
 from omero_tui.core.usage.table import RecordTable
 from omero_tui.core.usage.walk import L_DEV, L_INO, L_NLINK
 
@@ -92,7 +93,9 @@ def _quick(
     counter = Progress(progress, sum(len(r) for r in old.records), quick=True)
     for index, root in enumerate(plan.roots):
         before = old_index.get(root.path)
-        walker = RootWalk(index, root.path, root.dev, old, before, cancel, plan.pixels_watch(index))
+        walker = StoredWalk(
+            index, root.path, root.dev, old, before, cancel, plan.pixels_watch(index)
+        )
         table = None
         if before is not None:
             table = RecordTable.of(old.records[before], sums[before] if sums else None)

@@ -38,7 +38,7 @@ class RecordTable(Mapping[str, tuple]):
         self,
         names: list[str],
         columns: Sequence[Column],
-        hist: bytes,
+        hist: bytes | memoryview,
         hist_ends: Column,
         sums: Sequence[Column] | None = None,
         preorder: bool = False,
@@ -68,7 +68,7 @@ class RecordTable(Mapping[str, tuple]):
         if sums is not None:
             by_field = list(zip(*(sums[name] for name in names), strict=True)) if names else []
             stored_sums = [
-                _column(c, v) for c, v in zip(SUM_CODES, by_field or [()] * 5, strict=True)
+                column_of(c, v) for c, v in zip(SUM_CODES, by_field or [()] * 5, strict=True)
             ]
         if isinstance(records, RecordTable):
             return cls(
@@ -81,81 +81,11 @@ class RecordTable(Mapping[str, tuple]):
             )
         fields = list(zip(*(records[n] for n in names), strict=True)) if names else [()] * 11
         columns = [
-            _column(code, values) for code, values in zip(INT_CODES, fields[1:10], strict=True)
+            column_of(code, values) for code, values in zip(INT_CODES, fields[1:10], strict=True)
         ]
         hists = fields[10]
-        ends = _column("q", list(accumulate(map(len, hists))))
+        ends = column_of("q", list(accumulate(map(len, hists))))
         return cls(names, columns, b"".join(hists), ends, stored_sums, preorder=True)
-
-    def patched(self, removed: set[int], added: Mapping[str, tuple]) -> RecordTable:
-        """This table without the rows ``removed`` and with the records ``added``.
-
-        A table in pre-order stays in pre-order (each added record goes where its key
-        sorts). The subtree totals follow without summing the table again: each
-        directory's total changes by what the directories at or below it changed by
-        (a row removed counts as minus its own figures, one added as plus its own),
-        which holds as long as every directory's parent is in the table, as a walk
-        from the root makes it (see RootSums for a scan that lost a parent mid-way).
-        """
-        names = self.names
-        new = sorted(added, key=preorder_key)
-        events: list[tuple[int, int, str]] = [(at, 0, "") for at in removed]
-        for rel in new:
-            events.append((bisect_left(names, preorder_key(rel), key=preorder_key), 1, rel))
-        events.sort(key=lambda e: e[:2])  # stable: records of one place stay in key order
-        out_names: list[str] = []
-        columns: list[list[Column]] = [[] for _ in self.columns]
-        hists: list[bytes] = []
-        ends: list[int] = []
-        sums: list[list[Column]] | None = None if self.sums is None else [[] for _ in self.sums]
-        index = self.index()
-        at = 0
-
-        def keep(end: int) -> None:
-            if end <= at:
-                return
-            out_names.extend(names[at:end])
-            for f, column in enumerate(self.columns):
-                columns[f].append(column[at:end])
-            hists.append(self._hist_rows(at, end, ends))
-            if sums is not None:
-                for f, column in enumerate(self.sums or ()):
-                    sums[f].append(column[at:end])
-
-        for where, kind, rel in events:
-            keep(where)
-            at = max(at, where)
-            if kind == 0:
-                at = where + 1
-                continue
-            record = added[rel]
-            out_names.append(rel)
-            for f in range(len(self.columns)):
-                columns[f].append([record[f + 1]])
-            hists.append(record[-1])
-            ends.append((ends[-1] if ends else 0) + len(record[-1]))
-            if sums is not None:
-                was = index.get(rel)  # listed again: its stored total, corrected below
-                for f, column in enumerate(self.sums or ()):
-                    sums[f].append([0 if was is None else column[was]])
-        keep(len(names))
-        table = RecordTable(
-            out_names,
-            [_joined(code, parts) for code, parts in zip(INT_CODES, columns, strict=True)],
-            b"".join(hists),
-            _column("q", ends),
-            None if sums is None else [_joined(c, p) for c, p in zip(SUM_CODES, sums, strict=True)],
-            self.preorder,
-        )
-        if table.sums is not None:
-            changes: dict[str, list[int]] = {}
-            for row in removed:
-                _add_own(changes, names[row], [column[row] for column in self.columns], -1)
-            for rel, record in added.items():
-                _add_own(changes, rel, record[1:10], 1)
-            for rel, delta in changes.items():
-                table._add_up(rel, delta)
-        return table
 
     def span_end(self, at: int) -> int:
         """The row after the span of row ``at``: itself and all below it (pre-order)."""
@@ -167,28 +97,6 @@ class RecordTable(Mapping[str, tuple]):
         while row < end:
             yield self.names[row], row
             row = self.span_end(row)
-
-    def _add_up(self, rel: str, delta: list[int]) -> None:
-        """Add ``delta`` to the totals of ``rel`` and of every directory above it."""
-        index, sums = self.index(), self.sums
-        assert sums is not None
-        while True:
-            at = index.get(rel)
-            if at is not None:
-                for column, d in zip(sums, delta, strict=True):
-                    column[at] += d  # type: ignore[index]
-            if not rel:
-                return
-            rel = rel.rpartition("/")[0]
-
-    def _hist_rows(self, start: int, end: int, ends: list[int]) -> bytes:
-        """The histograms of rows start..end; their ends, moved to follow ``ends``, added."""
-        if end <= start:
-            return b""
-        first = self.hist_ends[start - 1] if start else 0
-        shift = (ends[-1] if ends else 0) - first
-        ends += [e + shift for e in self.hist_ends[start:end]]
-        return self.hist[first : self.hist_ends[end - 1]]
 
     # ----------------------------------------------------------------- as a Mapping
 
@@ -230,7 +138,7 @@ class RecordTable(Mapping[str, tuple]):
         return (
             self.names[i],
             *[column[i] for column in self.columns],
-            self.hist[start : self.hist_ends[i]],
+            bytes(self.hist[start : self.hist_ends[i]]),
         )
 
     def records(self) -> dict[str, tuple]:
@@ -238,7 +146,7 @@ class RecordTable(Mapping[str, tuple]):
         if self._records is None:
             starts = [0, *self.hist_ends[:-1]] if self.names else []
             hist = self.hist
-            hists = [hist[a:b] for a, b in zip(starts, self.hist_ends, strict=True)]
+            hists = [bytes(hist[a:b]) for a, b in zip(starts, self.hist_ends, strict=True)]
             self._records = dict(
                 zip(self.names, zip(self.names, *self.columns, hists, strict=True), strict=True)
             )
@@ -253,36 +161,57 @@ class RecordTable(Mapping[str, tuple]):
 
     # ----------------------------------------------------------------- stored
 
-    def dump(self) -> tuple:
-        """Plain values for marshal: a few large objects, whatever the directory count."""
-        sums = None if self.sums is None else [_dump(c) for c in self.sums]
+    def dump(self, blobs: Blobs) -> tuple:
+        """Plain values for marshal; the large ones go to ``blobs``, read back in place."""
+        sums = None if self.sums is None else [_dump(c, blobs) for c in self.sums]
         return (
             len(self.names),
             "\0".join(self.names),  # no file name holds a NUL
-            [_dump(c) for c in self.columns],
-            self.hist,
-            _dump(self.hist_ends),
+            [_dump(c, blobs) for c in self.columns],
+            blobs.add(self.hist),
+            _dump(self.hist_ends, blobs),
             sums,
             self.preorder,
         )
 
     @classmethod
-    def load(cls, stored: tuple) -> RecordTable:
-        count, names, columns, hist, ends, sums, preorder = stored
+    def load(cls, stored: tuple, blobs: memoryview) -> RecordTable:
+        """The table ``dump`` stored; its columns are views of ``blobs``, not copies."""
+        count, names, columns, (at, size), ends, sums, preorder = stored
+        hist = _region(blobs, at, size)
         table = cls(
             names.split("\0") if count else [],
-            [_load(c) for c in columns],
+            [_load(c, blobs) for c in columns],
             hist,
-            _load(ends),
-            None if sums is None else [_load(c) for c in sums],
+            _load(ends, blobs),
+            None if sums is None else [_load(c, blobs) for c in sums],
             preorder is True,
         )
         lengths = {len(c) for c in (*table.columns, table.hist_ends, *(table.sums or ()))}
         if len(table.columns) != len(INT_CODES) or lengths - {count} or len(table.names) != count:
             raise ValueError("a record table whose columns do not line up")
-        if not isinstance(hist, bytes) or (count and table.hist_ends[-1] != len(hist)):
+        if count and table.hist_ends[-1] != len(hist):
             raise ValueError("a record table whose histograms do not line up")
         return table
+
+
+class Blobs:
+    """The large binary parts of a cache file, one after another, each 8-byte aligned."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes | memoryview] = []
+        self.size = 0
+
+    def add(self, data: bytes | memoryview) -> tuple[int, int]:
+        """Where ``data`` will lie, from the start of the blobs: (offset, length in bytes)."""
+        data = memoryview(data).cast("B") if not isinstance(data, bytes) else data
+        at, size = self.size, len(data)
+        self.parts.append(data)
+        pad = -size % 8
+        if pad:
+            self.parts.append(bytes(pad))
+        self.size += size + pad
+        return at, size
 
 
 def preorder_key(rel: str) -> str:
@@ -323,46 +252,33 @@ def subtree_sums(records: Mapping[str, tuple]) -> tuple[dict[str, list[int]], bo
     return acc, whole
 
 
-def _add_own(changes: dict[str, list[int]], rel: str, fields: Sequence[int], sign: int) -> None:
-    """Add a directory's own figures (its record's INO..ERRORS) to its change, as totals."""
-    _ino, _mtime, _ctime, own_size, own_blocks, files, apparent, blocks, errors = fields
-    change = changes.setdefault(rel, [0, 0, 0, 0, 0])
-    change[0] += sign * files
-    change[1] += sign
-    change[2] += sign * (own_size + apparent)
-    change[3] += sign * (own_blocks + blocks) * 512
-    change[4] += sign * errors
-
-
-def _joined(code: str, parts: list[Column]) -> Column:
-    joined: Column = array(code)
-    for part in parts:
-        try:
-            joined.extend(part)  # type: ignore[attr-defined]
-        except (OverflowError, TypeError):
-            joined = [*joined, *part]
-    return joined
-
-
-def _column(code: str, values: Sequence[int]) -> Column:
+def column_of(code: str, values: Sequence[int]) -> Column:
     try:
         return array(code, values)
     except OverflowError:
         return list(values)
 
 
-def _dump(column: Column) -> tuple[str, object]:
-    if isinstance(column, array):
-        return column.typecode, column.tobytes()
-    return "", list(column)
+def _dump(column: Column, blobs: Blobs) -> tuple:
+    if isinstance(column, (array, memoryview)):
+        code = column.typecode if isinstance(column, array) else column.format
+        return (code, *blobs.add(column))  # type: ignore[arg-type]
+    return ("", list(column))
 
 
-def _load(stored: tuple[str, object]) -> Column:
-    code, data = stored
+def _load(stored: tuple, blobs: memoryview) -> Column:
+    code, *where = stored
     if not code:
-        if not isinstance(data, list):
+        if not isinstance(where[0], list):
             raise ValueError("a column that is neither an array nor a list")
-        return data
-    column = array(code)
-    column.frombytes(data)  # type: ignore[arg-type]
-    return column
+        return where[0]
+    if code not in ("q", "Q"):
+        raise ValueError(f"a column of an unknown type {code!r}")
+    at, size = where
+    return _region(blobs, at, size).cast(code)
+
+
+def _region(blobs: memoryview, at: int, size: int) -> memoryview:
+    if at < 0 or size < 0 or at + size > len(blobs) or size % 8:
+        raise ValueError("a cache part that lies outside the file")
+    return blobs[at : at + size]
