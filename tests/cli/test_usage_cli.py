@@ -139,3 +139,29 @@ def test_names_that_are_not_utf8_keep_the_json_valid(tmp_path) -> None:  # noqa:
     assert os.fsencode(report["external_links"]["examples"][0]).endswith(b"/caf\xe9/x\xff")
     text = run_usage("--data-dir", str(data), state=tmp_path, extra_env=env_strict)
     assert text.returncode == 0 and "caf\\udce9" in text.stdout, text.stderr
+
+
+def test_a_scan_command_run_in_process_gives_the_garbage_collector_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """usage and check run without the cyclic collector; whoever calls main keeps it."""
+    import gc
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+    from omero_tui.cli import main
+    from tests.bench.usage_tree import make_tree
+
+    tree = make_tree(tmp_path / "OMERO", 50, 5)
+    seen: list[bool] = []
+    assert gc.isenabled()
+    gc.callbacks.append(lambda phase, info: seen.append(True))
+    try:
+        code = main(["usage", "--json", "--data-dir", str(tree), "--settings", str(tmp_path / "s")])
+    finally:
+        gc.callbacks.pop()
+    assert code in (0, 1, 2) and json.loads(capsys.readouterr().out)["repository"][
+        "files"
+    ] == gnu_find_files(tree)
+    assert gc.isenabled()
+    assert not seen  # no collection ran during the command
