@@ -1,0 +1,82 @@
+"""What a monitoring run loads: nothing its path does not use (issue 18).
+
+``usage --json --quick`` and ``check --json --quick`` run every few minutes from cron;
+each module loaded costs every run. These run the real commands in a subprocess and
+look at ``sys.modules`` when they exit. Modules that only some hosts need (a config.xml
+found, a server process seen) are asserted absent only when the run found neither.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from omero_tui.core.layout.subdirs import STANDARD_SUBDIRS
+
+WRAPPER = (
+    "import atexit, sys\n"
+    "atexit.register(lambda: sys.stderr.write('\\nMODULES ' + ' '.join(sorted(sys.modules))))\n"
+    "from omero_tui.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+NEVER = {"hashlib", "secrets", "textual", "tomlkit", "psycopg"}
+
+
+def run(tmp_path: Path, *args: str) -> tuple[str, set[str]]:
+    data = tmp_path / "data"
+    for name, _ in STANDARD_SUBDIRS:
+        (data / name).mkdir(parents=True, exist_ok=True)
+    (data / "Files" / "1").write_bytes(b"x" * 100)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PG", "OMERO")) and k != "PYTHONDONTWRITEBYTECODE"
+    }
+    env.update(
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),  # no settings file
+        OMERO_TUI_HOST_ROOT=str(tmp_path / "host"),  # no systemd, no unit file
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", WRAPPER, *args, "--data-dir", str(data)],
+        capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert result.returncode in (0, 1, 2), result.stderr
+    modules = set(result.stderr.rpartition("MODULES ")[2].split())
+    assert "omero_tui.cli" in modules, result.stderr
+    return result.stdout, modules
+
+
+def _found_a_server(modules: set[str]) -> bool:
+    """A config.xml read or a server process looked at: what another host may not do."""
+    return "omero_tui.core.config.xml_file" in modules or "psutil" in modules
+
+
+def test_usage_quick_loads_only_its_path(tmp_path: Path) -> None:
+    _, modules = run(tmp_path, "usage", "--json", "--quick")
+    assert "omero_tui.core.usage.service" in modules  # it sees the command's own modules
+    assert not modules & NEVER
+    assert not modules & {"omero_tui.core.config.sources", "omero_tui.core.health"}
+    if not _found_a_server(modules):
+        assert not modules & {"typing", "subprocess", "omero_tui.core.config.omero_files"}
+
+
+def test_check_quick_loads_no_probe_no_deep_walk_no_unused_database(tmp_path: Path) -> None:
+    out, modules = run(tmp_path, "check", "--json", "--quick")
+    assert not modules & NEVER
+    for unused in (
+        "omero_tui.core.locks.probe",
+        "omero_tui.core.locks.probe_model",
+        "omero_tui.core.perms.deep",
+        "omero_tui.core.usage.files",
+    ):
+        assert unused not in modules
+    report = json.loads(out)
+    database = next(a for a in report["areas"] if a["area"] == "database")
+    if "no database configured" in database["headline"]:
+        assert "omero_tui.core.database.check" not in modules
+    if report["server_dir"] is None and not _found_a_server(modules):
+        assert not modules & {"typing", "xml.etree.ElementTree"}
