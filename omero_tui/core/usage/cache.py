@@ -81,7 +81,7 @@ def store_scan(scan: UsageScan, state_dir: Path) -> Saved:
         "managed": plan.managed,
         "managed_unit": plan.managed_unit,
         "tables": [
-            RecordTable.of(records, scan.tree.stored_sums(root)).dump(blobs)
+            RecordTable.dump_records(records, scan.tree.stored_sums(root), blobs)
             for root, records in enumerate(walk.records)
         ],
         "links": walk.links,

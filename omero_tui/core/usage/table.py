@@ -59,33 +59,27 @@ class RecordTable(Mapping[str, tuple]):
         cls, records: Mapping[str, tuple], sums: Mapping[str, Sequence[int]] | None = None
     ) -> RecordTable:
         """The table of a walk's records, in pre-order (and their subtree totals, if known)."""
-        if isinstance(records, RecordTable) and (records.sums is not None or sums is None):
-            return records
-        names = list(records)
-        if not isinstance(records, RecordTable):
-            names.sort(key=preorder_key)
-        stored_sums = None
-        if sums is not None:
-            by_field = list(zip(*(sums[name] for name in names), strict=True)) if names else []
-            stored_sums = [
-                column_of(c, v) for c, v in zip(SUM_CODES, by_field or [()] * 5, strict=True)
-            ]
         if isinstance(records, RecordTable):
+            if records.sums is not None or sums is None:
+                return records
+            table = records
+            stored_sums = _sums_of(table.names, sums)
             return cls(
-                names,
-                records.columns,
-                records.hist,
-                records.hist_ends,
-                stored_sums,
-                records.preorder,
+                table.names, table.columns, table.hist, table.hist_ends, stored_sums, table.preorder
             )
-        fields = list(zip(*(records[n] for n in names), strict=True)) if names else [()] * 11
-        columns = [
-            column_of(code, values) for code, values in zip(INT_CODES, fields[1:10], strict=True)
-        ]
-        hists = fields[10]
-        ends = column_of("q", list(accumulate(map(len, hists))))
+        names, columns, hists, ends, stored_sums = _made(records, sums)
         return cls(names, columns, b"".join(hists), ends, stored_sums, preorder=True)
+
+    @staticmethod
+    def dump_records(
+        records: Mapping[str, tuple], sums: Mapping[str, Sequence[int]] | None, blobs: Blobs
+    ) -> tuple:
+        """What ``of(records, sums).dump(blobs)`` gives, without joining the histograms
+        twice (a large tree's are tens of MB): they go to the blobs as they are."""
+        if isinstance(records, RecordTable):
+            return RecordTable.of(records, sums).dump(blobs)
+        names, columns, hists, ends, stored_sums = _made(records, sums)
+        return _stored(names, columns, blobs.add(*hists), ends, stored_sums, True, blobs)
 
     def span_end(self, at: int) -> int:
         """The row after the span of row ``at``: itself and all below it (pre-order)."""
@@ -163,15 +157,9 @@ class RecordTable(Mapping[str, tuple]):
 
     def dump(self, blobs: Blobs) -> tuple:
         """Plain values for marshal; the large ones go to ``blobs``, read back in place."""
-        sums = None if self.sums is None else [_dump(c, blobs) for c in self.sums]
-        return (
-            len(self.names),
-            "\0".join(self.names),  # no file name holds a NUL
-            [_dump(c, blobs) for c in self.columns],
-            blobs.add(self.hist),
-            _dump(self.hist_ends, blobs),
-            sums,
-            self.preorder,
+        hist = blobs.add(self.hist)
+        return _stored(
+            self.names, self.columns, hist, self.hist_ends, self.sums, self.preorder, blobs
         )
 
     @classmethod
@@ -202,16 +190,61 @@ class Blobs:
         self.parts: list[bytes | memoryview] = []
         self.size = 0
 
-    def add(self, data: bytes | memoryview) -> tuple[int, int]:
-        """Where ``data`` will lie, from the start of the blobs: (offset, length in bytes)."""
-        data = memoryview(data).cast("B") if not isinstance(data, bytes) else data
-        at, size = self.size, len(data)
-        self.parts.append(data)
+    def add(self, *parts: bytes | memoryview) -> tuple[int, int]:
+        """Where ``parts``, one after another, will lie from the start of the blobs:
+        (offset, length in bytes)."""
+        at = self.size
+        for data in parts:
+            data = memoryview(data).cast("B") if not isinstance(data, bytes) else data
+            self.parts.append(data)
+            self.size += len(data)
+        size = self.size - at
         pad = -size % 8
         if pad:
             self.parts.append(bytes(pad))
-        self.size += size + pad
+            self.size += pad
         return at, size
+
+
+def _made(
+    records: Mapping[str, tuple], sums: Mapping[str, Sequence[int]] | None
+) -> tuple[list[str], list[Column], tuple[bytes, ...], Column, list[Column] | None]:
+    """A walk's records as columns, in pre-order: names, integers, histograms, their ends."""
+    names = sorted(records, key=preorder_key)
+    fields = list(zip(*(records[n] for n in names), strict=True)) if names else [()] * 11
+    columns = [
+        column_of(code, values) for code, values in zip(INT_CODES, fields[1:10], strict=True)
+    ]
+    hists = fields[10]
+    ends = column_of("q", list(accumulate(map(len, hists))))
+    return names, columns, hists, ends, _sums_of(names, sums)
+
+
+def _sums_of(names: list[str], sums: Mapping[str, Sequence[int]] | None) -> list[Column] | None:
+    if sums is None:
+        return None
+    by_field = list(zip(*(sums[name] for name in names), strict=True)) if names else []
+    return [column_of(c, v) for c, v in zip(SUM_CODES, by_field or [()] * 5, strict=True)]
+
+
+def _stored(
+    names: list[str],
+    columns: Sequence[Column],
+    hist: tuple[int, int],
+    ends: Column,
+    sums: Sequence[Column] | None,
+    preorder: bool,
+    blobs: Blobs,
+) -> tuple:
+    return (
+        len(names),
+        "\0".join(names),  # no file name holds a NUL
+        [_dump(c, blobs) for c in columns],
+        hist,
+        _dump(ends, blobs),
+        None if sums is None else [_dump(c, blobs) for c in sums],
+        preorder,
+    )
 
 
 def preorder_key(rel: str) -> str:
