@@ -113,11 +113,12 @@ def _stamped(lines: Iterable[str], repository: str) -> Iterable[tuple[float, str
     append_history writes it is known by its start, without parsing it; any other is
     parsed to tell."""
     ours = '{"repository":' + json.dumps(repository) + ',"at":'
+    start = len(ours)
     for text in lines:
         if text.startswith(ours):
-            at, comma, _ = text[len(ours) :].partition(",")
+            end = text.find(",", start)
             try:
-                stamp = float(at) if comma else None
+                stamp = float(text[start:end]) if end > 0 else None
             except ValueError:
                 stamp = None
             if stamp is not None:
