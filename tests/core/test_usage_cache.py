@@ -267,3 +267,24 @@ def test_a_cache_cut_short_in_its_columns_is_ignored(tricky, tmp_path) -> None: 
     assert load_walk(state, str(tricky)) is None
     path.write_bytes(whole)
     assert load_walk(state, str(tricky)) is not None
+
+
+def test_a_subdirectory_changed_after_the_first_look_is_listed_too(tricky, monkeypatch) -> None:  # noqa: ANN001
+    """Its lstat matched, then it changed before its (changed) parent was listed: the
+    parent's listing shows it changed, and it is listed in its turn."""
+    from omero_tui.core.usage import storedwalk
+
+    full = scan_usage(str(tricky), pool=ScanPool(0))
+    (tricky / "Pixels/deep/a/new").write_bytes(b"a" * 4000)  # a changes
+    real = storedwalk.list_directory
+
+    def late_change(root, rel, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if rel == "Pixels/deep/a":  # b changes now, after its first look
+            (tricky / "Pixels/deep/a/b/late").write_bytes(b"b" * 6000)
+        return real(root, rel, *args, **kwargs)
+
+    monkeypatch.setattr(storedwalk, "list_directory", late_change)
+    quick = quick_rescan(full)
+    assert isinstance(quick.raw.records[0], RecordTable)
+    assert {rel for _, rel in quick.raw.listed} >= {"Pixels/deep/a", "Pixels/deep/a/b"}
+    same_everywhere(quick, scan_usage(str(tricky), pool=ScanPool(0)))

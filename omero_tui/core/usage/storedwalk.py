@@ -42,8 +42,8 @@ class StoredWalk(RootWalk):
 
         One lstat per directory, in the stored order, compared with the columns. When
         all are as before (the common case) the table itself is the result. Otherwise
-        each changed directory whose parent is unchanged heads a span of the stored
-        pre-order (itself and all below it): only those spans are walked again.
+        the directories that differ are listed again (``_splice``), unless the root is
+        one of them or the table cannot be patched.
         """
         try:
             top = os.lstat(self.path)
@@ -115,7 +115,7 @@ class StoredWalk(RootWalk):
             at = table.index().get(rel)
             return at is not None and at not in patch.removed
 
-        # In stored order, so that a directory is seen to before those below it.
+        # In stored order (pre-order): a directory is dealt with before those below it.
         queue = sorted(index[rel] for rel in odd)
         heapify(queue)
         names = table.names

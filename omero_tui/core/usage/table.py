@@ -43,8 +43,9 @@ class RecordTable(Mapping[str, tuple]):
         sums: Sequence[Column] | None = None,
         preorder: bool = False,
     ) -> None:
-        # In pre-order (see preorder_key) a directory and all below it are one span of
-        # rows, which a quick rescan can replace without looking at the others.
+        # In pre-order (see preorder_key) a directory comes right before all below it,
+        # one span of rows: a rescan finds a directory's subdirectories, and the place
+        # of a new record, without looking at the other rows.
         self.preorder = preorder
         self.names = names
         self.columns = tuple(columns)  # INO, MTIME, CTIME, OWN_SIZE, ... ERRORS
