@@ -1,3 +1,3 @@
-from omero_tui.cli import main
+from omero_tui.cli import run
 
-raise SystemExit(main())
+run()

@@ -165,3 +165,29 @@ def test_a_scan_command_run_in_process_gives_the_garbage_collector_back(
     ] == gnu_find_files(tree)
     assert gc.isenabled()
     assert not seen  # no collection ran during the command
+
+
+def test_a_report_that_cannot_be_written_is_not_an_ok(tmp_path: Path) -> None:
+    """A scan command leaves without tearing the interpreter down (cli.run): output it
+    could not write must still end in a failure, never in a silent OK."""
+    from tests.bench.usage_tree import make_tree
+
+    tree = make_tree(tmp_path / "OMERO", 50, 5)
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    readable, writable = os.pipe()
+    os.close(readable)  # nobody reads: the text report's flush fails (EPIPE)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "omero_tui", "usage", "--data-dir", str(tree)],
+            stdout=writable,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(writable)
+    assert result.returncode != 0 and b"Broken pipe" in result.stderr
+    ok = run_usage("--data-dir", str(tree), state=tmp_path / "state")
+    assert ok.returncode == 0 and "Pixels" in ok.stdout and ok.stdout.endswith("\n")
