@@ -15,7 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from omero_tui.core.usage.history import HISTORY_FILE, HistoryPoint, VolumePoint, read_history
+from omero_tui.core.usage.history import (
+    HISTORY_FILE,
+    HistoryPoint,
+    _point,
+    read_history,
+)
 
 REPO = "/srv/OMERO"
 
@@ -25,27 +30,10 @@ def reference(state: Path, data_dir: str, limit: int = 1000) -> list[HistoryPoin
     repository = os.path.abspath(data_dir)
     points = []
     with open(state / HISTORY_FILE, encoding="utf-8", errors="replace") as handle:
-        for text in handle:
-            try:
-                line = json.loads(text)
-                if line.get("repository") != repository:
-                    continue
-                points.append(
-                    HistoryPoint(
-                        at=float(line["at"]),
-                        quick=bool(line.get("quick", False)),
-                        allocated_bytes=int(line["allocated_bytes"]),
-                        apparent_bytes=int(line.get("apparent_bytes", 0)),
-                        files=int(line.get("files", 0)),
-                        units={str(k): int(v) for k, v in line.get("units", {}).items()},
-                        volumes={
-                            str(m): VolumePoint(int(v[0]), int(v[1]))
-                            for m, v in line.get("volumes", {}).items()
-                        },
-                    )
-                )
-            except (ValueError, KeyError, TypeError, AttributeError, IndexError):
-                continue
+        for text in handle:  # the line's own parse is _point's: the choice of lines is tested
+            point = _point(text, repository)
+            if point is not None:
+                points.append(point)
     points.sort(key=lambda p: p.at)
     return points[-limit:]
 
