@@ -256,7 +256,11 @@ def _walk(
                 found_records, links, problems, mounts, left, seen, days, marks = result
                 store(root, found_records, links, mounts, seen, days, problems, marks)
                 if left:
-                    pieces = _split([(root, rel, own) for rel, own in left], 2 * parallel)
+                    # Shared out only when the queue runs short: a task stops at its
+                    # budget and hands back the rest anyway, and a piece of a few small
+                    # directories would cost a worker a round trip for little walking.
+                    ways = 2 * parallel if len(queue) < parallel else 1
+                    pieces = _split([(root, rel, own) for rel, own in left], ways)
                     queue.extendleft(reversed(pieces))
             if cancel is not None and cancel.is_set():
                 raise ScanCancelled()
