@@ -198,7 +198,7 @@ def share_cases(rounds: int, delays: tuple[float, ...], files: int = 50_000) -> 
 
 
 def in_process(files: int, dirs: int, rounds: int) -> dict[str, float]:
-    """The scan alone, on a pool started once (the console's case), against du -s."""
+    """The scan alone, in this process (workers forked per scan, as in a headless command)."""
     from omero_tui.core.usage.pool import ScanPool
     from omero_tui.core.usage.quick import quick_rescan
     from omero_tui.core.usage.scan import scan_usage
@@ -217,7 +217,7 @@ def in_process(files: int, dirs: int, rounds: int) -> dict[str, float]:
             times["quick"].append((time.perf_counter() - start) / du)
     found = {name: statistics.median(values) for name, values in times.items()}
     print(
-        f"in-process {files // 1000}k (scan only, pool already started): "
+        f"in-process {files // 1000}k (scan only, the command around it left out): "
         f"full {found['full']:.2f} x du -s, quick {found['quick']:.2f} x du -s"
     )
     return found
