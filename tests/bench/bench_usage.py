@@ -7,7 +7,7 @@
 Every figure is a whole process, start to exit, as an admin or a cron job meets it:
 ``omero-tui`` installed as an admin installs it (``pip install`` of this checkout into
 a venv of the bench's own, BASE/venv, refreshed at every run; ``--editable`` measures
-the checkout's dev venv instead, whose setuptools finder adds ~12 ms per start),
+the checkout's dev venv instead, within a millisecond of it here),
 ``omero-tui usage --json`` (full, and ``--quick`` on local trees) beside ``du -s``,
 ``ncdu -o`` and ``gdu -n``, run in turns within each round; a ratio is taken against
 ``du -s`` of the same round, and the medians of those paired ratios are reported.
@@ -47,9 +47,9 @@ REPO = Path(__file__).resolve().parents[2]
 ROUNDS = 5
 SHARE_ROUNDS = 3
 DELAYS_MS = (0.0, 0.2, 1.0)
-# The command as an admin installs it (``pip install``, not editable: setuptools'
-# editable finder alone costs a dev checkout ~12 ms at every start): a venv of the
-# bench's own, the checkout installed into it afresh at every run (see deployed()).
+# The command as an admin installs it (``pip install``, not editable: the dev venv's
+# setuptools finder is code no admin runs): a venv of the bench's own, the checkout
+# installed into it afresh at every run (see deployed()).
 # ``--editable`` measures this checkout's own venv instead.
 DEPLOYED = BASE / "venv"
 OMERO_TUI: list[str] = []
