@@ -219,13 +219,16 @@ class ScanPool:
     def running(self) -> bool:
         return bool(self._procs)
 
-    def inline_entries(self) -> int:
-        """How much a scan walks here first; nothing when workers already run."""
+    def inline_entries(self, expected: int | None = None) -> int:
+        """How much a scan walks here first: nothing when workers already run, or when
+        the last scan (``expected`` entries) says the tree is large, so they start at once."""
         if self.workers == 0 or self._procs:
             return 0
         if self._inline_entries is not None:
-            return self._inline_entries
-        return INLINE_FORKED if self._forks() else INLINE_SPAWNED
+            inline = self._inline_entries
+        else:
+            inline = INLINE_FORKED if self._forks() else INLINE_SPAWNED
+        return 0 if expected is not None and expected > 2 * inline else inline
 
     def _forks(self) -> bool:
         return can_fork() if self.fork is None else self.fork

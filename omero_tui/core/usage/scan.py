@@ -232,10 +232,7 @@ def _walk(
     roots = plan.roots
     store = found.store
     frontier = _seed(plan, pool.parallel * 4, store, found.problems)
-    inline = pool.inline_entries()
-    if found.expected is not None and found.expected > 2 * inline:
-        inline = 0  # the last scan says the tree is large: start the workers at once
-    frontier = _walk_here(plan, frontier, inline, found)
+    frontier = _walk_here(plan, frontier, pool.inline_entries(found.expected), found)
     if cancel is not None and cancel.is_set():
         raise ScanCancelled()
     if not frontier:  # a small tree: done before a worker would have started

@@ -47,11 +47,15 @@ class StoredWalk(RootWalk):
         one of them or the table cannot be patched.
         """
         try:
-            top = os.lstat(self.path)
             # Each directory is looked up from the open root: the kernel walks only
             # the part of the path below it (a tenth cheaper on a deep data dir).
             at = os.open(self.path, OPEN_FLAGS)
         except OSError:
+            return False
+        try:
+            top = os.fstat(at)  # the root itself, as lstat sees it (O_NOFOLLOW)
+        except OSError:
+            os.close(at)
             return False
         try:
             odd = self._compare(table, top, at, counter)
