@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from omero_tui.core.discovery import ServerLocation, discover
 from omero_tui.core.health.source import HealthSource
 from omero_tui.core.layout.inspection import LayoutReport, inspect_layout
 from omero_tui.core.perms.source import PermsSource
+from omero_tui.core.record import replace
 from omero_tui.core.relocation.engine import EngineOptions
 from omero_tui.core.usage.service import UsageSource
 from omero_tui.tui.app import OmeroTuiApp
@@ -29,9 +29,9 @@ FROZEN_DEVICE = "/dev/vda on / (ext4)"
 
 def freeze_devices(report: LayoutReport) -> LayoutReport:
     def freeze(entry):  # noqa: ANN001, ANN202
-        return dataclasses.replace(entry, device=FROZEN_DEVICE if entry.device else "")
+        return replace(entry, device=FROZEN_DEVICE if entry.device else "")
 
-    return dataclasses.replace(
+    return replace(
         report,
         data_dir=freeze(report.data_dir),
         subdirs=tuple(freeze(e) for e in report.subdirs),

@@ -17,7 +17,15 @@ from pathlib import Path
 import omero_tui
 
 PACKAGE = Path(omero_tui.__file__).parent
-CORE_BASICS = {"findings", "atomic_write", "json_output", "settings", "discovery", "mounts"}
+CORE_BASICS = {
+    "findings",
+    "atomic_write",
+    "json_output",
+    "settings",
+    "discovery",
+    "mounts",
+    "record",
+}
 # Arrows between core modules that the layer rule would refuse, each with its reason.
 ALLOWED = {
     # Discovery reads config.xml to find the repository: the configuration is below it.

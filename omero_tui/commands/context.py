@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from pathlib import Path
 
 from omero_tui.commands.errors import CliError
 from omero_tui.core.discovery import ServerLocation, discover, no_server_reason
+from omero_tui.core.record import replace
 from omero_tui.core.settings import Settings, SettingsError, state_dir_for
 
 

@@ -109,7 +109,7 @@ def _undo(args: argparse.Namespace) -> int:
     return Severity.OK.exit_code
 
 
-def _progress(what: str):  # noqa: ANN202 - a callback for any progress dataclass
+def _progress(what: str):  # noqa: ANN202 - a callback for any progress record
     if not sys.stderr.isatty():
         return None
 

@@ -10,11 +10,11 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path, PureWindowsPath
 
 from omero_tui.core.config import ice_values
 from omero_tui.core.findings import Finding, Severity, counted
+from omero_tui.core.record import field, frozen, replace
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ COMMON_SERVER_DIRS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class Determined:
     """A value the console worked out, with the reason in words (shown in the UI)."""
 
@@ -44,7 +44,7 @@ class Determined:
     how: str  # e.g. "from OMERODIR", "omero.data.dir in config.xml (profile default)"
 
 
-@dataclass(frozen=True)
+@frozen
 class ServerLocation:
     server_dir: Determined  # value None when no server dir was found
     config_path: str | None  # $OMERODIR/etc/grid/config.xml when a server dir is known
@@ -78,7 +78,7 @@ class ServerLocation:
         return bool(self.data_dir.value and is_foreign_windows_path(self.data_dir.value))
 
 
-@dataclass(frozen=True)
+@frozen
 class RunningServerHint:
     """What the running server's processes say, for when nothing else names the server."""
 

@@ -7,8 +7,9 @@ raised by the layout check reads the same in the UI, in JSON and in an exit code
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import Enum
+
+from omero_tui.core.record import frozen
 
 
 class Severity(Enum):
@@ -30,7 +31,7 @@ class Severity(Enum):
         self.exit_code = exit_code
 
 
-@dataclass(frozen=True)
+@frozen
 class Finding:
     area: str  # "layout", "usage", "locks", "permissions", "server", "relocation"
     severity: Severity

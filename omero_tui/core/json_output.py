@@ -1,8 +1,7 @@
-"""Turn the core's frozen dataclasses into JSON for the headless commands."""
+"""Turn the core's frozen records into JSON for the headless commands."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Mapping
@@ -10,6 +9,7 @@ from enum import Enum
 from pathlib import PurePath
 
 from omero_tui.core.findings import Finding
+from omero_tui.core.record import fields, is_record
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 def to_jsonable(value: Any) -> Any:
     if isinstance(value, Finding):
         return value.to_json()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if is_record(value):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, Enum):
         return getattr(value, "label", value.name.lower())
     if isinstance(value, PurePath):

@@ -16,14 +16,15 @@ import os
 import re
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+
+from omero_tui.core.record import field, frozen, mutable
 
 MOUNTINFO = "/proc/self/mountinfo"
 
 _OCTAL_ESCAPE = re.compile(rb"\\([0-7]{3})")
 
 
-@dataclass(frozen=True)
+@frozen
 class MountInfo:
     mount_point: str
     source: str  # device or share, e.g. "/dev/vda", "nfs.example.org:/export/omero"
@@ -51,7 +52,7 @@ class MountInfo:
         return f"{self.source} on {self.mount_point} ({self.fstype})"
 
 
-@dataclass
+@mutable
 class MountTable:
     """A snapshot of the mount table, in mount order (later mounts cover earlier ones)."""
 

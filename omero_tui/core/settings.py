@@ -7,10 +7,10 @@ value, so a hand-annotated settings file survives the tool.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from omero_tui.core.atomic_write import write_atomic
+from omero_tui.core.record import field, mutable
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def state_dir_for(
     return demo_state_dir(server_dir) or default_state_dir(env)
 
 
-@dataclass
+@mutable
 class Settings:
     """Read with the standard library's tomllib; the comment-keeping tomlkit document is
     made only to change the file (headless commands never pay for importing it)."""

@@ -11,11 +11,12 @@ fresh report arrives) and re-reads. No panel needs to know who else shows the da
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from textual.message import Message
 from textual.widget import Widget
+
+from omero_tui.core.record import frozen
 
 # The areas a change can touch. LOCATION: the repository may live elsewhere now.
 LOCATION = "location"
@@ -30,7 +31,7 @@ STALE = "-stale"  # the CSS class of a panel whose figures are being re-read
 KEEP = object()  # "this change picks no user"
 
 
-@dataclass(frozen=True)
+@frozen
 class Change:
     areas: frozenset[str]
     why: str  # in words, for a panel that says what it re-reads

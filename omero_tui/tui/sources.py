@@ -7,12 +7,12 @@ Defaults are built lazily (see ``lazy.py``): importing this module, or making a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.health.source import HealthSource
+from omero_tui.core.record import field, frozen
 from omero_tui.tui.lazy import lazy
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def inspect_layout(location: ServerLocation) -> LayoutReport:
     return inspect(location)
 
 
-@dataclass(frozen=True)
+@frozen
 class ConsoleSources:
     locate: Callable[[], ServerLocation]
     inspect_layout: Callable[[ServerLocation], LayoutReport] = inspect_layout

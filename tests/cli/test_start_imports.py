@@ -29,7 +29,9 @@ WRAPPER = (
     "from omero_tui.cli import main\n"
     "sys.exit(main(sys.argv[1:]))\n"
 )
-NEVER = {"hashlib", "secrets", "textual", "tomlkit", "psycopg"}
+# dataclasses (and the inspect it loads) would mean a stdlib dataclass on the path:
+# records (core/record.py) create their classes without compiling anything.
+NEVER = {"hashlib", "secrets", "textual", "tomlkit", "psycopg", "dataclasses", "inspect"}
 
 
 def run(tmp_path: Path, *args: str) -> tuple[str, set[str]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
@@ -23,6 +22,7 @@ from omero_tui.core.locks.health import (
 )
 from omero_tui.core.locks.mount_trap import MountGuard
 from omero_tui.core.mounts import MountTable, parse_mountinfo
+from omero_tui.core.record import replace
 from omero_tui.core.server.for_location import StopCheck
 from tests.core.test_lock_probe import simulated_child
 
@@ -151,14 +151,14 @@ def test_declared_mount_states_simulated(shared_demo: DemoSandbox) -> None:
     assert "nofail" in found["locks.mount_guard_advice"].message
 
     bare = recorded_table(shared_demo.data_dir, "")
-    manual = dataclasses.replace(nfs4, at_boot=False)
+    manual = replace(nfs4, at_boot=False)
     assert findings(manual, bare)["locks.share_not_mounted_manual"].severity is Severity.WARNING
 
     parent = str(shared_demo.root)
     autofs = recorded_table(
         shared_demo.data_dir, f"41 27 0:99 / {parent} rw - autofs /etc/auto.demo rw,indirect"
     )
-    auto = dataclasses.replace(nfs4, automount=True, trigger_point=parent)
+    auto = replace(nfs4, automount=True, trigger_point=parent)
     idle = findings(auto, autofs)
     assert idle["locks.automount_idle"].severity is Severity.INFO
     assert "locks.share_not_mounted" not in idle

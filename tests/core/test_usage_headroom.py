@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 
 from omero_tui.core.findings import Severity
 from omero_tui.core.mounts import MountTable
+from omero_tui.core.record import replace
 from omero_tui.core.usage.format import human_bytes, human_days, sparkline
 from omero_tui.core.usage.headroom import WINDOW_DAYS, assess
 from omero_tui.core.usage.history import (
@@ -131,11 +131,11 @@ def test_history_appends_reads_per_repository_and_skips_torn_lines(scan, tmp_pat
     state = tmp_path / "state"
     points = {"/": VolumePoint(1, 2)}
     append_history(scan, points, state)
-    other = dataclasses.replace(scan, data_dir=str(tmp_path / "elsewhere"))
+    other = replace(scan, data_dir=str(tmp_path / "elsewhere"))
     append_history(other, points, state)
     with open(history_path(state), "a", encoding="utf-8") as torn:
         torn.write('{"repository": "' + scan.data_dir + '", "at": 1')  # a crash mid-line
-    later = dataclasses.replace(scan, finished_at=scan.finished_at + 60)
+    later = replace(scan, finished_at=scan.finished_at + 60)
     append_history(later, points, state)  # ends the torn line first: not glued to it
     history = read_history(state, scan.data_dir)
     assert [p.at for p in history] == [scan.finished_at, scan.finished_at + 60]
@@ -154,7 +154,7 @@ def test_history_trims_to_the_newest_lines_atomically(scan, tmp_path, monkeypatc
     monkeypatch.setattr(usage_history, "MAX_LINES", 3)
     state = tmp_path / "state"
     for minute in range(6):
-        later = dataclasses.replace(scan, finished_at=scan.finished_at + 60 * minute)
+        later = replace(scan, finished_at=scan.finished_at + 60 * minute)
         append_history(later, {}, state)
     history = read_history(state, scan.data_dir)
     assert [p.at - scan.finished_at for p in history] == [180, 240, 300]

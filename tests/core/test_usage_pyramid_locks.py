@@ -7,7 +7,6 @@ of Pixels finds; and ``check`` must then judge them without walking Pixels again
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 from omero_tui.core.discovery import discover
 from omero_tui.core.health.check import run_health_check
 from omero_tui.core.locks import files as lock_files
+from omero_tui.core.record import replace
 from omero_tui.core.usage.assemble import pyramid_lock_paths
 from omero_tui.core.usage.cache import load_walk, save_scan
 from omero_tui.core.usage.export import export_scan
@@ -85,9 +85,9 @@ def test_the_cache_keeps_them(tree: Path, tmp_path: Path) -> None:
 def test_another_filesystem_under_pixels_means_unknown(tree: Path) -> None:
     walk = scan_usage(str(tree), pool=ScanPool(0)).raw
     # A du -x walk leaves a mount under Pixels out, lock files and all: not an answer.
-    unwalked = dataclasses.replace(walk, mounts=[*walk.mounts, (0, "Pixels/Dir-002")])
+    unwalked = replace(walk, mounts=[*walk.mounts, (0, "Pixels/Dir-002")])
     assert pyramid_lock_paths(unwalked) is None
-    elsewhere = dataclasses.replace(walk, mounts=[*walk.mounts, (0, "Files/Dir-000")])
+    elsewhere = replace(walk, mounts=[*walk.mounts, (0, "Files/Dir-000")])
     assert pyramid_lock_paths(elsewhere) == own_walk(tree)
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from textual.widgets import DataTable
 
+from omero_tui.core.record import replace
 from omero_tui.tui.app import OmeroTuiApp
 from tests.appkit import demo_sources, settle, text_of
 from tests.database.conftest import DemoDb
@@ -16,7 +15,7 @@ from tests.database.reports import fixed_report
 def _app(sandbox, check=None) -> OmeroTuiApp:  # noqa: ANN001
     sources = demo_sources(sandbox)
     if check is not None:
-        sources = dataclasses.replace(sources, check_database=check)
+        sources = replace(sources, check_database=check)
     return OmeroTuiApp(sources, initial_panel="tab-database")
 
 

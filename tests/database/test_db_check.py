@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 
@@ -12,6 +11,7 @@ from omero_tui.core.database.check import DatabaseUnavailable, check_database
 from omero_tui.core.database.demo_rows import numbered
 from omero_tui.core.database.queries import numbered_sql
 from omero_tui.core.discovery import discover
+from omero_tui.core.record import asdict
 from tests.database.conftest import OMERO_PASSWORD, DemoDb, fill, new_database
 
 
@@ -221,9 +221,7 @@ def test_directory_comparison_and_row_by_row_agree(
     )
     fast = check_database(_location(demo_db))
     slow = check_database(_location(demo_db), verify_hash=True)
-    assert [dataclasses.astuple(a) for a in fast.areas] == [
-        dataclasses.astuple(a) for a in slow.areas
-    ]
+    assert [asdict(a) for a in fast.areas] == [asdict(a) for a in slow.areas]
     for kind in ("missing", "orphans", "size_differs", "unsafe_rows"):
         assert _paths(getattr(fast, kind)) == _paths(getattr(slow, kind)), kind
     assert fast.unsafe_count == slow.unsafe_count == 3

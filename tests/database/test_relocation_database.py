@@ -7,7 +7,6 @@ as OMERO.blitz does ("Data directory moved"); the console itself only reads them
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from omero_tui.core.database.check import recorded_roots
 from omero_tui.core.database.cluster import find_pg_bin
 from omero_tui.core.demo.session import DemoSession
 from omero_tui.core.discovery import discover
+from omero_tui.core.record import replace
 from omero_tui.core.relocation.engine import prepare_relocation, run_relocation
 from omero_tui.core.relocation.engine_context import EngineOptions, StepEvent
 
@@ -69,7 +69,7 @@ def test_copy_missing_a_known_file_fails_the_verify(session: DemoSession, tmp_pa
     box = session.sandbox
     session.stop()
     target = box.second_volume / "OMERO"
-    opts = dataclasses.replace(_options(session, tmp_path / "state"))
+    opts = replace(_options(session, tmp_path / "state"))
     location = discover(server_dir_arg=str(box.server_dir), env=session.env, candidates=[])
     prepared = prepare_relocation(location, str(target), "data", options=opts)
     events: list[StepEvent] = []

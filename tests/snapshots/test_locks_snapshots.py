@@ -6,7 +6,6 @@ is a recorded one and every latency is frozen before the panel sees it.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from pathlib import Path
@@ -26,6 +25,7 @@ from omero_tui.core.locks.health import (
 from omero_tui.core.locks.mount_trap import MountGuard
 from omero_tui.core.locks.probe import DirectoryProbe, ProbeStep
 from omero_tui.core.mounts import MountTable, parse_mountinfo
+from omero_tui.core.record import replace
 from omero_tui.core.server.for_location import StopCheck
 from omero_tui.tui.sources import ConsoleSources
 from tests.core.test_lock_probe import simulated_child
@@ -51,26 +51,23 @@ def recorded_table(sandbox: DemoSandbox, share: str | None = None) -> MountTable
 
 def freeze_step(step: ProbeStep) -> ProbeStep:
     ms = None if step.ms is None else FROZEN_MS
-    return dataclasses.replace(step, ms=ms, detail=_MS_TEXT.sub(f"{FROZEN_MS} ms", step.detail))
+    return replace(step, ms=ms, detail=_MS_TEXT.sub(f"{FROZEN_MS} ms", step.detail))
 
 
 def freeze_probe(probe: DirectoryProbe | None) -> DirectoryProbe | None:
     if probe is None:
         return None
-    kinds = tuple(
-        dataclasses.replace(k, steps=tuple(freeze_step(s) for s in k.steps)) for k in probe.kinds
-    )
+    kinds = tuple(replace(k, steps=tuple(freeze_step(s) for s in k.steps)) for k in probe.kinds)
     write = freeze_step(probe.write) if probe.write is not None else None
-    return dataclasses.replace(probe, kinds=kinds, write=write)
+    return replace(probe, kinds=kinds, write=write)
 
 
 def freeze_latencies(report: LockHealthReport) -> LockHealthReport:
-    rows = tuple(dataclasses.replace(r, probe=freeze_probe(r.probe)) for r in report.directories)
+    rows = tuple(replace(r, probe=freeze_probe(r.probe)) for r in report.directories)
     findings = tuple(
-        dataclasses.replace(f, message=_MS_TEXT.sub(f"{FROZEN_MS} ms", f.message))
-        for f in report.findings
+        replace(f, message=_MS_TEXT.sub(f"{FROZEN_MS} ms", f.message)) for f in report.findings
     )
-    return dataclasses.replace(report, directories=rows, findings=findings)
+    return replace(report, directories=rows, findings=findings)
 
 
 def snapshot_app(

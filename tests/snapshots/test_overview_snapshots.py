@@ -6,11 +6,10 @@ so the picture is the same on every machine.
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from textual.pilot import Pilot
 
+from omero_tui.core.record import replace
 from tests.appkit import demo_app, settle, state_dir_of
 from tests.overviewkit import frozen_health
 
@@ -21,7 +20,7 @@ IDS = ["80x24", "120x36"]
 
 def overview_app(sandbox):  # noqa: ANN001, ANN201
     app = demo_app(sandbox, panel="tab-overview")
-    app.sources = dataclasses.replace(app.sources, health=frozen_health(state_dir_of(sandbox)))
+    app.sources = replace(app.sources, health=frozen_health(state_dir_of(sandbox)))
     return app
 
 

@@ -8,7 +8,6 @@ its group named ``nogroup`` and a console allowed to apply.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from omero_tui.core.discovery import ServerLocation, discover
 from omero_tui.core.perms.check import PermsReport, inspect_permissions
 from omero_tui.core.perms.fix import FixPlan, plan_fix
 from omero_tui.core.perms.source import PermsSource
+from omero_tui.core.record import frozen, replace
 from omero_tui.tui.sources import ConsoleSources
 from tests.tui.test_perms_panel import PermsApp, pick_user, settle
 
@@ -29,26 +29,23 @@ SIZES = pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["80x24", "12
 
 def freeze_owners(report: PermsReport) -> PermsReport:
     me = os.getuid()
-    rows = tuple(
-        dataclasses.replace(r, owner="root", group="root") if r.uid == me else r
-        for r in report.rows
-    )
-    return dataclasses.replace(report, rows=rows)
+    rows = tuple(replace(r, owner="root", group="root") if r.uid == me else r for r in report.rows)
+    return replace(report, rows=rows)
 
 
 def frozen_inspect(location: ServerLocation, **kwargs: object) -> PermsReport:
     if kwargs.get("user"):  # picked in the test: nobody, with its Debian group name
         report = freeze_owners(inspect_permissions(location, **kwargs))  # type: ignore[arg-type]
-        user = dataclasses.replace(report.user, group_names=("nogroup",))
-        return dataclasses.replace(report, user=user)
+        user = replace(report.user, group_names=("nogroup",))
+        return replace(report, user=user)
     report = freeze_owners(inspect_permissions(location, **{**kwargs, "user": "root"}))  # type: ignore[arg-type]
     var = Path(location.server_dir.value or "") / "var"
     how = f"owner of {var}, as no server process is running"
-    user = dataclasses.replace(report.user, source="var owner", how=how)
-    return dataclasses.replace(report, user=user)
+    user = replace(report.user, source="var owner", how=how)
+    return replace(report, user=user)
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class FrozenPerms(PermsSource):
     def plan(self, report: PermsReport) -> FixPlan:
         return plan_fix(report, euid=0)  # as the root console the snapshots are recorded by

@@ -9,7 +9,6 @@ sandbox sits on). The scan itself is a real scan of the demo sandbox.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from textual.pilot import Pilot
 from textual.widgets import Footer
 
 from omero_tui.core.discovery import discover
+from omero_tui.core.record import replace
 from omero_tui.core.usage.assemble import WalkResult, assemble
 from omero_tui.core.usage.cache import save_scan
 from omero_tui.core.usage.files import FileListing, largest_files

@@ -10,12 +10,12 @@ wants; its config step really rewrites the sandbox's config.xml, so the diff is 
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from pathlib import Path
 
 from omero_tui.core.config.xml_file import write_config
 from omero_tui.core.findings import Finding, Severity
+from omero_tui.core.record import replace
 from omero_tui.core.relocation.checks import PreflightReport, passed, warn
 from omero_tui.core.relocation.engine import EngineOptions, prepare_relocation
 from omero_tui.core.relocation.engine_context import RunResult, StepEvent
@@ -48,9 +48,9 @@ def frozen_choice(text: str) -> TargetChoice:
 
 
 def frozen_prepare(location, target, what="data", *, options, **kwargs):  # noqa: ANN001, ANN003, ANN201
-    options = dataclasses.replace(options, probe_locks=False)  # the probe would touch /mnt
+    options = replace(options, probe_locks=False)  # the probe would touch /mnt
     prepared = prepare_relocation(location, target, what, options=options, **kwargs)
-    plan = dataclasses.replace(
+    plan = replace(
         prepared.plan,
         method="copy",
         method_why="the target is on ext4 at /mnt/omero-new: everything is copied and verified",
@@ -70,8 +70,8 @@ def frozen_prepare(location, target, what="data", *, options, **kwargs):  # noqa
              "deploy may set omero.data.dir back; change it there too"),
     )  # fmt: skip
     # What the demo occupies depends on the filesystem the snapshot runs on: frozen.
-    scan = dataclasses.replace(prepared.scan, allocated_bytes=14_868_480)
-    return dataclasses.replace(
+    scan = replace(prepared.scan, allocated_bytes=14_868_480)
+    return replace(
         prepared, plan=with_scan(plan, scan), scan=scan, preflight=PreflightReport(checks)
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import threading
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from omero_tui.core.locks.health import (
     remove_stale_locks,
 )
 from omero_tui.core.locks.probe import ProbeProgress
+from omero_tui.core.record import replace
 from omero_tui.core.server.for_location import StopCheck
 from omero_tui.tui.app import WIDGET_STYLES
 from omero_tui.tui.sources import ConsoleSources
@@ -190,9 +190,9 @@ async def test_a_failing_source_is_shown_not_raised(shared_demo: DemoSandbox) ->
 
 def removal_sources(sandbox: DemoSandbox, stop: StopCheck) -> ConsoleSources:
     sources = sources_for(sandbox)
-    return dataclasses.replace(
+    return replace(
         sources,
-        locks=dataclasses.replace(
+        locks=replace(
             sources.locks,
             stopped=lambda _loc: stop,
             remove_stale=lambda report: remove_stale_locks(report, lambda: stop),
@@ -270,9 +270,7 @@ async def test_a_report_read_before_p_does_not_end_the_running_probe(
         return probe_report(report, progress, cancel)
 
     sources = sources_for(shared_demo, probe=gated_probe)
-    sources = dataclasses.replace(
-        sources, locks=dataclasses.replace(sources.locks, inspect=slow_second_inspect)
-    )
+    sources = replace(sources, locks=replace(sources.locks, inspect=slow_second_inspect))
     app = LocksApp(sources)
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 from textual.widgets import DataTable, TabbedContent
 
 from omero_tui.core.health.cache import save_health
+from omero_tui.core.record import replace
 from omero_tui.tui.screens.help_screen import HelpScreen
 from omero_tui.tui.widgets.overview_panel import OverviewPanel
 from tests.appkit import demo_app, settle, state_dir_of, text_of
@@ -17,7 +17,7 @@ from tests.overviewkit import NOW, frozen_health, frozen_report
 def overview_app(sandbox, report=None):  # noqa: ANN001, ANN201
     app = demo_app(sandbox, panel="tab-overview")
     health = frozen_health(state_dir_of(sandbox), report)
-    app.sources = dataclasses.replace(app.sources, health=health)
+    app.sources = replace(app.sources, health=health)
     return app
 
 
@@ -45,7 +45,7 @@ async def test_real_check_of_the_demo_is_all_ok_and_cached_for_next_time(demo_sa
 async def test_the_last_check_on_record_shows_first_with_its_age(demo_sandbox) -> None:  # noqa: ANN001
     state = state_dir_of(demo_sandbox)
     old = frozen_report(checked_at=NOW - 3 * 3600)
-    old = dataclasses.replace(old, data_dir=str(demo_sandbox.data_dir))
+    old = replace(old, data_dir=str(demo_sandbox.data_dir))
     save_health(old, state)
     gate = []
 
@@ -55,8 +55,8 @@ async def test_the_last_check_on_record_shows_first_with_its_age(demo_sandbox) -
         return frozen_report(checked_at=NOW)
 
     app = demo_app(demo_sandbox, panel="tab-overview")
-    health = dataclasses.replace(frozen_health(state), run=slow_run)
-    app.sources = dataclasses.replace(app.sources, health=health)
+    health = replace(frozen_health(state), run=slow_run)
+    app.sources = replace(app.sources, health=health)
     async with app.run_test(size=(100, 30)) as pilot:
         panel = app.screen.query_one(OverviewPanel)
         for _ in range(100):
@@ -116,7 +116,7 @@ async def test_theme_switch_is_saved_in_the_settings_file(demo_sandbox, tmp_path
     settings = tmp_path / "settings.toml"
     settings.write_text('# mine\n[server]\nuser = "omero-server"  # keep me\n')
     app = overview_app(demo_sandbox)
-    app.sources = dataclasses.replace(app.sources, settings_path=settings)
+    app.sources = replace(app.sources, settings_path=settings)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         assert app.theme == "textual-dark"
@@ -126,7 +126,7 @@ async def test_theme_switch_is_saved_in_the_settings_file(demo_sandbox, tmp_path
     text = settings.read_text()
     assert 'theme = "light"' in text and "# keep me" in text and text.startswith("# mine")
     again = overview_app(demo_sandbox)
-    again.sources = dataclasses.replace(again.sources, settings_path=settings)
+    again.sources = replace(again.sources, settings_path=settings)
     async with again.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert again.theme == "textual-light"

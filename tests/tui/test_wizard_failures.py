@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-
+from omero_tui.core.record import replace
 from omero_tui.core.relocation.engine import EngineOptions
 from omero_tui.tui.wizard.source import WizardSource
 from omero_tui.tui.wizard.wizard_screen import RelocationWizard
@@ -19,7 +18,7 @@ async def test_a_server_that_cannot_be_found_is_said_and_esc_closes(demo_sandbox
 
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        app.sources = dataclasses.replace(app.sources, locate=lost)
+        app.sources = replace(app.sources, locate=lost)
         await pilot.press("w")
         await wait_for(pilot, lambda: isinstance(app.screen, RelocationWizard))
         await wait_for(pilot, lambda: "no OMERO.server here" in text_of(app, "#wizard-loading"))
@@ -42,10 +41,10 @@ async def test_an_engine_crash_with_an_unreadable_journal_claims_nothing(demo_sa
         unfinished_lookup=unreadable,
     )
     app = demo_app(demo_sandbox)
-    app.sources = dataclasses.replace(app.sources, wizard=source)
+    app.sources = replace(app.sources, wizard=source)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        app.sources = dataclasses.replace(app.sources, wizard=source)
+        app.sources = replace(app.sources, wizard=source)
         await open_wizard(pilot)
         await choose(pilot, str(demo_sandbox.second_volume / "OMERO"))
         screen = await confirm_and_run(pilot)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 from textual.widgets import Input
 
+from omero_tui.core.record import replace
 from omero_tui.tui.wizard.dir_picker import DirectoryPicker
 from omero_tui.tui.wizard.wizard_screen import RelocationWizard
 from tests.appkit import demo_app, settle, text_of
@@ -28,8 +28,8 @@ async def test_text_typed_right_after_w_lands_in_the_target_box(demo_sandbox) ->
         time.sleep(2.0)
         return journals.unfinished_lookup(state_dir)
 
-    wizard_source = dataclasses.replace(journals, unfinished_lookup=slow_lookup)
-    app.sources = dataclasses.replace(app.sources, wizard=wizard_source)
+    wizard_source = replace(journals, unfinished_lookup=slow_lookup)
+    app.sources = replace(app.sources, wizard=wizard_source)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         # No pause between w and the path: the wizard is still opening when it arrives,

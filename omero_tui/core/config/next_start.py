@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from omero_tui.core.config import ice_values
 from omero_tui.core.config.omero_files import (
@@ -25,6 +24,7 @@ from omero_tui.core.config.sources import (
     SourceScan,
     file_source,
 )
+from omero_tui.core.record import frozen
 
 # Defaults OMERO uses when the key is unset (omero.fs.watchDir has none).
 _DEFAULTS = {
@@ -122,7 +122,7 @@ def effective_paths(
     return paths
 
 
-@dataclass(frozen=True)
+@frozen
 class Reverted:
     """A key the next start would set to something else than intended."""
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
+
+from omero_tui.core.record import frozen
 
 # First lines a configuration-management tool writes into the files it owns.
 _TEMPLATE_MARKS = (
@@ -21,7 +22,7 @@ _TEMPLATE_MARKS = (
 _MAX_FILE_BYTES = 1 << 20  # a .omero file is a few lines; never slurp a huge stray file
 
 
-@dataclass(frozen=True)
+@frozen
 class OmeroCommand:
     """One command line of a ``.omero`` file (``omero load`` runs each as a CLI call)."""
 
@@ -34,7 +35,7 @@ class OmeroCommand:
     error: str | None = None  # a line that cannot be parsed (unbalanced quotes)
 
 
-@dataclass(frozen=True)
+@frozen
 class OmeroFile:
     path: str
     commands: tuple[OmeroCommand, ...]

@@ -30,7 +30,6 @@ import glob
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from omero_tui.core.config.omero_files import (
@@ -41,6 +40,7 @@ from omero_tui.core.config.omero_files import (
     read_properties,
 )
 from omero_tui.core.config.systemd_unit import DEFAULT_UNIT, UnitInfo, find_unit_file, read_unit
+from omero_tui.core.record import field, frozen
 
 DATA_DIR_KEY = "omero.data.dir"
 # The properties a relocation changes; a source naming one of them can undo it.
@@ -53,7 +53,7 @@ RELOCATION_KEYS = (
 UNIT_VARIABLES = ("OMERODIR", "OMERO_CONFIG")
 
 
-@dataclass(frozen=True)
+@frozen
 class ConfigSource:
     """One place that sets (or erases) a key when the server next starts.
 
@@ -93,7 +93,7 @@ class ConfigSource:
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class SourceScan:
     """Everything found, in the order a start applies it."""
 

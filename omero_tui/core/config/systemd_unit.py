@@ -9,8 +9,9 @@ import os
 import re
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from omero_tui.core.record import frozen
 
 DEFAULT_UNIT = "omero-server"
 UNIT_DIRS = (
@@ -21,7 +22,7 @@ UNIT_DIRS = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class UnitInfo:
     path: str
     user: str | None

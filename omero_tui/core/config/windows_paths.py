@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
 from typing import Literal
 
 from omero_tui.core.config.xml_file import validate_key
+from omero_tui.core.record import frozen
 
 Level = Literal["error", "warning"]
 MAX_PATH = 260  # counts the terminating NUL: a plain path holds at most 259 characters
@@ -75,7 +75,7 @@ MESSAGES = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class PathProblem:
     severity: Level
     message: str  # one plain sentence, fit to show an administrator

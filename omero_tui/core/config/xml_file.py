@@ -14,12 +14,12 @@ import os
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 from xml.etree.ElementTree import XML, Comment, Element, ElementTree, ParseError, SubElement
 
 from omero_tui.core.config.lock import LockTimeout, backup, exclusive_lock, replace_file
 from omero_tui.core.config.lock import lock_holder as lock_holder  # public here too
+from omero_tui.core.record import frozen, replace
 
 VERSION = "5.1.0"
 ACTIVE = "__ACTIVE__"
@@ -68,7 +68,7 @@ class ConfigLockedError(ConfigError):
         self.holder = holder
 
 
-@dataclass(frozen=True)
+@frozen
 class ConfigDocument:
     """A parsed config.xml. Immutable; changes produce a new document."""
 
@@ -90,7 +90,7 @@ class ConfigDocument:
         return dict(_block(self, profile) or ())
 
 
-@dataclass(frozen=True)
+@frozen
 class WriteResult:
     path: Path
     backup: Path | None

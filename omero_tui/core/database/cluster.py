@@ -17,10 +17,10 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from omero_tui.core.database.connection import DbSettings
+from omero_tui.core.record import mutable
 
 INSTALL_WORDS = "install PostgreSQL (Debian/Ubuntu: apt-get install postgresql) to try it"
 SUPERUSER = "postgres"
@@ -93,7 +93,7 @@ def _runner() -> pwd.struct_passwd | None:
     raise ClusterError("running as root and no 'postgres' or 'nobody' user to run PostgreSQL as")
 
 
-@dataclass
+@mutable
 class LocalCluster:
     directory: Path  # data/, the socket and the log live here
     bin_dir: Path

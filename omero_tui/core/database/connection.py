@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 
 from omero_tui.core.json_output import HIDDEN, hide_url_passwords
+from omero_tui.core.record import field, frozen
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ class DatabaseUnavailable(Exception):
     """A refusal: ``str(err)`` is one line saying why and which setting to check."""
 
 
-@dataclass(frozen=True)
+@frozen
 class DbSettings:
     host: str | None
     port: int | None

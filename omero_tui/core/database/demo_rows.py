@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from omero_tui.core.database.omero_schema import SCHEMA_SQL, SHA1_ID
 from omero_tui.core.layout.identity import read_identity
+from omero_tui.core.record import field, mutable
 
 SYSTEM_GROUP, USER_GROUP, LAB_GROUP = 0, 1, 3
 LOST_FILES_ID = 900_001  # a legacy Files row whose file is gone
 FIRST_MANAGED_ID = 1_000_000
 
 
-@dataclass
+@mutable
 class DemoFaults:
     missing: list[str] = field(default_factory=list)  # "Area/relative/path"
     orphans: list[str] = field(default_factory=list)

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from operator import attrgetter
+
+from omero_tui.core.record import mutable
 
 OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _name = attrgetter("name")
@@ -28,7 +29,7 @@ def to_bytes(name: str) -> bytes:
     return name.encode("utf-8", "surrogateescape")
 
 
-@dataclass(slots=True)
+@mutable(slots=True)
 class DiskDir:
     """One directory's listing, already in the form the database's group row has."""
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+
+from omero_tui.core.record import frozen
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class DiskEntry:
     key: bytes  # relative path; directories end with b"/"
     is_dir: bool

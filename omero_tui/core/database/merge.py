@@ -13,7 +13,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from omero_tui.core.database.disk_walk import DiskEntry
@@ -27,6 +26,7 @@ from omero_tui.core.database.model import (
     OwnerTally,
     Tally,
 )
+from omero_tui.core.record import field, mutable
 
 VERIFIABLE = ("SHA1-160", "MD5-128", "File-Size-64")
 PYRAMID = re.compile(rb"^(\d+)_pyramid$")
@@ -77,7 +77,7 @@ def file_digest(path: bytes, algorithm: str, size: int | None, tick: Callable[[i
     return digest.hexdigest()
 
 
-@dataclass
+@mutable
 class MergeContext:
     report: DbReport
     names: dict[tuple[str, int], str]

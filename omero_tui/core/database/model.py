@@ -1,18 +1,18 @@
-"""The database check's report: plain frozen dataclasses, JSON through json_output."""
+"""The database check's report: plain frozen records, JSON through json_output."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from omero_tui.core.findings import Finding, Severity, worst
+from omero_tui.core.record import field, frozen, mutable
 
 AREAS = ("ManagedRepository", "Files", "Pixels", "Thumbnails")
 MAX_EXAMPLES = 200  # per list in the report; counts and bytes are always complete
 MAX_OWNER_EXAMPLES = 5
 
 
-@dataclass
+@mutable
 class Tally:
     count: int = 0
     bytes: int = 0
@@ -22,7 +22,7 @@ class Tally:
         self.bytes += size or 0
 
 
-@dataclass(frozen=True)
+@frozen
 class FileIssue:
     area: str
     path: str  # relative to the area's directory; bytes shown with \x escapes if not UTF-8
@@ -35,7 +35,7 @@ class FileIssue:
     detail: str = ""
 
 
-@dataclass
+@mutable
 class OwnerTally:
     owner: str
     group: str
@@ -45,7 +45,7 @@ class OwnerTally:
     examples: list[str] = field(default_factory=list)
 
 
-@dataclass
+@mutable
 class AreaTotals:
     area: str
     directory: str
@@ -62,7 +62,7 @@ class AreaTotals:
     kept_on_purpose: Tally = field(default_factory=Tally)  # .pyr_lock, .tmp, pyramids
 
 
-@dataclass(frozen=True)
+@frozen
 class DbRepository:
     id: int
     uuid: str
@@ -72,7 +72,7 @@ class DbRepository:
     matches: bool | None  # recorded root == configured (None: nothing to compare)
 
 
-@dataclass(frozen=True)
+@frozen
 class UserUsage:
     owner_id: int
     owner: str
@@ -82,14 +82,14 @@ class UserUsage:
     bytes: int
 
 
-@dataclass(frozen=True)
+@frozen
 class HashProgress:
     done_bytes: int
     total_bytes: int
     eta_seconds: float | None
 
 
-@dataclass(frozen=True)
+@frozen
 class DbProgress:
     phase: str  # "connecting" | area name | "usage"
     rows: int  # rows compared so far
@@ -100,7 +100,7 @@ class DbProgress:
     eta_seconds: float | None = None
 
 
-@dataclass
+@mutable
 class DbReport:
     connection: dict[str, Any]
     server_version: str

@@ -8,7 +8,6 @@ query is sorted and the disk is walked, instead of before or after.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from omero_tui.core.database import queries
@@ -16,9 +15,10 @@ from omero_tui.core.database.ahead import Ahead
 from omero_tui.core.database.connection import DbSettings, read_only_connection
 from omero_tui.core.database.merge import MergeContext, show
 from omero_tui.core.database.model import UserUsage
+from omero_tui.core.record import field, mutable
 
 
-@dataclass
+@mutable
 class SideAnswers:
     rows: int = 0  # rows the comparison will read (managed and legacy files)
     bytes: int = 0  # the sizes they record: what --verify-hash reads

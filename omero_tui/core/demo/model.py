@@ -6,11 +6,12 @@ never import the builder.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from omero_tui.core.record import frozen
 
-@dataclass(frozen=True)
+
+@frozen
 class DemoSandbox:
     root: Path
     server_dir: Path

@@ -27,7 +27,6 @@ import signal
 import sys
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO
@@ -43,6 +42,7 @@ from omero_tui.core.demo.server_content import (
     log_line,
 )
 from omero_tui.core.layout.identity import encode_repo_uuid
+from omero_tui.core.record import frozen
 
 MODULE = "omero_tui.core.demo.standin_server"
 PID_FILE = "var/master/master.pid"
@@ -54,7 +54,7 @@ class StandinError(Exception):
     """A refusal to start; ``str(err)`` is one line, OMERO-like where OMERO has one."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Faults:
     """Fault injection for tests, from ``var/demo-faults.json``."""
 

@@ -6,9 +6,8 @@ Prometheus) and the cache that lets the Overview show the last answer at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from omero_tui.core.findings import Finding, Severity, worst
+from omero_tui.core.record import field, frozen
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
@@ -31,7 +30,7 @@ class HealthCancelled(Exception):
     """The check was cancelled between two areas or inside a scan or probe."""
 
 
-@dataclass(frozen=True)
+@frozen
 class HealthProgress:
     area: str  # the area being checked now
     done: int  # areas finished
@@ -39,7 +38,7 @@ class HealthProgress:
     detail: str = ""  # e.g. a scan's or probe's own progress line
 
 
-@dataclass(frozen=True)
+@frozen
 class AreaHealth:
     area: str
     severity: Severity
@@ -75,7 +74,7 @@ class AreaHealth:
         )
 
 
-@dataclass(frozen=True)
+@frozen
 class HealthReport:
     server_dir: str | None
     data_dir: str

@@ -11,16 +11,16 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.health.cache import load_health, save_health
 from omero_tui.core.health.model import HealthProgress, HealthReport
+from omero_tui.core.record import frozen
 from omero_tui.core.settings import Settings, SettingsError, default_state_dir
 
 
-@dataclass(frozen=True)
+@frozen
 class HealthSource:
     state_dir: Path | None = None  # None: default_state_dir()
     settings_path: Path | None = None  # None: the default settings file

@@ -8,7 +8,6 @@ loud. The repository's hidden identity is judged in ``identity_findings``.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Sequence
 
@@ -20,6 +19,7 @@ from omero_tui.core.layout.identity_findings import (
     layout_finding,
 )
 from omero_tui.core.layout.model import EntryInfo, Probe
+from omero_tui.core.record import replace
 
 # Losing these loses data; FullText and BioFormatsCache are rebuilt by OMERO.
 DATA_SUBDIRS = ("Pixels", "Files", "Thumbnails", "ManagedRepository")
@@ -227,7 +227,7 @@ def _managed_findings(
         return findings
     root = _root_findings(managed, "managed dir")
     if entry.state == "unreadable":  # the server does not refuse to start over this one
-        root = [dataclasses.replace(f, severity=Severity.WARNING) for f in root]
+        root = [replace(f, severity=Severity.WARNING) for f in root]
     return findings + root
 
 

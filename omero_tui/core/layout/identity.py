@@ -10,8 +10,9 @@ surrogates).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+
+from omero_tui.core.record import frozen
 
 IDENTITY_DIR = (".omero", "repository")
 REPO_UUID_FILE = "repo_uuid"
@@ -19,9 +20,9 @@ REPO_UUID_FILE = "repo_uuid"
 MAX_REPO_UUID_BYTES = 2 + 0xFFFF
 
 
-# The two identity dataclasses are part of the layout contract and are re-exported by
+# The two identity records are part of the layout contract and are re-exported by
 # omero_tui.core.layout.inspection; they live here so this module does not import the layout.
-@dataclass(frozen=True)
+@frozen
 class IdentityEntry:
     """One ``.omero/repository/<db-uuid>/`` directory."""
 
@@ -32,7 +33,7 @@ class IdentityEntry:
     denied: bool = False  # the error is a permission problem of this console's user
 
 
-@dataclass(frozen=True)
+@frozen
 class RepoIdentity:
     repo_dir: str  # the data dir or the managed dir
     role: str  # "data dir" | "managed dir"

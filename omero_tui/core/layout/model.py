@@ -6,14 +6,12 @@ these; neither imports the other's types.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-
 from omero_tui.core.config.sources import ConfigSource
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding
 from omero_tui.core.layout.identity import RepoIdentity
 from omero_tui.core.layout.subdirs import STANDARD_SUBDIRS as STANDARD_SUBDIRS
+from omero_tui.core.record import frozen, replace
 
 # Listed only when present.
 OPTIONAL_SUBDIRS: tuple[tuple[str, str], ...] = (
@@ -28,7 +26,7 @@ RELOCATABLE: dict[str, str] = {
 USABLE = ("present", "symlink", "mount point")
 
 
-@dataclass(frozen=True)
+@frozen
 class EntryInfo:
     """One directory of the repository as found on disk."""
 
@@ -42,7 +40,7 @@ class EntryInfo:
     standard: bool  # one of STANDARD_SUBDIRS (or DropBox/backup, which are optional)
 
 
-@dataclass(frozen=True)
+@frozen
 class LayoutReport:
     location: ServerLocation
     data_dir: EntryInfo
@@ -56,7 +54,7 @@ class LayoutReport:
     config_sources: tuple[ConfigSource, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class Probe:
     """An EntryInfo plus what judging it needs and the report does not show."""
 
@@ -70,7 +68,7 @@ class Probe:
         return self.entry.state in USABLE
 
     def with_state(self, state: str) -> Probe:
-        return dataclasses.replace(self, entry=dataclasses.replace(self.entry, state=state))
+        return replace(self, entry=replace(self.entry, state=state))
 
     def unused_because(self, reason: str) -> Probe:
         if self.entry.state == "missing":
@@ -79,6 +77,4 @@ class Probe:
             holds = f"{reason}; still holds files here (from before that was set?)"
         else:
             holds = f"{reason} (empty here)"
-        return dataclasses.replace(
-            self, entry=dataclasses.replace(self.entry, holds=holds), unused=True
-        )
+        return replace(self, entry=replace(self.entry, holds=holds), unused=True)

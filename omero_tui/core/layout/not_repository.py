@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from omero_tui.core.discovery import ServerLocation, looks_like_server_dir
 from omero_tui.core.findings import Finding, Severity
@@ -24,6 +23,7 @@ from omero_tui.core.layout.known_dirs import (
     postgres_dir_from_args,
     real_path,
 )
+from omero_tui.core.record import frozen
 
 __all__ = [
     "CLIENT",
@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@frozen
 class _Kind:
     code: str
     why_inside: str  # why the repository must not be (inside) it
@@ -83,7 +83,7 @@ POSTGRES = _Kind(
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class _Other:
     kind: _Kind
     path: str  # real path

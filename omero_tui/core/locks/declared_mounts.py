@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+
+from omero_tui.core.record import frozen
 
 FSTAB = "/etc/fstab"
 # Admins' own units only: vendor units (tmp.mount in /usr/lib...) exist whether or not
@@ -27,7 +28,7 @@ _OCTAL = re.compile(r"\\([0-7]{3})")
 _SKIP_FSTYPES = frozenset({"swap", "proc", "sysfs", "devpts", "autofs"})
 
 
-@dataclass(frozen=True)
+@frozen
 class DeclaredMount:
     mount_point: str  # for a wildcard autofs entry: the map's root directory
     source: str
@@ -50,7 +51,7 @@ class DeclaredMount:
         return point if _relative(path, point) is not None else None
 
 
-@dataclass(frozen=True)
+@frozen
 class DeclaredMounts:
     mounts: tuple[DeclaredMount, ...]
     read: tuple[str, ...]  # files read

@@ -13,10 +13,10 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
 from omero_tui.core.findings import Finding, Severity, counted
 from omero_tui.core.mounts import MountTable
+from omero_tui.core.record import frozen
 
 PROC_LOCKS = "/proc/locks"
 DEFAULT_PYRAMID_BUDGET = 200_000  # directory entries looked at under Pixels
@@ -26,7 +26,7 @@ _PROC_LOCK_LINE = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class ProcLock:
     kind: str  # "POSIX" | "FLOCK" | "OFDLCK" | "LEASE" ...
     mode: str  # "WRITE" | "READ"
@@ -36,14 +36,14 @@ class ProcLock:
     blocked: bool  # a waiter, not a holder
 
 
-@dataclass(frozen=True)
+@frozen
 class LockHolder:
     pid: int
     process: str  # process name; "" when it cannot be seen
     how: str  # "POSIX lock (WRITE)", "FLOCK lock (READ)", "open, no lock seen"
 
 
-@dataclass(frozen=True)
+@frozen
 class LockFileState:
     path: str
     kind: str  # "repository" (.omero/repository/*/.lock) | "lucene" | "pyramid"
@@ -52,7 +52,7 @@ class LockFileState:
     mtime: float | None
 
 
-@dataclass(frozen=True)
+@frozen
 class LockFilesReport:
     files: tuple[LockFileState, ...]
     method: str  # how holders were found, in words
@@ -347,7 +347,7 @@ def _who(holders: tuple[LockHolder, ...]) -> str:
 REMOVABLE_KINDS = ("repository", "pyramid")
 
 
-@dataclass(frozen=True)
+@frozen
 class StaleRemoval:
     removed: tuple[str, ...]
     kept: tuple[tuple[str, str], ...]  # (path, why it was kept)

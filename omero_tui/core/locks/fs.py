@@ -10,10 +10,9 @@ what the kernel really does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from omero_tui.core.findings import Severity
 from omero_tui.core.mounts import MountInfo
+from omero_tui.core.record import frozen
 
 LOCAL_FSTYPES = frozenset(
     {
@@ -48,7 +47,7 @@ HOST_LOCAL_LOCKS = {
 AFS_FSTYPES = frozenset({"afs", "openafs", "auristorfs"})
 
 
-@dataclass(frozen=True)
+@frozen
 class LockConcern:
     """One reason to trust or doubt locking here; becomes a Finding for a directory."""
 
@@ -57,7 +56,7 @@ class LockConcern:
     message: str  # one sentence, without the directory (the finding adds the path)
 
 
-@dataclass(frozen=True)
+@frozen
 class FsClass:
     kind: str  # "local" | "remote" | "cluster" | "unknown"
     label: str  # for the table: "ext4", "NFS v3", "CIFS", ...

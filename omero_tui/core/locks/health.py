@@ -10,11 +10,9 @@ the server is verified stopped.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from omero_tui.core.discovery import ServerLocation, windows_not_judged
 from omero_tui.core.findings import Finding, worst
@@ -42,6 +40,7 @@ from omero_tui.core.locks.log_symptoms import (
 from omero_tui.core.locks.model import DirectoryLocks, LockHealthReport
 from omero_tui.core.locks.mount_trap import DeclaredState, MountGuard, check_declared
 from omero_tui.core.mounts import MountTable
+from omero_tui.core.record import frozen, replace
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
@@ -62,7 +61,7 @@ def _stop_check(location: ServerLocation) -> StopCheck:
     return check(location)
 
 
-@dataclass(frozen=True)
+@frozen
 class LockHealthSource:
     """What the panel calls; tests hand in frozen versions (latencies, device names)."""
 
@@ -166,12 +165,10 @@ def probe_report(
     )
     by_path = dict(zip(targets, results, strict=True))
     rows = tuple(
-        dataclasses.replace(
-            r, probe=by_path.get(r.path), probe_verdict=_probe_verdict(by_path.get(r.path))
-        )
+        replace(r, probe=by_path.get(r.path), probe_verdict=_probe_verdict(by_path.get(r.path)))
         for r in report.directories
     )
-    probed = dataclasses.replace(report, directories=rows, probed=True)
+    probed = replace(report, directories=rows, probed=True)
     return _judged(probed, _declared_states(report))
 
 
@@ -223,13 +220,11 @@ def _judged(report: LockHealthReport, states: list[DeclaredState]) -> LockHealth
         own = directory_findings(row, report)
         for finding in own:
             collected.setdefault((finding.code, finding.path, finding.message), finding)
-        rows.append(
-            dataclasses.replace(row, verdict=worst(own), verdict_text=verdict_text(row, own))
-        )
+        rows.append(replace(row, verdict=worst(own), verdict_text=verdict_text(row, own)))
     for finding in report_findings(report, states):
         collected.setdefault((finding.code, finding.path, finding.message), finding)
     ordered = sorted(collected.values(), key=loudest_first)
-    return dataclasses.replace(report, directories=tuple(rows), findings=tuple(ordered))
+    return replace(report, directories=tuple(rows), findings=tuple(ordered))
 
 
 def _process_names() -> set[str]:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import glob
 import os
 import re
-from dataclasses import dataclass
 
 from omero_tui.core.findings import Finding, Severity
+from omero_tui.core.record import frozen
 
 DEFAULT_TAIL_BYTES = 2 * 1024 * 1024
 MAX_LINE_CHARS = 400  # a matching line is shown, not a whole stack trace
@@ -22,7 +22,7 @@ MAX_LINE_CHARS = 400  # a matching line is shown, not a whole stack trace
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
 
 
-@dataclass(frozen=True)
+@frozen
 class Symptom:
     key: str
     label: str
@@ -88,7 +88,7 @@ SYMPTOMS: tuple[Symptom, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class SymptomHit:
     key: str
     label: str
@@ -97,7 +97,7 @@ class SymptomHit:
     last_line: str
 
 
-@dataclass(frozen=True)
+@frozen
 class LogScan:
     path: str
     name: str  # "Blitz-0.log"
@@ -109,7 +109,7 @@ class LogScan:
     error: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class LogSymptoms:
     log_dir: str | None  # None when no server dir is known
     tail_bytes: int

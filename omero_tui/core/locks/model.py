@@ -7,8 +7,6 @@ none imports another for its types.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding, Severity
 from omero_tui.core.locks.declared_mounts import DeclaredMounts
@@ -17,13 +15,14 @@ from omero_tui.core.locks.fs import FsClass
 from omero_tui.core.locks.log_symptoms import LogSymptoms
 from omero_tui.core.locks.mount_trap import DeclaredState
 from omero_tui.core.mounts import MountInfo
+from omero_tui.core.record import frozen
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
     from omero_tui.core.locks.probe_model import DirectoryProbe
 
 
-@dataclass(frozen=True)
+@frozen
 class DirectoryLocks:
     name: str  # "data dir", "Pixels", ..., "ManagedRepository"
     path: str
@@ -37,7 +36,7 @@ class DirectoryLocks:
     verdict_text: str = "ok"
 
 
-@dataclass(frozen=True)
+@frozen
 class LockHealthReport:
     location: ServerLocation
     directories: tuple[DirectoryLocks, ...]

@@ -13,16 +13,16 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from omero_tui.core.locks.declared_mounts import DeclaredMount, DeclaredMounts, normalise
 from omero_tui.core.mounts import MountInfo, MountTable
+from omero_tui.core.record import frozen
 
 _FS_IOC_GETFLAGS = 0x80086601  # Linux; the kernel reads and writes an int through it
 _FS_IMMUTABLE_FL = 0x00000010
 
 
-@dataclass(frozen=True)
+@frozen
 class MountGuard:
     """What a bare (unmounted) mount point shows; unknowable while something is mounted."""
 
@@ -36,7 +36,7 @@ class MountGuard:
         return bool(self.immutable) or self.server_can_write is False
 
 
-@dataclass(frozen=True)
+@frozen
 class DeclaredState:
     declared: DeclaredMount
     mount_point: str  # concrete (an autofs wildcard resolved for this repository)

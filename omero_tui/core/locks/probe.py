@@ -26,7 +26,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from omero_tui.core.locks.probe_child import REFUSED
@@ -45,6 +44,7 @@ from omero_tui.core.locks.probe_model import (
     ProbeTimeouts,
 )
 from omero_tui.core.locks.probe_process import ProbeChild, ProbeHang, ProbeLost, ProbePair
+from omero_tui.core.record import field, mutable
 
 PROBE_PREFIX = ".omero-tui-lockprobe-"
 CHILD_MODULE = "omero_tui.core.locks.probe_child"
@@ -166,7 +166,7 @@ def _run_steps(
         session.flock_emulated = _flock_blocks_fcntl(holder, contender)
 
 
-@dataclass
+@mutable
 class _Session:
     path: str
     kinds: list[KindProbe] = field(default_factory=list)

@@ -6,7 +6,7 @@ import these; a check that runs no probe loads none of it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from omero_tui.core.record import frozen
 
 KINDS = ("flock", "fcntl")
 HOLDER_TAKES = "first process takes an exclusive lock"
@@ -16,7 +16,7 @@ HANDOFF = "second process gets it after release"
 SHARED = "shared locks coexist"
 
 
-@dataclass(frozen=True)
+@frozen
 class ProbeTimeouts:
     start_s: float = 10.0  # a cold Python start on a loaded server
     step_s: float = 3.0  # any single request
@@ -26,7 +26,7 @@ class ProbeTimeouts:
 DEFAULT_TIMEOUTS = ProbeTimeouts()
 
 
-@dataclass(frozen=True)
+@frozen
 class ProbeStep:
     name: str  # e.g. "second process refused (exclusive)"
     passed: bool
@@ -35,7 +35,7 @@ class ProbeStep:
     errno: str | None = None  # "ENOLCK", "EBADF", ... when a call failed
 
 
-@dataclass(frozen=True)
+@frozen
 class KindProbe:
     kind: str  # "flock" | "fcntl"
     steps: tuple[ProbeStep, ...]
@@ -58,7 +58,7 @@ class KindProbe:
         return next((s for s in self.steps if not s.passed), None)
 
 
-@dataclass(frozen=True)
+@frozen
 class DirectoryProbe:
     path: str
     kinds: tuple[KindProbe, ...] = ()
@@ -88,7 +88,7 @@ class DirectoryProbe:
         return next((k for k in self.kinds if k.kind == name), None)
 
 
-@dataclass(frozen=True)
+@frozen
 class ProbeProgress:
     done: int  # directories finished
     total: int

@@ -14,8 +14,9 @@ import errno
 import os
 import stat
 import struct
-from dataclasses import dataclass
 from enum import IntEnum
+
+from omero_tui.core.record import frozen
 
 ACL_ACCESS_XATTR = "system.posix_acl_access"
 ACL_DEFAULT_XATTR = "system.posix_acl_default"
@@ -36,7 +37,7 @@ class AclTag(IntEnum):
     OTHER = 0x20
 
 
-@dataclass(frozen=True)
+@frozen
 class AclEntry:
     tag: AclTag
     perms: int  # rwx as 4/2/1
@@ -62,7 +63,7 @@ CAP_DAC_OVERRIDE = 1  # capability numbers, as bits of /proc/<pid>/status CapEff
 CAP_DAC_READ_SEARCH = 2
 
 
-@dataclass(frozen=True)
+@frozen
 class Identity:
     """Who is asking: the effective uid and every group id the process holds."""
 
@@ -86,7 +87,7 @@ class Identity:
         return self.uid == 0 and self.has_cap(CAP_DAC_OVERRIDE)
 
 
-@dataclass(frozen=True)
+@frozen
 class Access:
     read: bool
     write: bool

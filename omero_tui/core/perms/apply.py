@@ -10,12 +10,10 @@ stops between entries; what was changed is recorded, what was not is untouched, 
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from omero_tui.core.perms.access import (
@@ -26,6 +24,7 @@ from omero_tui.core.perms.access import (
 )
 from omero_tui.core.perms.fix import FixPlan, FixStep
 from omero_tui.core.perms.undo import EntryState, UndoRecord, capture, iter_tree, set_state
+from omero_tui.core.record import frozen, replace
 
 BATCH = 256  # entries recorded (one fsync) before they are changed
 PROGRESS_INTERVAL_S = 0.1
@@ -35,7 +34,7 @@ class ApplyRefused(Exception):
     """The plan cannot be applied by this console; ``str(err)`` is one line."""
 
 
-@dataclass(frozen=True)
+@frozen
 class FixProgress:
     step: int  # 1-based
     steps: int
@@ -45,7 +44,7 @@ class FixProgress:
     current: str
 
 
-@dataclass(frozen=True)
+@frozen
 class ApplyResult:
     record: str  # the undo record
     scanned: int
@@ -178,16 +177,14 @@ def next_state(step: FixStep, before: EntryState) -> EntryState:
     """What ``step``'s command makes of an entry that is ``before``."""
     if step.action == "chown":
         gid = before.gid if step.gid is None else step.gid
-        return dataclasses.replace(
-            before, uid=step.uid if step.uid is not None else before.uid, gid=gid
-        )
+        return replace(before, uid=step.uid if step.uid is not None else before.uid, gid=gid)
     if step.action == "chmod":
         add = step.add
         if step.capital_x and (before.is_dir or before.mode & 0o111):
             add |= 0o1 << {"u": 6, "g": 3, "o": 0}[step.who]
         mode = (before.mode | add) & ~step.remove
         acl = _chmod_acl(before.acl, mode)
-        return dataclasses.replace(before, mode=mode, acl=acl)
+        return replace(before, mode=mode, acl=acl)
     if step.action == "setfacl":
         return _setfacl_state(step, before)
     raise ValueError(f"cannot apply a {step.action} step here")
@@ -223,11 +220,11 @@ def _setfacl_state(step: FixStep, before: EntryState) -> EntryState:
             e for e in access if e.tag in (AclTag.USER_OBJ, AclTag.GROUP_OBJ, AclTag.OTHER)
         ]
         entries = _with_user(base, step.acl_uid, perms)
-        return dataclasses.replace(before, default_acl=encode_acl_xattr(entries))
+        return replace(before, default_acl=encode_acl_xattr(entries))
     entries = _with_user(_entries(before.acl, before.mode), step.acl_uid, perms, step.acl_mask)
     mask = next(e.perms for e in entries if e.tag == AclTag.MASK)
     mode = (before.mode & ~0o070) | (mask << 3)
-    return dataclasses.replace(before, acl=encode_acl_xattr(entries), mode=mode)
+    return replace(before, acl=encode_acl_xattr(entries), mode=mode)
 
 
 def _entries(data: bytes | None, mode: int | None) -> list[AclEntry]:

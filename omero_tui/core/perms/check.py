@@ -14,7 +14,6 @@ write right is CRITICAL here.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import stat
 import sys
@@ -46,6 +45,7 @@ from omero_tui.core.perms.server_user import (
     determine_server_user,
     group_names,
 )
+from omero_tui.core.record import replace
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def check_permissions(
     above = [inspect_dir(a, a, "ancestor", user) for a in sorted(ancestors, key=depth_key)]
     managed_real = os.path.realpath(location.managed_dir.value or "")
     all_rows = tuple(
-        dataclasses.replace(row, problems=row_problems(row, user, managed_real))
+        replace(row, problems=row_problems(row, user, managed_real))
         for row in _through_the_path([*above, *rows])
     )
     findings = list(decision.findings)
@@ -104,7 +104,7 @@ def _through_the_path(rows: list[DirAccess]) -> list[DirAccess]:
     for row in rows:
         blocker = next((a for a in ancestors_of(row.path) if not enterable.get(a, True)), None)
         if blocker is not None:
-            row = dataclasses.replace(
+            row = replace(
                 row, read=False, write=False, traverse=False, create=False, blocked_by=blocker
             )
         result.append(row)

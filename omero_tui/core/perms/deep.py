@@ -18,7 +18,6 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from omero_tui.core.perms.access import (
     ACL_ACCESS_XATTR,
@@ -31,19 +30,20 @@ from omero_tui.core.perms.access import (
     path_blocked_at,
     read_acl,
 )
+from omero_tui.core.record import frozen
 
 DEFAULT_LIMIT = 50
 PROGRESS_INTERVAL_S = 0.1  # at most ten reports a second
 
 
-@dataclass(frozen=True)
+@frozen
 class DeepProgress:
     scanned: int
     problems: int
     current: str  # the directory being walked
 
 
-@dataclass(frozen=True)
+@frozen
 class DeepProblem:
     path: str
     is_dir: bool
@@ -56,7 +56,7 @@ class DeepProblem:
     link_target: str | None = None  # a symlink whose target the user cannot read
 
 
-@dataclass(frozen=True)
+@frozen
 class DeepTop:
     """A top-level entry of a walked root with problems below it: what a fix targets.
 
@@ -69,7 +69,7 @@ class DeepTop:
     owner_bits_short: bool  # some problem entry's owner lacks rw (files) or rwx (dirs)
 
 
-@dataclass(frozen=True)
+@frozen
 class DeepResult:
     roots: tuple[str, ...]
     scanned: int

@@ -12,24 +12,23 @@ world-write.
 
 from __future__ import annotations
 
-import dataclasses
 import ntpath
 import os
 import shlex
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from omero_tui.core.mounts import MountTable
 from omero_tui.core.perms.access import X, perm_text
 from omero_tui.core.perms.check import DirAccess, PermsReport
 from omero_tui.core.perms.icacls import grant_command
 from omero_tui.core.perms.server_user import ServerUser
+from omero_tui.core.record import frozen, replace
 
 # What a rwX grant means for u, g, o (GNU chmod's X: directories, and files someone runs).
 RW = 0o6
 
 
-@dataclass(frozen=True)
+@frozen
 class FixStep:
     command: str  # what an admin would type
     action: str  # "chown" | "chmod" | "setfacl" | "icacls"
@@ -48,7 +47,7 @@ class FixStep:
     acl_mask: int | None = None  # the mask to set (m::); None: recalculated, as setfacl does
 
 
-@dataclass(frozen=True)
+@frozen
 class FixPlan:
     user: str
     platform: str  # "posix" | "windows"
@@ -123,7 +122,7 @@ def _repository_steps(report: PermsReport, user: ServerUser) -> list[FixStep]:
     # a tree of its own, never "below" the data dir it is linked from.
     repo = _real_rows(r for r in report.rows if r.kind == "repository" and r.present)
     deep = [
-        dataclasses.replace(top, path=os.path.realpath(top.path))
+        replace(top, path=os.path.realpath(top.path))
         for top in (report.deep.problem_tops if report.deep else ())
     ]
     targets: list[DirAccess] = []
@@ -172,7 +171,7 @@ def _real_rows(rows: Iterable[DirAccess]) -> list[DirAccess]:
         if row.error:
             continue
         real = os.path.realpath(row.path)
-        seen.setdefault(real, dataclasses.replace(row, path=real))
+        seen.setdefault(real, replace(row, path=real))
     return list(seen.values())
 
 
@@ -209,7 +208,7 @@ def _hygiene_steps(report: PermsReport) -> list[FixStep]:
     # The applied step, like chmod on a recursive walk, does not follow a symlink, so
     # it is given the real directory (a symlinked subdirectory, a symlinked managed dir).
     for row in report.rows:
-        row = dataclasses.replace(row, path=os.path.realpath(row.path))
+        row = replace(row, path=os.path.realpath(row.path))
         # A walked root's recursive o-w below covers the row; a row outside it (after a
         # deep check of one subdirectory) needs its own.
         covered = deep_world and any(_under(row.path, root) for root in roots)

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from omero_tui.core.perms.access import Access
+from omero_tui.core.record import frozen
 
 FLAGS = frozenset({"OI", "CI", "IO", "NP", "I"})
 # What each simple or generic right grants, as specific rights.
@@ -44,7 +44,7 @@ _ACE = re.compile(r"^(?P<principal>[^:()]+?):(?P<parts>(\([^()]*\))+)$")
 _SUMMARY = re.compile(r"^(Successfully processed|Failed processing)\b")
 
 
-@dataclass(frozen=True)
+@frozen
 class Ace:
     principal: str  # as printed, e.g. "BUILTIN\\Users", "MYHOST\\omeservice", "S-1-5-21-..."
     rights: frozenset[str]  # specific rights, simple ones expanded
@@ -57,7 +57,7 @@ class Ace:
         return "IO" in self.flags
 
 
-@dataclass(frozen=True)
+@frozen
 class IcaclsPath:
     path: str
     aces: tuple[Ace, ...]

@@ -6,12 +6,11 @@ the rows) all import these; none imports another for its types.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding
 from omero_tui.core.layout.model import STANDARD_SUBDIRS
 from omero_tui.core.perms.server_user import ServerUser
+from omero_tui.core.record import frozen
 from omero_tui.core.server.processes import ServerProcess
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing when run
@@ -22,7 +21,7 @@ USED_SUBDIRS = tuple(name for name, _ in STANDARD_SUBDIRS) + ("DropBox", ".omero
 IDENTITY = (".omero", "repository")
 
 
-@dataclass(frozen=True)
+@frozen
 class DirAccess:
     """One directory as the server user meets it."""
 
@@ -64,7 +63,7 @@ class DirAccess:
         return self.read and self.write and self.traverse
 
 
-@dataclass(frozen=True)
+@frozen
 class PermsReport:
     location: ServerLocation
     user: ServerUser

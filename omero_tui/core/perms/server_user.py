@@ -16,12 +16,12 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding, Severity
 from omero_tui.core.perms.access import CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, Identity
+from omero_tui.core.record import field, frozen
 from omero_tui.core.server.processes import ServerProcess, find_server_processes, role_rank
 from omero_tui.core.server.running import repository_holders
 
@@ -42,7 +42,7 @@ class UnknownUserError(LookupError):
     """A user name or uid this machine does not know; ``str(err)`` is one line."""
 
 
-@dataclass(frozen=True)
+@frozen
 class ServerUser:
     name: str  # login name, or "#1234" for a uid without a passwd entry
     uid: int
@@ -62,7 +62,7 @@ class ServerUser:
         return self.group_names[0] if self.group_names else str(self.gid)
 
 
-@dataclass(frozen=True)
+@frozen
 class UserDecision:
     user: ServerUser
     processes: tuple[ServerProcess, ...]  # this server dir's live processes

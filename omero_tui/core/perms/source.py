@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from omero_tui.core.discovery import ServerLocation
@@ -19,10 +18,11 @@ from omero_tui.core.perms.deep import DeepProgress
 from omero_tui.core.perms.fix import FixPlan, plan_fix
 from omero_tui.core.perms.server_user import candidate_users, current_user_name
 from omero_tui.core.perms.undo import UndoProgress, UndoResult, latest_record, undo_last
+from omero_tui.core.record import frozen
 from omero_tui.core.settings import Settings, SettingsError
 
 
-@dataclass(frozen=True)
+@frozen
 class PermsSource:
     inspect: Callable[..., PermsReport] = inspect_permissions
     settings_path: Path | None = None  # None: the default settings file

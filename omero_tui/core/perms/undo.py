@@ -19,12 +19,12 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from omero_tui.core.perms.access import ACL_ACCESS_XATTR, ACL_DEFAULT_XATTR, parse_acl_xattr
+from omero_tui.core.record import frozen
 from omero_tui.core.settings import default_state_dir
 
 RECORD_DIR = "perms-undo"
@@ -32,7 +32,7 @@ RECORD_FORMAT = 1
 DONE_SUFFIX = ".undone"
 
 
-@dataclass(frozen=True)
+@frozen
 class EntryState:
     path: str
     uid: int
@@ -74,14 +74,14 @@ class EntryState:
         )
 
 
-@dataclass(frozen=True)
+@frozen
 class UndoProgress:
     done: int
     total: int
     current: str
 
 
-@dataclass(frozen=True)
+@frozen
 class UndoResult:
     record: str
     restored: int

@@ -8,7 +8,6 @@ settings file): a Windows service account is not found through a process owner h
 
 from __future__ import annotations
 
-import dataclasses
 import ntpath
 import subprocess
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from omero_tui.core.perms.findings import row_findings, row_problems, summary_fi
 from omero_tui.core.perms.icacls import EVERYONE, IcaclsFormatError, parse_icacls, windows_access
 from omero_tui.core.perms.model import USED_SUBDIRS, DirAccess, PermsReport
 from omero_tui.core.perms.server_user import ServerUser
+from omero_tui.core.record import replace
 
 
 def run_icacls(path: str) -> str:
@@ -58,7 +58,7 @@ def check_permissions_windows(
         if row is not None or label in ("data dir", "managed dir"):
             rows.append(row or _missing(label, path))
     # No setgid on Windows: no row is "the managed dir" for that check.
-    judged = tuple(dataclasses.replace(r, problems=row_problems(r, user, "")) for r in rows)
+    judged = tuple(replace(r, problems=row_problems(r, user, "")) for r in rows)
     findings = row_findings(judged, user)
     verdict, closing = summary_findings(judged, user, findings, None)
     return PermsReport(

@@ -16,15 +16,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
+from omero_tui.core.record import field, frozen, mutable
 from omero_tui.core.relocation.tree_scan import Entry
 
 CHILD_MODULE = "omero_tui.core.relocation.verify_child"
 IN_FLIGHT = 2  # batches handed over and not yet answered
 
 
-@dataclass
+@mutable
 class Batch:
     first: int  # index of the first entry in the scan
     upto: int = 0  # index after the last entry
@@ -37,7 +37,7 @@ class Batch:
         return self.entries[-1][1].rel if self.entries else ""
 
 
-@dataclass(frozen=True)
+@frozen
 class Committed:
     upto: int
     last: str

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from omero_tui.core.findings import Finding, Severity
+from omero_tui.core.record import frozen
 
 STATUSES = {"pass": Severity.OK, "warn": Severity.WARNING, "fail": Severity.CRITICAL}
 
 
-@dataclass(frozen=True)
+@frozen
 class Check:
     code: str  # stable, e.g. "relocation.target_not_empty"
     status: str  # "pass" | "warn" | "fail"
@@ -23,7 +22,7 @@ class Check:
         return {"code": self.code, "status": self.status, "reason": self.reason, "path": self.path}
 
 
-@dataclass(frozen=True)
+@frozen
 class PreflightReport:
     checks: tuple[Check, ...]
 

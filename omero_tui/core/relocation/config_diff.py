@@ -7,12 +7,11 @@ per profile (``__ACTIVE__`` included), which property was added, changed or remo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from omero_tui.core.config.xml_file import ACTIVE, ConfigDocument, ConfigError, parse_config
+from omero_tui.core.record import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class PropertyChange:
     block: str  # "__ACTIVE__" or a profile name
     key: str

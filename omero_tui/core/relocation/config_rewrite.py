@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 
 from omero_tui.core.config import ice_values
@@ -26,6 +25,7 @@ from omero_tui.core.config.xml_file import (
     WriteResult,
     write_config,
 )
+from omero_tui.core.record import frozen
 
 DATA_KEY = "omero.data.dir"
 MANAGED_KEY = "omero.managed.dir"
@@ -33,7 +33,7 @@ FOLLOWER_KEYS = (MANAGED_KEY, "omero.pixeldata.memoizer.dir", "omero.fs.watchDir
 LOCK_TIMEOUT_S = 60.0
 
 
-@dataclass(frozen=True)
+@frozen
 class ConfigChange:
     key: str
     old: str | None  # the raw value in config.xml; None when it was not set

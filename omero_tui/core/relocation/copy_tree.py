@@ -26,9 +26,9 @@ import stat
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from omero_tui.core.findings import counted
+from omero_tui.core.record import frozen
 from omero_tui.core.relocation.batch_verifier import Batch, BatchVerifier, Committed
 from omero_tui.core.relocation.file_copy import CLOEXEC, NOFOLLOW, Copier, open_for_read
 from omero_tui.core.relocation.metadata import MetadataCopier
@@ -43,7 +43,7 @@ TESTONLY_BATCH_FILES_ENV = "OMERO_TUI_TESTONLY_COPY_BATCH_FILES"
 TESTONLY_PAUSE_ENV = "OMERO_TUI_TESTONLY_COPY_PAUSE_S"
 
 
-@dataclass(frozen=True)
+@frozen
 class BatchLimits:
     """A batch closes at whichever comes first (one syncfs and journal record each)."""
 
@@ -52,7 +52,7 @@ class BatchLimits:
     seconds: float = 2.0
 
 
-@dataclass(frozen=True)
+@frozen
 class CopyResult:
     entries_copied: int  # this run (a resume counts only what it did)
     data_bytes: int

@@ -11,7 +11,6 @@ against OMERO's records. The console never writes the database.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from typing import Any
 
@@ -23,6 +22,7 @@ from omero_tui.core.database.check import (
 )
 from omero_tui.core.discovery import Determined, ServerLocation
 from omero_tui.core.findings import counted
+from omero_tui.core.record import replace
 from omero_tui.core.relocation.checks import Check, passed, warn
 from omero_tui.core.usage.format import human_bytes
 
@@ -81,7 +81,7 @@ def rebased(location: ServerLocation, source: str, target: str) -> ServerLocatio
             return Determined(moved, f"{value.how}, moved to the copy")
         return value
 
-    return dataclasses.replace(
+    return replace(
         location, data_dir=move(location.data_dir), managed_dir=move(location.managed_dir)
     )
 

@@ -16,13 +16,11 @@ by a move (a same-filesystem rename moves it whole, and is undone by one rename)
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import os
 import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,7 @@ from omero_tui.core.discovery import ServerLocation, discover
 from omero_tui.core.findings import Severity
 from omero_tui.core.layout.identity import read_identity
 from omero_tui.core.perms.server_user import ServerUser
+from omero_tui.core.record import frozen, replace
 from omero_tui.core.relocation import steps_forward
 from omero_tui.core.relocation.checks import PreflightReport
 from omero_tui.core.relocation.config_rewrite import FOLLOWER_KEYS, main_key, relative_under
@@ -70,7 +69,7 @@ from omero_tui.core.server.for_location import make_controller, server_user_of
 from omero_tui.core.settings import Settings
 
 
-@dataclass(frozen=True)
+@frozen
 class Prepared:
     plan: RelocationPlan
     scan: TreeScan  # taken while the server may still run: an estimate for the preflight
@@ -131,7 +130,7 @@ def prepare_relocation(
         rewrite=options.rewrite_config_sources,
         ask_systemd=controller.kind == "systemd",  # a refused input runs nothing else
     )
-    plan = with_scan(dataclasses.replace(plan, source_changes=changes), scan)
+    plan = with_scan(replace(plan, source_changes=changes), scan)
     unfinished = find_unfinished_relocation(options.state_dir)
     preflight = run_preflight(
         plan,

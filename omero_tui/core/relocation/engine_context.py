@@ -11,11 +11,11 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from omero_tui.core.findings import Finding, Severity
+from omero_tui.core.record import field, frozen, mutable
 from omero_tui.core.relocation.journal import Journal
 from omero_tui.core.relocation.plan import RelocationPlan
 from omero_tui.core.relocation.progress import Progress
@@ -23,7 +23,7 @@ from omero_tui.core.relocation.status import RelocationStatus, status_of
 from omero_tui.core.server.control import ServerController
 
 
-@dataclass(frozen=True)
+@frozen
 class EngineOptions:
     state_dir: Path | None = None  # default: omero-tui's state dir
     env: Mapping[str, str] | None = None  # default: os.environ
@@ -38,7 +38,7 @@ class EngineOptions:
     rewrite_config_sources: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class StepEvent:
     step: str
     state: str  # "started" | "done" | "failed" | "skipped" | "info" (a detail on the way)
@@ -48,7 +48,7 @@ class StepEvent:
         return {"event": "step", "step": self.step, "state": self.state, "message": self.message}
 
 
-@dataclass(frozen=True)
+@frozen
 class RunResult:
     relocation_id: str
     outcome: str  # complete | aborted | failed | cancelled | rolled back | source removed
@@ -85,7 +85,7 @@ class StartRefused(StepFailed):
 Ask = Callable[[str], bool]
 
 
-@dataclass
+@mutable
 class Context:
     plan: RelocationPlan
     journal: Journal

@@ -22,8 +22,8 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass, field
 
+from omero_tui.core.record import field, mutable
 from omero_tui.core.relocation.tree_scan import UNCOMPARED_XATTRS, Entry
 
 _REFUSED = {errno.EPERM, errno.EACCES, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EINVAL, errno.E2BIG}
@@ -31,7 +31,7 @@ _NO_XATTRS = {errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS}
 ACL_PREFIX = "system.posix_acl_"
 
 
-@dataclass
+@mutable
 class Dropped:
     """Metadata a filesystem would not take: attribute -> (count, a few examples)."""
 

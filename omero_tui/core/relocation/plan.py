@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,8 @@ from omero_tui.core.config.xml_file import ConfigDocument, ConfigError, read_con
 from omero_tui.core.config.xml_losses import losses_note
 from omero_tui.core.discovery import ServerLocation, is_foreign_windows_path
 from omero_tui.core.mounts import MountTable
+from omero_tui.core.record import asdict, frozen
+from omero_tui.core.record import fields as record_fields
 from omero_tui.core.relocation.config_rewrite import (
     FOLLOWER_KEYS,
     ConfigChange,
@@ -48,13 +49,13 @@ class RelocationRefused(Exception):
         self.code = code
 
 
-@dataclass(frozen=True)
+@frozen
 class PlanStep:
     id: str  # "preflight", "stop", "prepare", "copy" | "rename", "verify", "config", ...
     title: str  # one line for the admin
 
 
-@dataclass(frozen=True)
+@frozen
 class RelocationPlan:
     what: str  # "data" (omero.data.dir, with what lives inside it) | "managed"
     source: str  # the directory as configured
@@ -87,7 +88,7 @@ class RelocationPlan:
             for c in data.get("config_changes", ())
         )
         steps = tuple(PlanStep(s["id"], s["title"]) for s in data.get("steps", ()))
-        fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        fields = {k: data[k] for k in (f.name for f in record_fields(cls)) if k in data}
         fields.update(config_changes=changes, steps=steps, notes=tuple(data.get("notes", ())))
         fields["source_changes"] = tuple(
             SourceChange.from_json(c) for c in data.get("source_changes", ())
@@ -366,4 +367,4 @@ def with_scan(plan: RelocationPlan, scan: TreeScan | None) -> RelocationPlan:
 
 
 def asdict_shallow(plan: RelocationPlan) -> dict[str, Any]:
-    return {name: getattr(plan, name) for name in plan.__dataclass_fields__}
+    return {name: getattr(plan, name) for name in (f.name for f in record_fields(plan))}

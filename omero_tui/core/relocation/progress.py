@@ -9,7 +9,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from omero_tui.core.record import frozen
 
 REPORT_INTERVAL_S = 0.1  # at most ~10 reports a second, whatever the file rate
 
@@ -18,7 +19,7 @@ class Cancelled(Exception):
     """The caller set the cancel event; the step stopped at a safe point."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Progress:
     step: str  # step id: "scan", "copy", "verify", "remove-source", ...
     message: str  # one line for a status bar

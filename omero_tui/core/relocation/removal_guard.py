@@ -18,10 +18,10 @@ import os
 import stat
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from omero_tui.core.config.xml_file import ACTIVE, ConfigDocument
 from omero_tui.core.mounts import MountInfo, MountTable
+from omero_tui.core.record import frozen
 from omero_tui.core.relocation.plan import RelocationRefused
 
 Identity = tuple[int, int]  # (st_dev, st_ino)
@@ -44,7 +44,7 @@ def ancestors(path: str) -> list[Identity]:
         current = parent
 
 
-@dataclass(frozen=True)
+@frozen
 class Roots:
     """The two roots as they were when the removal was allowed to start."""
 

@@ -16,7 +16,6 @@ import os
 import stat
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from omero_tui.core.config.sources import sources_of
@@ -24,6 +23,7 @@ from omero_tui.core.config.xml_file import ConfigError, read_config
 from omero_tui.core.discovery import discover
 from omero_tui.core.findings import Severity, counted
 from omero_tui.core.mounts import MountTable
+from omero_tui.core.record import frozen
 from omero_tui.core.relocation.engine import exclusive_relocation, reopen
 from omero_tui.core.relocation.engine_context import (
     Ask,
@@ -57,7 +57,7 @@ VOLATILE_PREFIXES = ("FullText/", "BioFormatsCache/")
 VOLATILE_NAMES = (".lock", "write.lock")
 
 
-@dataclass(frozen=True)
+@frozen
 class Reverification:
     compared: int
     problems: tuple[str, ...]  # at most 20, one line each

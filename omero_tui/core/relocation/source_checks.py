@@ -13,20 +13,20 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from omero_tui.core.config.next_start import Reverted, after_next_start, reverted_keys
 from omero_tui.core.config.sources import DATA_DIR_KEY, ConfigSource, SourceScan, scan_sources
 from omero_tui.core.config.windows_paths import config_value
 from omero_tui.core.config.xml_file import ConfigDocument, ConfigError, read_config
+from omero_tui.core.record import frozen, replace
 from omero_tui.core.relocation.checks import Check, fail, passed, warn
 from omero_tui.core.server.processes import server_environments
 
 OPTION = "--rewrite-config-sources"
 
 
-@dataclass(frozen=True)
+@frozen
 class SourceChange:
     """One line of a ``.omero`` file the relocation rewrites."""
 

@@ -24,9 +24,9 @@ import os
 import stat
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
+from omero_tui.core.record import frozen
 from omero_tui.core.relocation.progress import check_cancel
 
 SUFFIX = ".source-stamps.gz"
@@ -62,7 +62,7 @@ def _record(rel: str, st: os.stat_result) -> tuple[bytes, bytes]:
     return os.fsencode(rel), stamp.encode()
 
 
-@dataclass(frozen=True)
+@frozen
 class Stamped:
     path: str
     entries: int

@@ -9,13 +9,13 @@ Only that subtree is offered for clearing; memos of anything else stay.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
+from omero_tui.core.record import frozen
 from omero_tui.core.relocation.plan import RelocationPlan
 from omero_tui.core.relocation.remove_source import delete_tree
 
 
-@dataclass(frozen=True)
+@frozen
 class StaleMemos:
     cache_dir: str
     stale_dir: str  # <cache dir>/<old managed dir>, the part to clear

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from omero_tui.core.record import field, frozen
 from omero_tui.core.relocation.journal import (
     TARGET_JOURNAL_NAME,
     JournalError,
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 FINISHED = ("complete", "source removed", "rolled back", "aborted")
 
 
-@dataclass(frozen=True)
+@frozen
 class RelocationStatus:
     id: str
     journal_path: str

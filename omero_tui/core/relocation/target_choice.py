@@ -8,17 +8,17 @@ types or browses, even over a slow link.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from omero_tui.core.config.windows_paths import looks_like_windows_path
 from omero_tui.core.locks.fs import classify
 from omero_tui.core.mounts import MountTable
+from omero_tui.core.record import frozen
 from omero_tui.core.relocation.plan import RelocationRefused, check_target_text, nearest_existing
 from omero_tui.core.relocation.target_trust import mistyped_mount_problem, ram_problem
 from omero_tui.core.usage.format import human_bytes
 
 
-@dataclass(frozen=True)
+@frozen
 class TargetChoice:
     text: str  # as typed
     path: str | None  # absolute and normalised; None when the text is refused

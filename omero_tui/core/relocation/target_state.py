@@ -15,9 +15,9 @@ import hashlib
 import os
 import re
 import stat
-from dataclasses import dataclass
 from typing import Any
 
+from omero_tui.core.record import frozen
 from omero_tui.core.relocation.copy_tree import TEMP_PREFIX
 from omero_tui.core.relocation.journal import TARGET_JOURNAL_NAME, decode_bytes, encode_bytes
 from omero_tui.core.relocation.preflight_target import IGNORED_IN_EMPTY_TARGET
@@ -115,7 +115,7 @@ def _restore_xattrs(path: str, wanted: dict[str, bytes]) -> None:
 _SERVER_LOCK = re.compile(r"(^|/)\.omero/repository/[^/]+/\.lock$")
 
 
-@dataclass(frozen=True)
+@frozen
 class Cleanup:
     removed: int
     left: tuple[str, ...]  # rel paths the engine did not create, kept

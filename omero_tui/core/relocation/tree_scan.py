@@ -21,10 +21,10 @@ import os
 import stat
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from omero_tui.core.findings import counted
+from omero_tui.core.record import field, frozen
 from omero_tui.core.relocation.progress import Progress, Reporter, check_cancel
 from omero_tui.core.usage.format import human_bytes
 
@@ -73,7 +73,7 @@ class Entry(NamedTuple):
         return min(self.size, self.blocks * 512) if self.sparse else self.size
 
 
-@dataclass(frozen=True)
+@frozen
 class TreeScan:
     root: str
     entries: tuple[Entry, ...]  # entries[0] is the root

@@ -15,9 +15,9 @@ from __future__ import annotations
 import stat
 import threading
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 
 from omero_tui.core.findings import counted
+from omero_tui.core.record import frozen
 from omero_tui.core.relocation.progress import Progress
 from omero_tui.core.relocation.tree_scan import Entry, TreeScan, scan_tree
 from omero_tui.core.relocation.verify_access import xattr_differences
@@ -25,13 +25,13 @@ from omero_tui.core.relocation.verify_access import xattr_differences
 MAX_LISTED = 20
 
 
-@dataclass(frozen=True)
+@frozen
 class Difference:
     rel: str
     what: str  # one line: "missing", "mode 0755, the source has 0750", ...
 
 
-@dataclass(frozen=True)
+@frozen
 class TreeComparison:
     differences: tuple[Difference, ...]  # at most MAX_LISTED
     total: int  # how many there are in all

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from omero_tui.core.record import frozen
 
 ROOT_ENV = "OMERO_TUI_HOST_ROOT"
 IMAGE_SERVER_DIR = "/opt/omero/server/OMERO.server"
@@ -27,7 +28,7 @@ IMAGE_DATA_DIR = "/OMERO"
 _CGROUP_WORDS = ("docker", "containerd", "kubepods", "libpod", "lxc")
 
 
-@dataclass(frozen=True)
+@frozen
 class ContainerContext:
     inside: bool  # some sign says this console runs in a container
     server_is_main: bool  # the OMERO server is the container's main process

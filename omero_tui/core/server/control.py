@@ -14,10 +14,10 @@ import shlex
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from omero_tui.core.demo.sandbox import is_demo_root
+from omero_tui.core.record import frozen
 
 DEFAULT_UNIT = "omero-server"
 COMMAND_TIMEOUT_S = 900.0  # OMERO's own stop/start wait up to 300 s each
@@ -27,7 +27,7 @@ class ControlError(Exception):
     """A controller that cannot be set up from the settings; one line."""
 
 
-@dataclass(frozen=True)
+@frozen
 class RunAs:
     """Who runs a command: the server user when the console runs as root."""
 
@@ -38,7 +38,7 @@ class RunAs:
     home: str
 
 
-@dataclass(frozen=True)
+@frozen
 class CommandResult:
     ok: bool
     argv: tuple[str, ...]

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.perms.server_user import ServerUser, UnknownUserError, determine_server_user
+from omero_tui.core.record import frozen
 from omero_tui.core.server.control import RunAs, ServerController, choose_controller
 from omero_tui.core.server.state import prove_stopped
 from omero_tui.core.settings import Settings, SettingsError
 
 
-@dataclass(frozen=True)
+@frozen
 class StopCheck:
     """Whether the server is verified stopped, with the evidence in one line."""
 

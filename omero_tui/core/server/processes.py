@@ -15,8 +15,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+
+from omero_tui.core.record import frozen
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ _SCRIPTS = {
 ROLE_PRIORITY = ("Blitz", "PixelData", "Indexer", "icegridnode", "master.pid", "demo stand-in")
 
 
-@dataclass(frozen=True)
+@frozen
 class ServerProcess:
     pid: int
     name: str  # process name as the kernel knows it, e.g. "java", "icegridnode"

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from omero_tui.core.discovery import RunningServerHint, looks_like_server_dir
+from omero_tui.core.record import frozen
 from omero_tui.core.server.processes import (
     live_processes,
     psutil_error,
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 LOCK_PARTS = (".omero", "repository")
 
 
-@dataclass(frozen=True)
+@frozen
 class Seen:
     pid: int
     role: str
@@ -43,7 +43,7 @@ class Seen:
     repositories: tuple[str, ...]  # dirs whose .omero/repository/*/.lock it holds open
 
 
-@dataclass(frozen=True)
+@frozen
 class RepositoryHolder:
     lock_path: str
     pid: int

@@ -13,18 +13,18 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import psutil
 
 from omero_tui.core.locks.files import inspect_lock_files
+from omero_tui.core.record import frozen
 from omero_tui.core.server.control import ServerController
 from omero_tui.core.server.processes import ServerProcess, find_server_processes
 
 MOVED_MARKER = "Data directory moved"
 
 
-@dataclass(frozen=True)
+@frozen
 class OpenFile:
     pid: int
     process: str
@@ -32,7 +32,7 @@ class OpenFile:
     how: str  # "open" | "mapped"
 
 
-@dataclass(frozen=True)
+@frozen
 class StopProof:
     stopped: bool
     status: bool | None  # the controller's answer: True running, None unknown
@@ -174,7 +174,7 @@ def find_moved_line(path: str, offset: int, new_location: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@frozen
 class RunningOn:
     ok: bool
     reason: str  # one line

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from omero_tui.core.config.systemd_unit import (
@@ -26,6 +25,7 @@ from omero_tui.core.config.systemd_unit import (
     rooted_unit_dirs,
 )
 from omero_tui.core.discovery import RunningServerHint, looks_like_server_dir
+from omero_tui.core.record import frozen, replace
 from omero_tui.core.server.running import find_running_server, server_dir_above
 
 SHOWN = (
@@ -40,7 +40,7 @@ SHOWN = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class UnitView:
     """What a service unit says about the server it starts."""
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 
+from omero_tui.core.record import frozen
 from omero_tui.core.usage.model import Growth, UnitUsage, UsageScan
 from omero_tui.core.usage.plan import ScanPlan, UnitSpec
 from omero_tui.core.usage.tree import UsageTree
@@ -18,7 +18,7 @@ _DAY_DIR = re.compile(r"^(\d{2})$")
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
-@dataclass(frozen=True)
+@frozen
 class WalkResult:
     """Everything a walk produced, before the sums: what the cache stores, too."""
 

@@ -15,10 +15,10 @@ import contextlib
 import marshal
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from omero_tui.core.atomic_write import write_atomic
+from omero_tui.core.record import frozen
 
 try:  # the interpreter's own SHA-256: loading OpenSSL (hashlib) costs more than the hash
     from _sha256 import sha256  # Python 3.11
@@ -39,7 +39,7 @@ _TAG = f"omero-tui usage cache {CACHE_FORMAT} {sys.version_info[:2]} {sys.byteor
 _TOKEN = 16  # bytes after the tag naming this very file (see save_scan)
 
 
-@dataclass(frozen=True)
+@frozen
 class Saved:
     path: Path
     token: bytes  # names the records file written or kept

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import heapq
 import os
-from dataclasses import dataclass
 
+from omero_tui.core.record import frozen
 from omero_tui.core.usage.walk import S_IFDIR, S_IFMT, S_IFREG
 
 
-@dataclass(frozen=True)
+@frozen
 class FileEntry:
     name: str
     apparent_bytes: int
@@ -23,7 +23,7 @@ class FileEntry:
     regular: bool  # False for symlinks, sockets, devices
 
 
-@dataclass(frozen=True)
+@frozen
 class FileListing:
     path: str
     files: tuple[FileEntry, ...]  # largest first (allocated bytes)

@@ -11,9 +11,9 @@ or fewer days than ``days_warn``/``days_critical`` raise WARNING/CRITICAL.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from omero_tui.core.findings import Finding, Severity, worst
+from omero_tui.core.record import frozen
 from omero_tui.core.settings import DEFAULT_THRESHOLDS
 from omero_tui.core.usage.format import human_bytes, human_days
 from omero_tui.core.usage.history import HistoryPoint
@@ -25,7 +25,7 @@ MIN_HISTORY_SPAN_DAYS = 7
 DAY = 86400
 
 
-@dataclass(frozen=True)
+@frozen
 class Projection:
     rate_bytes_per_day: float | None  # None: nothing to measure a rate from
     source: str  # "past scans" | "file dates" | "none"
@@ -41,7 +41,7 @@ class Projection:
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class Headroom:
     volume: Volume
     projection: Projection

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from omero_tui.core.atomic_write import write_atomic
+from omero_tui.core.record import field, frozen
 from omero_tui.core.usage.model import UsageScan
 
 HISTORY_FILE = "usage-history.jsonl"
@@ -22,13 +22,13 @@ TRIM_AT_BYTES = 8 << 20
 _KEY = '{"repository":"'  # how append_history starts each line
 
 
-@dataclass(frozen=True)
+@frozen
 class VolumePoint:
     used_bytes: int
     total_bytes: int
 
 
-@dataclass(frozen=True)
+@frozen
 class HistoryPoint:
     at: float  # when the scan finished, epoch seconds
     quick: bool

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
+from omero_tui.core.record import field, frozen
 from omero_tui.core.usage.totals import ExternalLinks, ScanRoot, Totals
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing when run
@@ -29,7 +29,7 @@ class ScanCancelled(Exception):
     """The scan was cancelled; nothing was recorded, the previous results still stand."""
 
 
-@dataclass(frozen=True)
+@frozen
 class UnitUsage:
     """A row of the usage table: one top-level subdirectory (or the managed dir)."""
 
@@ -43,7 +43,7 @@ class UnitUsage:
     reused: bool = False  # every figure came from the previous scan (quick rescan)
 
 
-@dataclass(frozen=True)
+@frozen
 class Growth:
     """Allocated bytes by day (days since the epoch, UTC), from the scan itself."""
 
@@ -53,7 +53,7 @@ class Growth:
     managed_unit: str | None = None  # the unit whose growth the import dates describe
 
 
-@dataclass(frozen=True)
+@frozen
 class UsageScan:
     data_dir: str
     roots: tuple[ScanRoot, ...]
@@ -82,7 +82,7 @@ class UsageScan:
         return next((u for u in self.units if u.name == name), None)
 
 
-@dataclass(frozen=True)
+@frozen
 class UsageProgress:
     """What a running scan reports, at most about ten times a second."""
 

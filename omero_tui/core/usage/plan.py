@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 
 from omero_tui.core.layout.subdirs import STANDARD_SUBDIRS
+from omero_tui.core.record import frozen
 from omero_tui.core.usage.model import ScanRoot
 
 MANAGED_ELSEWHERE = "managed dir"  # the row of a managed dir outside the data dir
@@ -22,7 +22,7 @@ class UsageError(Exception):
     """The scan cannot start (no data dir, say); ``str(err)`` is one line for the admin."""
 
 
-@dataclass(frozen=True)
+@frozen
 class UnitSpec:
     name: str
     path: str  # as the admin knows it
@@ -32,7 +32,7 @@ class UnitSpec:
     rel: str
 
 
-@dataclass(frozen=True)
+@frozen
 class ScanPlan:
     data_dir: str
     roots: tuple[ScanRoot, ...]
@@ -48,7 +48,7 @@ class ScanPlan:
         return None
 
 
-@dataclass(frozen=True)
+@frozen
 class _Followed:
     """A tree outside the data dir's own walk: where it is and the row it feeds."""
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 
+from omero_tui.core.record import replace
 from omero_tui.core.usage.assemble import WalkResult, add_days, assemble
 from omero_tui.core.usage.model import UsageScan
 from omero_tui.core.usage.plan import plan_scan

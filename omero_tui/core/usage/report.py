@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from omero_tui.core.findings import Finding, Severity, worst
+from omero_tui.core.record import frozen
 from omero_tui.core.usage.format import by_month, human_bytes, stamp
 from omero_tui.core.usage.headroom import Headroom, assess
 from omero_tui.core.usage.history import HistoryPoint
@@ -16,7 +16,7 @@ from omero_tui.core.usage.volumes import Volume
 MAX_MOUNT_FINDINGS = 5
 
 
-@dataclass(frozen=True)
+@frozen
 class UsageReport:
     scan: UsageScan
     volumes: tuple[Volume, ...]

@@ -12,10 +12,10 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from omero_tui.core.discovery import ServerLocation, windows_not_judged
+from omero_tui.core.record import frozen, replace
 from omero_tui.core.settings import DEFAULT_THRESHOLDS, Settings, SettingsError, default_state_dir
 from omero_tui.core.usage.assemble import WalkResult, assemble
 from omero_tui.core.usage.cache import load_walk, store_scan
@@ -187,7 +187,7 @@ def _data_dir(location: ServerLocation) -> str:
     return os.path.abspath(location.data_dir.value or "")
 
 
-@dataclass(frozen=True)
+@frozen
 class UsageSource:
     """How the Disk usage panel gets its service; tests freeze the clock and volumes.
 

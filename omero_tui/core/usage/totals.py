@@ -6,10 +6,10 @@ Kept apart from ``model`` so that ``tree`` (which sums directories) and ``model`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from omero_tui.core.record import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Totals:
     """Counted like GNU du -x (bytes) and find -type f (files); see usage_walk."""
 
@@ -29,7 +29,7 @@ class Totals:
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class ScanRoot:
     """One tree walked on its own filesystem: the data dir, or a subdirectory followed
     because it is a symlink or a mount point, or a managed dir kept elsewhere."""
@@ -40,7 +40,7 @@ class ScanRoot:
     dev: int
 
 
-@dataclass(frozen=True)
+@frozen
 class ExternalLinks:
     """Files with links outside the repository (in-place imports with ``ln``)."""
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from omero_tui.core.mounts import MountTable
+from omero_tui.core.record import frozen
 from omero_tui.core.usage.model import UsageScan
 
 
-@dataclass(frozen=True)
+@frozen
 class Volume:
     mount_point: str
     device: str  # "/dev/vda on / (ext4)"

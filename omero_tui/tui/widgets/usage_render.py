@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
 from rich.text import Text
 
 from omero_tui.core.findings import Severity
+from omero_tui.core.record import frozen, replace
 from omero_tui.core.usage.files import FileListing
 from omero_tui.core.usage.format import (
     by_month,
@@ -30,7 +29,7 @@ SORTS = ("size", "name", "files")
 Level = tuple[int, str] | None  # None: the repository's rows; else (root, rel) in the tree
 
 
-@dataclass(frozen=True)
+@frozen
 class Row:
     key: str
     name: str

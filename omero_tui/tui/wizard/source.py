@@ -7,9 +7,9 @@ nothing here imports Textual.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from omero_tui.core.record import field, frozen
 from omero_tui.core.relocation.engine import (
     EngineOptions,
     Prepared,
@@ -29,7 +29,7 @@ from omero_tui.core.relocation.target_choice import TargetChoice, describe_choic
 from omero_tui.core.settings import Settings, SettingsError
 
 
-@dataclass(frozen=True)
+@frozen
 class WizardSource:
     options: EngineOptions = field(default_factory=EngineOptions)
     settings_path: Path | None = None

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from omero_tui.core.record import field, mutable
 from omero_tui.core.relocation.engine import Prepared
 from omero_tui.core.relocation.engine_context import RunResult, StepEvent
 from omero_tui.core.relocation.plan import RelocationPlan
@@ -39,7 +38,7 @@ STEP_PAGES = {
 }
 
 
-@dataclass
+@mutable
 class WizardState:
     what: str = "data"  # "data" | "managed"
     target: str = ""

@@ -6,11 +6,10 @@ rollback the bar shows the same steps done, failed or put back as the page body 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual.widgets import Static
 
+from omero_tui.core.record import frozen
 from omero_tui.core.relocation import step_progress as sp
 from omero_tui.tui.wizard.state import PAGE_TITLES, PAGES, WizardState
 
@@ -34,7 +33,7 @@ MARKS = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class WizardView:
     """What the bar needs of the screen besides the state."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import subprocess
@@ -17,6 +16,7 @@ from omero_tui.core.demo.session import DemoSession
 from omero_tui.core.demo.standin_server import running_pid
 from omero_tui.core.discovery import discover
 from omero_tui.core.layout.identity import read_identity
+from omero_tui.core.record import replace
 from omero_tui.core.relocation.engine import prepare_relocation, resume_relocation, run_relocation
 from omero_tui.core.relocation.engine_context import EngineOptions, RunResult, StepEvent
 from omero_tui.core.relocation.plan import RelocationRefused
@@ -52,7 +52,7 @@ def options(session: DemoSession, state_dir: Path, **changes: object) -> EngineO
         start_timeout_s=20,
         start_settle_s=0.3,
     )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+    return replace(base, **changes)  # type: ignore[arg-type]
 
 
 def relocate(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import subprocess
@@ -15,6 +14,7 @@ from omero_tui.core.demo.sandbox import DemoSandbox, build_demo
 from omero_tui.core.discovery import ServerLocation, discover
 from omero_tui.core.mounts import MountInfo, MountTable
 from omero_tui.core.perms.server_user import lookup_user
+from omero_tui.core.record import replace
 from omero_tui.core.relocation import preflight_target
 from omero_tui.core.relocation.checks import PreflightReport
 from omero_tui.core.relocation.engine import prepare_relocation
@@ -41,7 +41,7 @@ def located(sandbox: DemoSandbox) -> ServerLocation:
 def check(
     sandbox: DemoSandbox, target: str | Path, what: str = "data", state: Path | None = None
 ) -> PreflightReport:
-    options = dataclasses.replace(NO_PROBE, state_dir=state, env={})
+    options = replace(NO_PROBE, state_dir=state, env={})
     return prepare_relocation(located(sandbox), str(target), what, options=options).preflight
 
 
@@ -162,7 +162,7 @@ def test_warns_on_a_remote_filesystem_simulated(sandbox: DemoSandbox) -> None:
         str(sandbox.second_volume), "filer:/export", "nfs", ("rw",), ("vers=3", "nolock")
     )
     plan, scan = _plan_and_scan(sandbox, target)
-    plan = dataclasses.replace(plan, method="copy")
+    plan = replace(plan, method="copy")
     report = run_preflight(
         plan, scan, located(sandbox), server_user=None, probe_locks=False,
         table=MountTable([nfs]),
@@ -173,7 +173,7 @@ def test_warns_on_a_remote_filesystem_simulated(sandbox: DemoSandbox) -> None:
 
 def test_refuses_broken_locking_simulated(sandbox: DemoSandbox) -> None:
     plan, scan = _plan_and_scan(sandbox, sandbox.second_volume / "OMERO")
-    plan = dataclasses.replace(plan, method="copy")
+    plan = replace(plan, method="copy")
     report = run_preflight(
         plan, scan, located(sandbox), server_user=None,
         lock_probe=lambda _d: "second process refused (exclusive): got it (no refusal)",
@@ -202,15 +202,15 @@ def test_refuses_names_that_collide_on_a_case_insensitive_target_simulated(
     (demo_sandbox.data_dir / "Files" / "readme").write_text("b")
     monkeypatch.setattr(preflight_target, "case_insensitive", lambda _d: True)
     plan, scan = _plan_and_scan(demo_sandbox, demo_sandbox.second_volume / "OMERO")
-    plan = dataclasses.replace(plan, method="copy")
+    plan = replace(plan, method="copy")
     report = run_preflight(plan, scan, located(demo_sandbox), server_user=None, probe_locks=False)
     assert "relocation.case_collision" in codes(report)
 
 
 def test_refuses_paths_that_would_grow_too_long(sandbox: DemoSandbox) -> None:
     plan, scan = _plan_and_scan(sandbox, sandbox.second_volume / "OMERO")
-    plan = dataclasses.replace(plan, method="copy")
-    scan = dataclasses.replace(scan, longest_rel=4090, longest_name=300)
+    plan = replace(plan, method="copy")
+    scan = replace(scan, longest_rel=4090, longest_name=300)
     report = run_preflight(plan, scan, located(sandbox), server_user=None, probe_locks=False)
     assert {"relocation.path_too_long", "relocation.name_too_long"} <= codes(report)
 
@@ -233,7 +233,7 @@ def test_refuses_what_a_start_would_undo_with_the_change_to_make(
     )
     assert "--rewrite-config-sources" in refusal.reason
     # Asked for, the line is planned with config.xml and nothing is refused for it.
-    rewriting = dataclasses.replace(options, rewrite_config_sources=True)
+    rewriting = replace(options, rewrite_config_sources=True)
     prepared = prepare_relocation(located(demo_sandbox), target, options=rewriting)
     assert prepared.preflight.ok, prepared.preflight.failures
     (change,) = prepared.plan.source_changes
@@ -247,7 +247,7 @@ def test_refuses_what_a_start_would_undo_with_the_change_to_make(
     assert f"omero_server_datadir: {target}" in refusal.reason
     omero_file.unlink()
     # A Docker CONFIG_ variable: the volume is what moves.
-    docker = dataclasses.replace(options, env={"CONFIG_omero_data_dir": str(demo_sandbox.data_dir)})
+    docker = replace(options, env={"CONFIG_omero_data_dir": str(demo_sandbox.data_dir)})
     report = prepare_relocation(located(demo_sandbox), target, options=docker).preflight
     refusal = next(c for c in report.failures if c.code == "relocation.config_source_environment")
     assert "CONFIG_omero_data_dir" in refusal.reason and "-v NEWDIR:" in refusal.reason
@@ -285,11 +285,9 @@ def test_same_filesystem_is_a_rename_and_a_mount_point_source_a_copy(
     mount_tmpfs(tmp_path / "mounted", "size=4m")
     try:
         (tmp_path / "mounted" / ".omero").mkdir()
-        location = dataclasses.replace(
+        location = replace(
             located(sandbox),
-            data_dir=dataclasses.replace(
-                located(sandbox).data_dir, value=str(tmp_path / "mounted")
-            ),
+            data_dir=replace(located(sandbox).data_dir, value=str(tmp_path / "mounted")),
         )
         plan, _ = build_plan(location, str(tmp_path / "elsewhere"))
     finally:

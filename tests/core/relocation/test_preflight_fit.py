@@ -4,7 +4,6 @@ and paths beyond PATH_MAX."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 from collections.abc import Callable, Iterator
@@ -15,6 +14,7 @@ import pytest
 from omero_tui.core.demo.sandbox import DemoSandbox
 from omero_tui.core.discovery import discover
 from omero_tui.core.perms.access import ACL_ACCESS_XATTR, AclEntry, AclTag, encode_acl_xattr
+from omero_tui.core.record import replace
 from omero_tui.core.relocation import preflight_fit
 from omero_tui.core.relocation.checks import PreflightReport
 from omero_tui.core.relocation.plan import build_plan
@@ -212,7 +212,7 @@ def test_a_run_that_is_not_root_is_refused_when_it_could_not_keep_the_owners_sim
     assert owner_checks(plan, scan) == []  # root keeps every owner
     # The admin's own account (simulated: uid 1000) owns everything but that one file.
     mine = tuple(e if e.uid == 4242 else e._replace(uid=1000, gid=1000) for e in scan.entries)
-    scan = dataclasses.replace(scan, entries=mine)
+    scan = replace(scan, entries=mine)
     monkeypatch.setattr(preflight_fit.os, "geteuid", lambda: 1000)
     monkeypatch.setattr(preflight_fit.os, "getegid", lambda: 1000)
     monkeypatch.setattr(preflight_fit.os, "getgroups", lambda: [1000])

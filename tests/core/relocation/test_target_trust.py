@@ -4,7 +4,6 @@ points, and refusals that read as plain sentences. Real mount tables and a real 
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from omero_tui.core.demo.sandbox import DemoSandbox, build_demo
 from omero_tui.core.discovery import discover
 from omero_tui.core.locks.declared_mounts import DeclaredMounts, parse_fstab
 from omero_tui.core.mounts import MountInfo, MountTable
+from omero_tui.core.record import replace
 from omero_tui.core.relocation.engine import prepare_relocation
 from omero_tui.core.relocation.engine_context import EngineOptions
 from omero_tui.core.relocation.plan import RelocationRefused, check_target_text
@@ -39,7 +39,7 @@ def sandbox(tmp_path: Path) -> DemoSandbox:
 
 def preflight(sandbox: DemoSandbox, target: Path, state: Path):  # noqa: ANN201
     location = discover(server_dir_arg=str(sandbox.server_dir), env={}, candidates=[])
-    options = dataclasses.replace(NO_PROBE, state_dir=state, env={})
+    options = replace(NO_PROBE, state_dir=state, env={})
     return prepare_relocation(location, str(target), options=options).preflight
 
 
