@@ -80,7 +80,9 @@ def test_usage_quick_loads_only_its_path(tmp_path: Path) -> None:
     assert not modules & NEVER
     assert not modules & {"omero_tui.core.config.sources", "omero_tui.core.health"}
     if not _found_a_server(modules):
-        assert not modules & {"typing", "subprocess", "omero_tui.core.config.omero_files"}
+        assert not modules & {
+            "typing", "subprocess", "shutil", "omero_tui.core.config.omero_files"
+        }  # fmt: skip
 
 
 def test_check_quick_loads_no_probe_no_deep_walk_no_unused_database(tmp_path: Path) -> None:
