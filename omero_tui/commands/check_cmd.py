@@ -19,10 +19,8 @@ from omero_tui.core.findings import Severity, counted
 from omero_tui.core.health.cache import save_health
 from omero_tui.core.health.check import HealthProgress, run_health_check
 from omero_tui.core.health.model import HealthReport
-from omero_tui.core.health.prometheus import write_textfile
 from omero_tui.core.json_output import hide_secrets
 from omero_tui.core.usage.format import stamp
-from omero_tui.core.usage.service import UsageService, settings_thresholds
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -33,24 +31,27 @@ def run_check(args: argparse.Namespace) -> int:
     mode = "cached" if args.cached else "quick" if args.quick else "full"
     state = state_dir(location)  # the console's, so each sees the other's scans and journals
     show = _progress_line if sys.stderr.isatty() else None
-    with UsageService(state, thresholds=lambda: settings_thresholds(settings)) as usage:
-        try:
-            report = run_health_check(
-                location,
-                settings=settings,
-                usage=usage,
-                usage_mode=mode,
-                probe=args.probe,
-                state_dir=state,
-                progress=show,
-            )
-        finally:
-            if show is not None:
-                print("\r\033[K", end="", file=sys.stderr, flush=True)
+    try:
+        # The usage service is made in there, after the other areas' child is forked:
+        # the scan's modules load while that child checks.
+        report = run_health_check(
+            location,
+            settings=settings,
+            usage_mode=mode,
+            probe=args.probe,
+            state_dir=state,
+            progress=show,
+            aside=True,
+        )
+    finally:
+        if show is not None:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
     # An unwritable state dir costs the console's overview its head start, nothing more.
     with contextlib.suppress(OSError):
         save_health(report, state)
     if args.prometheus:
+        from omero_tui.core.health.prometheus import write_textfile
+
         try:
             write_textfile(report, Path(args.prometheus))
         except OSError as err:

@@ -11,7 +11,7 @@ import io
 
 import pytest
 
-from omero_tui.cli import COMMANDS, SUBCOMMANDS, build_parser
+from omero_tui.cli import COMMANDS, SUBCOMMANDS, build_parser, help_width
 
 ARGVS = [
     [],
@@ -75,3 +75,16 @@ def test_every_command_has_its_options_and_help_line() -> None:
         "demo",
     )
     assert set(SUBCOMMANDS) == set(COMMANDS)
+
+
+@pytest.mark.parametrize("columns", [None, "57", "0", "wide"])
+def test_help_width_is_argparse_own(monkeypatch: pytest.MonkeyPatch, columns: str | None) -> None:
+    """The parser measures the terminal without shutil, and must get what argparse's
+    formatter would (COLUMNS, else the terminal, else 80; less 2)."""
+    import shutil
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert help_width() == shutil.get_terminal_size().columns - 2

@@ -17,8 +17,15 @@ from pathlib import Path
 from omero_tui.core.layout.subdirs import STANDARD_SUBDIRS
 
 WRAPPER = (
-    "import atexit, sys\n"
+    "import atexit, os, sys\n"
     "atexit.register(lambda: sys.stderr.write('\\nMODULES ' + ' '.join(sorted(sys.modules))))\n"
+    # A forked child (check's other areas, a scan worker) leaves by os._exit: its own.
+    "leave = os._exit\n"
+    "def _leave(code):\n"
+    "    sys.stderr.write('\\nCHILD ' + ' '.join(sorted(sys.modules)) + '\\n')\n"
+    "    sys.stderr.flush()\n"
+    "    leave(code)\n"
+    "os._exit = _leave\n"
     "from omero_tui.cli import main\n"
     "sys.exit(main(sys.argv[1:]))\n"
 )
@@ -28,6 +35,13 @@ NEVER = {"hashlib", "secrets", "textual", "tomlkit", "psycopg", "dataclasses", "
 
 
 def run(tmp_path: Path, *args: str) -> tuple[str, set[str]]:
+    """(stdout, the modules loaded by the command and any child it forked)."""
+    out, modules, children = run_apart(tmp_path, *args)
+    return out, modules.union(*children)
+
+
+def run_apart(tmp_path: Path, *args: str) -> tuple[str, set[str], list[set[str]]]:
+    """(stdout, the command's own modules, each forked child's)."""
     data = tmp_path / "data"
     for name, _ in STANDARD_SUBDIRS:
         (data / name).mkdir(parents=True, exist_ok=True)
@@ -49,7 +63,10 @@ def run(tmp_path: Path, *args: str) -> tuple[str, set[str]]:
     assert result.returncode in (0, 1, 2), result.stderr
     modules = set(result.stderr.rpartition("MODULES ")[2].split())
     assert "omero_tui.cli" in modules, result.stderr
-    return result.stdout, modules
+    children = [
+        set(line.split()[1:]) for line in result.stderr.splitlines() if line.startswith("CHILD ")
+    ]
+    return result.stdout, modules, children
 
 
 def _found_a_server(modules: set[str]) -> bool:
@@ -63,7 +80,9 @@ def test_usage_quick_loads_only_its_path(tmp_path: Path) -> None:
     assert not modules & NEVER
     assert not modules & {"omero_tui.core.config.sources", "omero_tui.core.health"}
     if not _found_a_server(modules):
-        assert not modules & {"typing", "subprocess", "omero_tui.core.config.omero_files"}
+        assert not modules & {
+            "typing", "subprocess", "shutil", "omero_tui.core.config.omero_files"
+        }  # fmt: skip
 
 
 def test_check_quick_loads_no_probe_no_deep_walk_no_unused_database(tmp_path: Path) -> None:
@@ -82,3 +101,19 @@ def test_check_quick_loads_no_probe_no_deep_walk_no_unused_database(tmp_path: Pa
         assert "omero_tui.core.database.check" not in modules
     if report["server_dir"] is None and not _found_a_server(modules):
         assert not modules & {"typing", "xml.etree.ElementTree"}
+
+
+def test_check_quick_scans_here_and_checks_the_other_areas_in_a_child(tmp_path: Path) -> None:
+    """The scan's process loads no other area's modules: a forked child checks those
+    while it scans (health.aside), so ``check --quick`` costs about ``usage --quick``."""
+    _, modules, children = run_apart(tmp_path, "check", "--json", "--quick")
+    others = {
+        "omero_tui.core.health.areas",
+        "omero_tui.core.layout.inspection",
+        "omero_tui.core.locks.health",
+        "omero_tui.core.perms.check",
+    }
+    assert not modules & others
+    (child,) = [c for c in children if "omero_tui.core.health.areas" in c]
+    assert others <= child
+    assert "omero_tui.core.usage.service" not in child  # forked before the scan's modules load

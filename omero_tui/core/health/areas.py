@@ -2,7 +2,8 @@
 
 Each returns an ``AreaHealth`` and the figures monitoring wants from it. None of them
 raises: a check that cannot run is an UNKNOWN area saying why, never a crash and never
-a silent OK.
+a silent OK. The Disk usage area is in ``usage_area``, the guard they all run in in
+``guard``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pathlib import Path
 
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding, Severity, counted
-from omero_tui.core.health.headroom import headroom_without_scan
 from omero_tui.core.health.model import AreaHealth, summarise
 from omero_tui.core.health.stopped_server import stopped_server_finding
 from omero_tui.core.layout.inspection import inspect_layout
@@ -24,34 +24,12 @@ from omero_tui.core.perms.check import inspect_permissions
 from omero_tui.core.relocation.status import find_unfinished_relocation, latest_relocation
 from omero_tui.core.server.processes import find_server_processes
 from omero_tui.core.settings import Settings
-from omero_tui.core.usage.format import human_bytes, stamp
-from omero_tui.core.usage.plan import UsageError
-from omero_tui.core.usage.report import UsageReport
-from omero_tui.core.usage.service import UsageService
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
     from typing import Any
 
-    Metrics = dict[str, Any]
-    AreaResult = tuple[AreaHealth, Metrics]
-
-
-def guarded(area: str, check: Callable[[], AreaResult]) -> AreaResult:
-    """Run one area's check; any failure becomes an UNKNOWN verdict that says why."""
-    try:
-        return check()
-    except Exception as err:  # noqa: BLE001 - an area that cannot run must still be seen
-        why = f"{type(err).__name__}: {err}"
-        finding = Finding(area, Severity.UNKNOWN, f"{area}.check_failed", f"Check failed: {why}")
-        return AreaHealth(area, Severity.UNKNOWN, finding.message, (finding,), time.time()), {}
-
-
-def not_judged_area(area: str, location: ServerLocation) -> AreaResult:
-    """An area that has nothing on this disk to look at: a Windows-era repository path.
-    The Layout area carries the one line that says why; this one only says so."""
-    words = f"Not judged: {location.data_dir.value} is a Windows path, not on this disk."
-    return AreaHealth(area, Severity.UNKNOWN, words, (), time.time(), "Windows path"), {}
+    from omero_tui.core.health.guard import AreaResult
 
 
 def layout_area(location: ServerLocation) -> AreaResult:
@@ -59,74 +37,6 @@ def layout_area(location: ServerLocation) -> AreaResult:
     return summarise(
         "layout", report.findings, "Every subdirectory and the identity are where OMERO expects."
     ), {}
-
-
-def usage_area(
-    location: ServerLocation,
-    service: UsageService,
-    mode: str,
-    *,
-    progress: Callable[[Any], None] | None = None,
-    cancel: threading.Event | None = None,
-    scanned: Callable[[UsageReport], None] | None = None,
-) -> AreaResult:
-    """``mode``: "full" scans, "quick" rescans, "cached" judges the last scan on record.
-    ``scanned`` is handed the report of a scan made now (not one from the record)."""
-    if mode == "cached":
-        report = service.last_report(location)
-        if report is None:
-            return headroom_without_scan(location, service.thresholds()), {}
-    else:
-        try:
-            report = service.scan(location, quick=mode == "quick", progress=progress, cancel=cancel)
-            if scanned is not None:
-                scanned(report)
-        except UsageError as err:
-            finding = Finding(
-                "usage", Severity.UNKNOWN, "usage.cannot_scan", f"Cannot measure: {err}."
-            )
-            return summarise("usage", [finding], finding.message, measured_at=time.time()), {}
-    kind = "quick rescan" if report.scan.quick else "full scan"
-    area = summarise(
-        "usage",
-        report.findings,
-        f"{report.verdict_words}; repository {human_bytes(report.scan.totals.allocated_bytes)}.",
-        severity=report.verdict,
-        measured_at=report.scan.finished_at,
-        note=f"{kind} of {stamp(report.scan.finished_at)}",
-    )
-    return area, usage_metrics(report)
-
-
-def usage_metrics(report: UsageReport) -> Metrics:
-    scan = report.scan
-    return {
-        "subdirectories": [
-            {
-                "name": u.name,
-                "allocated_bytes": u.totals.allocated_bytes,
-                "apparent_bytes": u.totals.apparent_bytes,
-                "files": u.totals.files,
-            }
-            for u in scan.units
-        ],
-        "repository": {
-            "allocated_bytes": scan.totals.allocated_bytes,
-            "apparent_bytes": scan.totals.apparent_bytes,
-            "files": scan.totals.files,
-        },
-        "scanned_at": scan.finished_at,
-        "volumes": [
-            {
-                "mount_point": h.volume.mount_point,
-                "free_bytes": h.volume.free_bytes,
-                "total_bytes": h.volume.total_bytes,
-                "free_inodes": h.volume.free_inodes,
-                "days_to_full": h.projection.days_to_full,
-            }
-            for h in report.headroom
-        ],
-    }
 
 
 def locks_area(

@@ -14,14 +14,15 @@ from pathlib import Path
 from omero_tui.core.atomic_write import write_atomic
 from omero_tui.core.health.model import HealthReport
 
-# The interpreter's own SHA-256, as the usage cache has it: hashlib's OpenSSL costs every
-# check more than the hash.
-from omero_tui.core.usage.cache import sha256
-
 CACHE_VERSION = 1
 
 
 def cache_path(state_dir: Path, data_dir: str) -> Path:
+    # The interpreter's own SHA-256, as the usage cache has it (hashlib's OpenSSL costs
+    # every check more than the hash); imported here: ``check`` forks before it loads
+    # the usage cache's modules (see health.check).
+    from omero_tui.core.usage.cache import sha256
+
     key = sha256(os.path.abspath(data_dir).encode()).hexdigest()[:16]
     return Path(state_dir) / "health" / f"{key}.json"
 
