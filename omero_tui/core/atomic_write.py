@@ -13,10 +13,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
-def write_atomic(path: Path, data: bytes, *, mode: int | None = None, durable: bool = True) -> None:
-    """Write ``data`` to ``path`` atomically; ``mode`` sets its permission bits;
-    ``durable=False`` skips the fsync (for files that are only a cache)."""
+
+def write_atomic(
+    path: Path,
+    data: bytes | Sequence[bytes | memoryview],
+    *,
+    mode: int | None = None,
+    durable: bool = True,
+) -> None:
+    """Write ``data`` (bytes, or parts one after another) to ``path`` atomically;
+    ``mode`` sets its permission bits; ``durable=False`` skips the fsync (for files
+    that are only a cache)."""
     path = Path(path)
     # mkstemp's way (a fresh name, O_EXCL, 0600) without importing tempfile, which
     # brings random, shutil and the compression modules into every headless command.
@@ -31,7 +42,10 @@ def write_atomic(path: Path, data: bytes, *, mode: int | None = None, durable: b
         raise FileExistsError(f"no free temporary name beside {path}")
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            if isinstance(data, bytes):
+                out.write(data)
+            else:
+                out.writelines(data)  # large parts go straight through, not copied
             out.flush()
             if durable:
                 os.fsync(out.fileno())

@@ -1,4 +1,4 @@
-"""The scan cache, format 3: columns that load by directories, and a head for a rescan
+"""The scan cache (format 3 and on): columns that load by directories, and a head for a rescan
 that found nothing changed, so that what the console shows afterwards stays true."""
 
 from __future__ import annotations
@@ -74,17 +74,20 @@ def test_a_value_no_array_holds_keeps_its_column_a_list() -> None:
     assert table[""] == record and isinstance(table.columns[0], list)
 
 
-def test_stored_subtree_totals_are_the_summed_ones(tricky) -> None:  # noqa: ANN001
+def test_totals_from_running_sums_are_the_ones_summed_bottom_up(tricky) -> None:  # noqa: ANN001
     scan = scan_usage(str(tricky), pool=ScanPool(0))
-    tree = scan.tree
-    tables = [RecordTable.of(r, tree.stored_sums(i)) for i, r in enumerate(scan.raw.records)]
-    stored = UsageTree(scan.roots, [round_trip(t) for t in tables], scan.raw.links)
-    assert stored.repository == tree.repository
-    for root, records in enumerate(scan.raw.records):
-        assert all(stored.totals(root, rel) == tree.totals(root, rel) for rel in records)
+    records = [dict(r.items()) for r in scan.raw.records]  # plain dicts: summed bottom-up
+    summed = UsageTree(scan.roots, records, scan.raw.links)
+    tables = [round_trip(RecordTable.of(r)) for r in records]
+    assert all(t.prefix is not None for t in tables)
+    stored = UsageTree(scan.roots, tables, scan.raw.links)
+    assert stored.repository == summed.repository == scan.totals
+    for root, by_rel in enumerate(records):
+        assert all(stored.totals(root, rel) == summed.totals(root, rel) for rel in by_rel)
+        assert all(stored.direct(root, rel) == summed.direct(root, rel) for rel in by_rel)
 
 
-@pytest.mark.parametrize("format_", [2, 3])
+@pytest.mark.parametrize("format_", [2, 3, 4])
 def test_an_older_cache_is_ignored_and_the_next_scan_is_full(tricky, tmp_path, format_) -> None:  # noqa: ANN001
     state = tmp_path / "state"
     path = cache_path(state, str(tricky))
@@ -92,15 +95,19 @@ def test_an_older_cache_is_ignored_and_the_next_scan_is_full(tricky, tmp_path, f
     if format_ == 2:
         tag = f"omero-tui usage cache 2 {sys.version_info[:2]}"
         path.write_bytes(marshal.dumps({"tag": tag, "data_dir": str(tricky)}))
-    else:  # 3: the tag line, a token, then marshal
+    elif format_ == 3:  # 3: the tag line, a token, then marshal
         tag = f"omero-tui usage cache 3 {sys.version_info[:2]} {sys.byteorder}\n".encode()
         path.write_bytes(tag + bytes(16) + marshal.dumps({"data_dir": str(tricky)}))
+    else:  # 4: the tag, a token, the marshalled part's length, it, then the columns
+        tag = f"omero-tui usage cache 4 {sys.version_info[:2]} {sys.byteorder}\n".encode()
+        body = marshal.dumps({"data_dir": str(tricky)})
+        path.write_bytes(tag + bytes(16) + len(body).to_bytes(8, "little") + body + bytes(16))
     assert load_walk(state, str(tricky)) is None
     location = discover(data_dir_arg=str(tricky), candidates=(), env={})
     with service(state) as usage:
         report = usage.scan(location, quick=True)
     assert not report.scan.quick and report.scan.totals.allocated_bytes == gnu_du(tricky)[0]
-    assert load_walk(state, str(tricky)) is not None  # replaced by a format 3 one
+    assert load_walk(state, str(tricky)) is not None  # replaced by one of this format
 
 
 def test_an_unchanged_rescan_writes_a_head_and_the_console_shows_it(tricky, tmp_path) -> None:  # noqa: ANN001

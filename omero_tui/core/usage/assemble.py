@@ -6,9 +6,10 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from omero_tui.core.record import frozen
+from omero_tui.core.record import frozen, replace
 from omero_tui.core.usage.model import Growth, UnitUsage, UsageScan
 from omero_tui.core.usage.plan import ScanPlan, UnitSpec
+from omero_tui.core.usage.table import RecordTable
 from omero_tui.core.usage.tree import UsageTree
 from omero_tui.core.usage.walk import HIST, join, unpack_hist, watched
 
@@ -49,6 +50,11 @@ class WalkResult:
 
 
 def assemble(walk: WalkResult) -> UsageScan:
+    # The records as tables (table.py), made once here: the sums read from them, the
+    # cache stores them as they are, and a quick rescan compares against them.
+    tables = [RecordTable.of(records) for records in walk.records]
+    if any(t is not r for t, r in zip(tables, walk.records, strict=True)):
+        walk = replace(walk, records=tables)
     plan = walk.plan
     tree = UsageTree(plan.roots, walk.records, walk.links)
     listed_by_unit = _listed_by_unit(walk, plan.units)
@@ -130,14 +136,14 @@ def record_days(record: tuple) -> dict[int, int]:
 
 
 def growth_of(tree: UsageTree, plan: ScanPlan, walk_days: dict[str, dict[int, int]]) -> Growth:
-    by_unit: dict[str, dict[int, int]] = {}
+    by_unit = {
+        name: {day: blocks * 512 for day, blocks in counts.items() if blocks}
+        for name, counts in walk_days.items()
+    }
     total: dict[int, int] = {}
-    for name, counts in walk_days.items():
-        row = by_unit.setdefault(name, {})
-        for day, blocks in counts.items():
-            if blocks:
-                row[day] = row.get(day, 0) + blocks * 512
-                total[day] = total.get(day, 0) + blocks * 512
+    for row in by_unit.values():
+        for day, size in row.items():
+            total[day] = total.get(day, 0) + size
     for inode in tree.inodes.values():
         size = inode.blocks * 512
         total[inode.day] = total.get(inode.day, 0) + size
@@ -158,10 +164,15 @@ def _import_days(tree: UsageTree, plan: ScanPlan) -> dict[int, int]:
         return {}
     root, base = plan.managed
     prefix = base + "/" if base else ""
-    depth = (base.count("/") + 1 if base else 0) + 3
+    depth = base.count("/") + 3 if base else 2  # slashes in a day directory's rel
+    records = tree.records[root]
+    names: Sequence[str] = records
+    if isinstance(records, RecordTable) and records.preorder:
+        span = records.span(base)  # all below base, and nothing else
+        names = records.names[span[0] : span[1]] if span is not None else ()
     days: dict[int, int] = {}
-    for rel in tree.records[root]:
-        if not rel.startswith(prefix) or rel.count("/") + 1 != depth:
+    for rel in names:
+        if rel.count("/") != depth or not rel.startswith(prefix):
             continue
         _, month_dir, day_dir = rel[len(prefix) :].split("/")
         month, day = _MONTH_DIR.match(month_dir), _DAY_DIR.match(day_dir)

@@ -3,7 +3,8 @@
 Stored with ``marshal``, which writes and reads several times faster than JSON or
 pickle. The directory records are columns (table.py), kept after the marshalled
 part as raw arrays that a load uses in place: it takes a millisecond or two however
-many directories there are. ``marshal`` is not meant for data from others, so the
+many directories there are. The file ends with the token it starts with, so one cut
+short anywhere does not load. ``marshal`` is not meant for data from others, so the
 file lives in the admin's own state dir, is written 0600, and any file that does not
 load cleanly (another Python, a torn write, a stranger's file) is ignored: the next
 scan is simply a full one.
@@ -32,7 +33,9 @@ from omero_tui.core.usage.model import ScanRoot, UsageScan
 from omero_tui.core.usage.plan import ScanPlan, UnitSpec
 from omero_tui.core.usage.table import Blobs, RecordTable
 
-CACHE_FORMAT = 4  # 3: records as columns, their subtree totals, a head; 4: columns in place
+# 3: records as columns, their subtree totals, a head; 4: columns in place; 5: running
+# sums for the totals, day histograms packed narrow (walk.pack_hist), the token at the end
+CACHE_FORMAT = 5
 # marshal's format changes between Python versions, the arrays' byte order between
 # machines: a cache from another is ignored.
 _TAG = f"omero-tui usage cache {CACHE_FORMAT} {sys.version_info[:2]} {sys.byteorder}\n".encode()
@@ -80,10 +83,8 @@ def store_scan(scan: UsageScan, state_dir: Path) -> Saved:
         "units": [(u.name, u.path, u.kind, u.target, u.root, u.rel) for u in plan.units],
         "managed": plan.managed,
         "managed_unit": plan.managed_unit,
-        "tables": [
-            RecordTable.dump_records(records, scan.tree.stored_sums(root), blobs)
-            for root, records in enumerate(walk.records)
-        ],
+        # Tables already (assemble makes them): stored as they are.
+        "tables": [RecordTable.of(records).dump(blobs) for records in walk.records],
         "links": walk.links,
         "problems": walk.problems,
         "mounts": walk.mounts,
@@ -98,7 +99,8 @@ def store_scan(scan: UsageScan, state_dir: Path) -> Saved:
     body = marshal.dumps(payload)
     head = _TAG + token + len(body).to_bytes(8, "little")
     pad = bytes(-(len(head) + len(body)) % 8)
-    write_atomic(path, b"".join([head, body, pad, *blobs.parts]), durable=False)
+    # The parts as they are (the columns, the histograms: most of the file), not joined.
+    write_atomic(path, [head, body, pad, *blobs.parts, token], durable=False)
     with contextlib.suppress(OSError):
         os.unlink(head_path(path))  # it names the file just replaced: no use now
     return Saved(path, token)
@@ -118,7 +120,7 @@ def load_walk(state_dir: Path, data_dir: str) -> WalkResult | None:
             # One read, then loads: marshal.load on a file reads object by object.
             data = handle.read()
         token = _split(data)
-        if token is None:
+        if token is None or not data.endswith(token):
             return None
         # The marshalled part, then the blobs (the records' columns), used in place.
         start = len(_TAG) + _TOKEN + 8
@@ -128,7 +130,7 @@ def load_walk(state_dir: Path, data_dir: str) -> WalkResult | None:
         if not isinstance(payload, dict) or payload["data_dir"] != os.path.abspath(data_dir):
             return None
         meta = _head(path, token) or payload["meta"]
-        return _walk_of(payload, meta, token, view[end + (-end % 8) :])
+        return _walk_of(payload, meta, token, view[end + (-end % 8) : len(data) - _TOKEN])
     except (OSError, EOFError, ValueError, TypeError, KeyError, IndexError):
         return None
 

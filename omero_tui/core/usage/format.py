@@ -104,10 +104,23 @@ def date_to_day(when: date) -> int:
 def by_month(days: Mapping[int, int]) -> dict[str, int]:
     """Bytes by day since the epoch -> bytes by "YYYY-MM", in date order."""
     months: dict[str, int] = {}
+    key, end = "", None  # the month being summed, and the day its next one starts
     for day in sorted(days):
-        key = day_to_date(day).strftime("%Y-%m")
+        if end is None or day >= end:  # a date and its name once a month, not once a day
+            when = day_to_date(day)
+            key = when.strftime("%Y-%m")
+            end = _next_month(when)
         months[key] = months.get(key, 0) + days[day]
     return months
+
+
+def _next_month(when: date) -> int | None:
+    """The day the month after ``when``'s starts; None after the last month dates have."""
+    if when.month < 12:
+        return date_to_day(date(when.year, when.month + 1, 1))
+    if when.year < 9999:
+        return date_to_day(date(when.year + 1, 1, 1))
+    return None
 
 
 SPARK = "▁▂▃▄▅▆▇█"

@@ -43,14 +43,8 @@ def quick_rescan(
     old = previous.raw if isinstance(previous, UsageScan) else previous
     if not isinstance(old, WalkResult):
         raise ValueError("a quick rescan needs a scan made in this version (or its cache)")
-    # The subtree totals of a scan summed in this process; a cached one keeps its own.
-    sums = (
-        [previous.tree.stored_sums(i) for i in range(len(old.records))]
-        if isinstance(previous, UsageScan)
-        else None
-    )
     try:
-        return _quick(old, managed_dir, progress, cancel, clock, sums)
+        return _quick(old, managed_dir, progress, cancel, clock)
     except _NeedFullScan as reason:
         scan = scan_usage(
             old.plan.data_dir,
@@ -74,7 +68,6 @@ def _quick(
     progress: ProgressCallback | None,
     cancel: threading.Event | None,
     clock: Callable[[], float],
-    sums: list | None = None,
 ) -> UsageScan:
     started = clock()
     plan = plan_scan(old.plan.data_dir, managed_dir)
@@ -98,7 +91,7 @@ def _quick(
         )
         table = None
         if before is not None:
-            table = RecordTable.of(old.records[before], sums[before] if sums else None)
+            table = RecordTable.of(old.records[before])
         if table is None or not walker.run_stored(table, counter):
             walker.run(counter)
         same = same and table is not None and walker.records is table

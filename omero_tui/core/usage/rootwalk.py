@@ -44,6 +44,10 @@ def add_record_days(days: dict[str, dict[int, int]], record: tuple) -> None:
 
 def count_rows(table: RecordTable, start: int, end: int, sign: int, counter: Progress) -> None:
     """Count rows start..end of the table as reused (or, sign -1, take them back)."""
+    summed = table.rows_sum(start, end)
+    if summed is not None:
+        counter.add_reused(sign * (end - start), sign * summed[0], sign * summed[1])
+        return
     columns = table.columns
     files, own, held = columns[FILES - 1], columns[OWN_BLOCKS - 1], columns[BLOCKS - 1]
     counter.add_reused(

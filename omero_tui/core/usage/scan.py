@@ -328,9 +328,9 @@ def _seed(
 def _previous_sizes(plan: ScanPlan, previous: WalkResult | None) -> Callable[[int, str], int]:
     """Files and directories below a top directory at the previous scan (0 if unknown).
 
-    A scan loaded from the cache knows its subtree totals (RecordTable.sum_of); for
-    one made in this process, one pass over its records counts what lies below each
-    directory of the frontier's levels (at most two deep, see _seed).
+    Records as a table (as every scan's are) know their subtree totals
+    (RecordTable.sum_of); for others, one pass over the records counts what lies
+    below each directory of the frontier's levels (at most two deep, see _seed).
     """
     if previous is None:
         return lambda root, rel: 0
@@ -344,7 +344,7 @@ def _previous_sizes(plan: ScanPlan, previous: WalkResult | None) -> Callable[[in
         if old is None:
             return 0
         records = previous.records[old]
-        if isinstance(records, RecordTable) and records.sums is not None:
+        if isinstance(records, RecordTable) and records.prefix is not None:
             sums = records.sum_of(rel)
             return 0 if sums is None else sums[0] + sums[1]  # files, dirs
         if counted is None:

@@ -5,9 +5,12 @@ of eleven objects from a cache takes longer than the quick rescan they serve, so
 cache keeps the records as columns instead: the names joined in one string, the
 integers as arrays, the day histograms as one blob. A :class:`RecordTable` reads like
 the walk's dict (rel -> record) but builds a record tuple only when one is asked for;
-a quick rescan compares the columns of an unchanged directory and builds none. It
-also carries the subtree totals of the scan it came from (before hard links are
-added), which stay exact as long as the records do.
+a quick rescan compares the columns of an unchanged directory and builds none.
+
+The rows are in pre-order (see preorder_key), so a directory and all below it are one
+span of rows, and its subtree totals (before hard links are added) are a difference
+of two running sums: the table keeps running sums of the directories' own figures
+(``prefix``), made at C speed, instead of summing the tree bottom-up.
 """
 
 from __future__ import annotations
@@ -16,15 +19,26 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import accumulate
+from operator import add
 
-from omero_tui.core.usage.walk import APPARENT, BLOCKS, ERRORS, FILES, OWN_BLOCKS, OWN_SIZE
+from omero_tui.core.usage.walk import (
+    APPARENT,
+    BLOCKS,
+    ERRORS,
+    FILES,
+    HIST,
+    OWN_BLOCKS,
+    OWN_SIZE,
+)
 
 # The integer fields of a record (walk.INO .. walk.ERRORS), their array type codes.
 # Inode numbers are unsigned 64-bit (overlayfs sets the high bits); mtimes may be
 # negative. A value that fits no array (none should) keeps its column a plain list.
 INT_CODES = ("Q", "q", "q", "q", "q", "q", "q", "q", "q")
-# A subtree's totals before linked inodes are added: files, dirs, apparent, allocated, errors.
-SUM_CODES = ("q", "q", "q", "q", "q")
+# Running sums of the rows' own figures, one more than rows (the first is 0): files,
+# apparent bytes (own inode and files), blocks (likewise), errors. A subtree's totals
+# are the sums at the end of its span less those at its start; a directory is a row.
+PREFIX_CODES = ("q", "q", "q", "q")
 
 Column = Sequence[int]
 
@@ -32,7 +46,16 @@ Column = Sequence[int]
 class RecordTable(Mapping[str, tuple]):
     """Directory records by rel, kept as columns; read-only once made."""
 
-    __slots__ = ("names", "columns", "hist", "hist_ends", "sums", "preorder", "_index", "_records")
+    __slots__ = (
+        "names",
+        "columns",
+        "hist",
+        "hist_ends",
+        "prefix",
+        "preorder",
+        "_index",
+        "_records",
+    )
 
     def __init__(
         self,
@@ -40,7 +63,7 @@ class RecordTable(Mapping[str, tuple]):
         columns: Sequence[Column],
         hist: bytes | memoryview,
         hist_ends: Column,
-        sums: Sequence[Column] | None = None,
+        prefix: Sequence[Column] | None = None,
         preorder: bool = False,
     ) -> None:
         # In pre-order (see preorder_key) a directory comes right before all below it,
@@ -51,36 +74,30 @@ class RecordTable(Mapping[str, tuple]):
         self.columns = tuple(columns)  # INO, MTIME, CTIME, OWN_SIZE, ... ERRORS
         self.hist = hist
         self.hist_ends = hist_ends
-        self.sums = None if sums is None else tuple(sums)
+        # Running sums (PREFIX_CODES), only in pre-order and when every directory's
+        # parent is a row too (as a walk from the root makes them): else None.
+        self.prefix = None if prefix is None else tuple(prefix)
         self._index: dict[str, int] | None = None
         self._records: dict[str, tuple] | None = None
 
     @classmethod
-    def of(
-        cls, records: Mapping[str, tuple], sums: Mapping[str, Sequence[int]] | None = None
-    ) -> RecordTable:
-        """The table of a walk's records, in pre-order (and their subtree totals, if known)."""
+    def of(cls, records: Mapping[str, tuple]) -> RecordTable:
+        """The table of a walk's records, in pre-order, with their running sums."""
         if isinstance(records, RecordTable):
-            if records.sums is not None or sums is None:
-                return records
-            table = records
-            stored_sums = _sums_of(table.names, sums)
-            return cls(
-                table.names, table.columns, table.hist, table.hist_ends, stored_sums, table.preorder
-            )
-        names, columns, hists, ends, stored_sums = _made(records, sums)
-        return cls(names, columns, b"".join(hists), ends, stored_sums, preorder=True)
-
-    @staticmethod
-    def dump_records(
-        records: Mapping[str, tuple], sums: Mapping[str, Sequence[int]] | None, blobs: Blobs
-    ) -> tuple:
-        """What ``of(records, sums).dump(blobs)`` gives, without joining the histograms
-        twice (a large tree's are tens of MB): they go to the blobs as they are."""
-        if isinstance(records, RecordTable):
-            return RecordTable.of(records, sums).dump(blobs)
-        names, columns, hists, ends, stored_sums = _made(records, sums)
-        return _stored(names, columns, blobs.add(*hists), ends, stored_sums, True, blobs)
+            return records
+        names = sorted(records, key=preorder_key)
+        fields = list(zip(*map(records.__getitem__, names), strict=True))
+        if not fields:
+            fields = [()] * (HIST + 1)
+        columns = [
+            column_of(code, values) for code, values in zip(INT_CODES, fields[1:HIST], strict=True)
+        ]
+        hists = fields[HIST]
+        ends = column_of("q", list(accumulate(map(len, hists))))
+        table = cls(names, columns, b"".join(hists), ends, None, preorder=True)
+        if whole(names, table.index()):
+            table.prefix = running_sums(fields[1:HIST])
+        return table
 
     def span_end(self, at: int) -> int:
         """The row after the span of row ``at``: itself and all below it (pre-order)."""
@@ -92,6 +109,15 @@ class RecordTable(Mapping[str, tuple]):
         while row < end:
             yield self.names[row], row
             row = self.span_end(row)
+
+    def span(self, rel: str) -> tuple[int, int] | None:
+        """The rows of ``rel`` and all below it (pre-order), None when it is no row."""
+        if not rel:
+            # The root's key ("/") need not sort first (".a/" sorts before it), but
+            # the root's span is every row.
+            return (0, len(self.names)) if rel in self.index() else None
+        at = self.index().get(rel)
+        return None if at is None else (at, self.span_end(at))
 
     # ----------------------------------------------------------------- as a Mapping
 
@@ -148,37 +174,67 @@ class RecordTable(Mapping[str, tuple]):
         return self._records
 
     def sum_of(self, rel: str) -> list[int] | None:
-        """The stored subtree totals of ``rel`` (only when ``sums`` is set)."""
-        i = self.index().get(rel)
-        if i is None or self.sums is None:
+        """The subtree totals of ``rel`` before linked inodes (files, dirs, apparent,
+        allocated, errors); None when it is no row or the table has no running sums."""
+        if self.prefix is None:
             return None
-        return [column[i] for column in self.sums]
+        span = self.span(rel)
+        if span is None:
+            return None
+        at, end = span
+        files, apparent, blocks, errors = self.prefix
+        return [
+            files[end] - files[at],
+            end - at,
+            apparent[end] - apparent[at],
+            (blocks[end] - blocks[at]) * 512,
+            errors[end] - errors[at],
+        ]
+
+    def rows_sum(self, start: int, end: int) -> tuple[int, int] | None:
+        """Files and blocks (own inodes included) of rows start..end, from the running
+        sums (None without them)."""
+        if self.prefix is None:
+            return None
+        files, _, blocks, _ = self.prefix
+        return files[end] - files[start], blocks[end] - blocks[start]
 
     # ----------------------------------------------------------------- stored
 
     def dump(self, blobs: Blobs) -> tuple:
         """Plain values for marshal; the large ones go to ``blobs``, read back in place."""
-        hist = blobs.add(self.hist)
-        return _stored(
-            self.names, self.columns, hist, self.hist_ends, self.sums, self.preorder, blobs
+        return (
+            len(self.names),
+            "\0".join(self.names),  # no file name holds a NUL
+            [_dump(c, blobs) for c in self.columns],
+            blobs.add(self.hist),
+            _dump(self.hist_ends, blobs),
+            None if self.prefix is None else [_dump(c, blobs) for c in self.prefix],
+            self.preorder,
         )
 
     @classmethod
     def load(cls, stored: tuple, blobs: memoryview) -> RecordTable:
         """The table ``dump`` stored; its columns are views of ``blobs``, not copies."""
-        count, names, columns, (at, size), ends, sums, preorder = stored
-        hist = _region(blobs, at, size)
+        count, names, columns, (at, size), ends, prefix, preorder = stored
+        hist = _region(blobs, at, size, 1)
         table = cls(
             names.split("\0") if count else [],
             [_load(c, blobs) for c in columns],
             hist,
             _load(ends, blobs),
-            None if sums is None else [_load(c, blobs) for c in sums],
+            None if prefix is None else [_load(c, blobs) for c in prefix],
             preorder is True,
         )
-        lengths = {len(c) for c in (*table.columns, table.hist_ends, *(table.sums or ()))}
+        lengths = {len(c) for c in (*table.columns, table.hist_ends)}
         if len(table.columns) != len(INT_CODES) or lengths - {count} or len(table.names) != count:
             raise ValueError("a record table whose columns do not line up")
+        if table.prefix is not None and (
+            len(table.prefix) != len(PREFIX_CODES)
+            or {len(c) for c in table.prefix} != {count + 1}
+            or not table.preorder
+        ):
+            raise ValueError("a record table whose running sums do not line up")
         if count and table.hist_ends[-1] != len(hist):
             raise ValueError("a record table whose histograms do not line up")
         return table
@@ -191,15 +247,13 @@ class Blobs:
         self.parts: list[bytes | memoryview] = []
         self.size = 0
 
-    def add(self, *parts: bytes | memoryview) -> tuple[int, int]:
-        """Where ``parts``, one after another, will lie from the start of the blobs:
-        (offset, length in bytes)."""
+    def add(self, data: bytes | memoryview) -> tuple[int, int]:
+        """Where ``data`` will lie from the start of the blobs: (offset, length in bytes)."""
         at = self.size
-        for data in parts:
-            data = memoryview(data).cast("B") if not isinstance(data, bytes) else data
-            self.parts.append(data)
-            self.size += len(data)
-        size = self.size - at
+        data = memoryview(data).cast("B") if not isinstance(data, bytes) else data
+        self.parts.append(data)
+        size = len(data)
+        self.size += size
         pad = -size % 8
         if pad:
             self.parts.append(bytes(pad))
@@ -207,45 +261,24 @@ class Blobs:
         return at, size
 
 
-def _made(
-    records: Mapping[str, tuple], sums: Mapping[str, Sequence[int]] | None
-) -> tuple[list[str], list[Column], tuple[bytes, ...], Column, list[Column] | None]:
-    """A walk's records as columns, in pre-order: names, integers, histograms, their ends."""
-    names = sorted(records, key=preorder_key)
-    fields = list(zip(*(records[n] for n in names), strict=True)) if names else [()] * 11
-    columns = [
-        column_of(code, values) for code, values in zip(INT_CODES, fields[1:10], strict=True)
-    ]
-    hists = fields[10]
-    ends = column_of("q", list(accumulate(map(len, hists))))
-    return names, columns, hists, ends, _sums_of(names, sums)
-
-
-def _sums_of(names: list[str], sums: Mapping[str, Sequence[int]] | None) -> list[Column] | None:
-    if sums is None:
-        return None
-    by_field = list(zip(*(sums[name] for name in names), strict=True)) if names else []
-    return [column_of(c, v) for c, v in zip(SUM_CODES, by_field or [()] * 5, strict=True)]
-
-
-def _stored(
-    names: list[str],
-    columns: Sequence[Column],
-    hist: tuple[int, int],
-    ends: Column,
-    sums: Sequence[Column] | None,
-    preorder: bool,
-    blobs: Blobs,
-) -> tuple:
-    return (
-        len(names),
-        "\0".join(names),  # no file name holds a NUL
-        [_dump(c, blobs) for c in columns],
-        hist,
-        _dump(ends, blobs),
-        None if sums is None else [_dump(c, blobs) for c in sums],
-        preorder,
+def running_sums(columns: Sequence[Sequence[int]]) -> list[Column]:
+    """The running sums (PREFIX_CODES) of a table's columns (INO .. ERRORS)."""
+    own_size, own_blocks, files, apparent, blocks, errors = columns[OWN_SIZE - 1 : ERRORS]
+    sums = (
+        accumulate(files, initial=0),
+        accumulate(map(add, own_size, apparent), initial=0),
+        accumulate(map(add, own_blocks, blocks), initial=0),
+        accumulate(errors, initial=0),
     )
+    return [column_of(code, list(values)) for code, values in zip(PREFIX_CODES, sums, strict=True)]
+
+
+def whole(names: Sequence[str], index: Mapping[str, int]) -> bool:
+    """Whether every directory's parent is a row too (the root's included): then each
+    directory's span holds all that is below it and its running sums are its totals."""
+    if names and "" not in index:
+        return False
+    return all(map(index.__contains__, [rel.rpartition("/")[0] for rel in names]))
 
 
 def preorder_key(rel: str) -> str:
@@ -254,9 +287,9 @@ def preorder_key(rel: str) -> str:
     return rel + "/"
 
 
-def subtree_sums(records: Mapping[str, tuple]) -> tuple[dict[str, list[int]], bool]:
-    """Each directory's subtree totals, summed bottom-up (linked inodes left out), and
-    whether every directory's parent was there (see RecordTable.patched)."""
+def subtree_sums(records: Mapping[str, tuple]) -> dict[str, list[int]]:
+    """Each directory's subtree totals, summed bottom-up (linked inodes left out): for
+    records that some directory's parent is missing from (see RecordTable.prefix)."""
     acc = {
         rel: [
             r[FILES],
@@ -267,7 +300,6 @@ def subtree_sums(records: Mapping[str, tuple]) -> tuple[dict[str, list[int]], bo
         ]
         for rel, r in records.items()
     }
-    whole = True
     # Longest first: a child's path is its parent's and more, so each directory
     # is complete before it joins its parent.
     for rel in sorted(acc, key=len, reverse=True):
@@ -275,7 +307,6 @@ def subtree_sums(records: Mapping[str, tuple]) -> tuple[dict[str, list[int]], bo
             continue
         parent = acc.get(rel.rpartition("/")[0])
         if parent is None:
-            whole = False
             continue  # its parent vanished mid-scan: counted in no total above it
         child = acc[rel]
         parent[0] += child[0]  # unrolled: this loop runs once per directory
@@ -283,7 +314,7 @@ def subtree_sums(records: Mapping[str, tuple]) -> tuple[dict[str, list[int]], bo
         parent[2] += child[2]
         parent[3] += child[3]
         parent[4] += child[4]
-    return acc, whole
+    return acc
 
 
 def column_of(code: str, values: Sequence[int]) -> Column:
@@ -312,7 +343,7 @@ def _load(stored: tuple, blobs: memoryview) -> Column:
     return _region(blobs, at, size).cast(code)
 
 
-def _region(blobs: memoryview, at: int, size: int) -> memoryview:
-    if at < 0 or size < 0 or at + size > len(blobs) or size % 8:
+def _region(blobs: memoryview, at: int, size: int, unit: int = 8) -> memoryview:
+    if at < 0 or size < 0 or at + size > len(blobs) or size % unit:
         raise ValueError("a cache part that lies outside the file")
     return blobs[at : at + size]

@@ -57,8 +57,6 @@ class UsageTree:
         self.records = list(records)
         self.links = list(links)
         self.inodes = _group_links(self.links)
-        # Per root, the subtree totals before linked inodes (see stored_sums).
-        self.sums: list[Mapping[str, Sequence[int]] | RecordTable | None] = []
         self._totals, self.repository = self._sum()
         self._children: list[dict[str, list[str]]] | None = None
 
@@ -115,16 +113,11 @@ class UsageTree:
         per_root: list[RootSums] = []
         repository = [0, 0, 0, 0, 0]
         for records in self.records:
-            if isinstance(records, RecordTable) and records.sums is not None:
-                # The totals stored with the very same records: exact, and no sum to do.
-                stored: Mapping[str, Sequence[int]] | RecordTable | None = records
-                lookup = records.sum_of
+            if isinstance(records, RecordTable) and records.prefix is not None:
+                # The table's running sums: each total is a difference of two.
+                lookup: Callable[[str], Sequence[int] | None] = records.sum_of
             else:
-                summed, whole = subtree_sums(records)
-                lookup = summed.get
-                # A record without its parent: no totals that a rescan could correct.
-                stored = summed if whole else None
-            self.sums.append(stored)
+                lookup = subtree_sums(records).get
             sums = RootSums(lookup)
             top = sums.get("") or (0, 0, 0, 0, 0)
             for i in range(5):
@@ -141,11 +134,6 @@ class UsageTree:
                     t[T_APPARENT] += inode.size
                     t[T_ALLOCATED] += inode.blocks * 512
         return per_root, Totals(*repository)
-
-    def stored_sums(self, root: int) -> Mapping[str, Sequence[int]] | None:
-        """A root's subtree totals before linked inodes, by rel (what the cache keeps)."""
-        base = self.sums[root]
-        return None if isinstance(base, RecordTable) else base
 
     def _links_in(self, root: int, rel: str) -> Iterator[LinkedInode]:
         for inode in self.inodes.values():

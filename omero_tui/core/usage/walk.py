@@ -221,19 +221,41 @@ def walk_task(
     return records, links, problems, mounts, stack, seen, days if keep is None else {}, marks
 
 
+# A directory's blocks by mtime day, packed narrow: its days (since 1970) as uint16,
+# then its blocks as uint32, 6 bytes a day where int64 pairs take 16. These are most
+# of what the workers send back and of the cache. A day or a count that does not fit
+# (an mtime before 1970 or after 2149, 2 TiB of one day in one directory) packs that
+# directory wide: WIDE, then int64 pairs. The narrow form's length is even, the wide
+# one's odd.
+_NARROW_DAY, _NARROW_BLOCKS = "H", "I"
+_NARROW = array(_NARROW_DAY).itemsize + array(_NARROW_BLOCKS).itemsize
+WIDE = b"w"
+
+
 def pack_hist(hist: dict[int, int]) -> bytes:
-    """Blocks by mtime day as packed int64 pairs: far smaller than a dict per directory."""
-    flat = array("q")
-    for day, count in hist.items():
-        flat.append(day)
-        flat.append(count)
-    return flat.tobytes()
+    """Blocks by mtime day, packed (see _NARROW): far smaller than a dict per directory."""
+    if not hist:
+        return b""
+    try:
+        return array(_NARROW_DAY, hist).tobytes() + array(_NARROW_BLOCKS, hist.values()).tobytes()
+    except OverflowError:
+        flat = array("q")
+        for day, count in hist.items():
+            flat.append(day)
+            flat.append(count)
+        return WIDE + flat.tobytes()
 
 
-def unpack_hist(packed: bytes) -> list[tuple[int, int]]:
-    flat = array("q")
-    flat.frombytes(packed)
-    return list(zip(flat[::2], flat[1::2], strict=True))
+def unpack_hist(packed: bytes | memoryview) -> list[tuple[int, int]]:
+    if len(packed) % 2:  # wide
+        flat = array("q")
+        flat.frombytes(packed[len(WIDE) :])
+        return list(zip(flat[::2], flat[1::2], strict=True))
+    split = len(packed) // _NARROW * array(_NARROW_DAY).itemsize
+    days, counts = array(_NARROW_DAY), array(_NARROW_BLOCKS)
+    days.frombytes(packed[:split])
+    counts.frombytes(packed[split:])
+    return list(zip(days, counts, strict=True))
 
 
 def _note(problems: list, directory: str, path: str, err: OSError) -> None:
