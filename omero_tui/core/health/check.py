@@ -25,7 +25,7 @@ TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
     from omero_tui.core.health.aside import AsideAreas
     from omero_tui.core.health.guard import AreaResult
-    from omero_tui.core.usage.report import UsageReport
+    from omero_tui.core.usage.model import UsageScan
     from omero_tui.core.usage.service import UsageService
 
     Tell = Callable[..., None]
@@ -117,7 +117,12 @@ def _check_all(
     from omero_tui.core.usage.service import UsageService, settings_thresholds
 
     service = usage or UsageService(state_dir, thresholds=lambda: settings_thresholds(settings))
-    scans: list[UsageReport] = []  # the usage scan made in this check, if any
+    walks: list[UsageScan] = []  # the usage scan made in this check, once walked
+
+    def walked(scan: UsageScan) -> None:
+        walks.append(scan)
+        if child is not None:  # the locks area there need not wait for the report
+            child.hand_over(pyramid_locks())
 
     def usage_check() -> AreaResult:
         if location.on_windows_paths:  # nothing on this disk is the repository
@@ -128,11 +133,11 @@ def _check_all(
             usage_mode,
             progress=lambda p: tell("usage", 1, f"{text_bar(p.fraction)} {progress_words(p)}"),
             cancel=cancel,
-            scanned=scans.append,
+            walked=walked,
         )
 
     def pyramid_locks() -> list[str] | None:
-        return _pyramid_locks(scans, location)
+        return _pyramid_locks(walks, location)
 
     try:
         if child is None:
@@ -140,7 +145,7 @@ def _check_all(
             return _check_in_turn(checks, tell, cancel)
         tell("usage", 1)
         scanned = guarded("usage", usage_check)
-        child.hand_over(pyramid_locks())
+        child.hand_over(pyramid_locks())  # when there was no walk (a no-op after one)
         return {**child.collect(tell), "usage": scanned}
     finally:
         if usage is None:
@@ -208,14 +213,14 @@ def _other_checks(
     return checks
 
 
-def _pyramid_locks(scans: list[UsageReport], location: ServerLocation) -> list[str] | None:
+def _pyramid_locks(walks: list[UsageScan], location: ServerLocation) -> list[str] | None:
     """The pyramid lock files the usage scan just met, when it walked this repository's
     Pixels whole; else None, and the locks area lists Pixels itself."""
     from omero_tui.core.usage.assemble import WalkResult, pyramid_lock_paths
 
-    if not scans or not isinstance(scans[-1].scan.raw, WalkResult):
+    if not walks or not isinstance(walks[-1].raw, WalkResult):
         return None
-    walk = scans[-1].scan.raw
+    walk = walks[-1].raw
     if walk.plan.data_dir != os.path.abspath(location.data_dir.value or ""):
         return None
     return pyramid_lock_paths(walk)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from omero_tui.core.health.guard import AreaResult, Metrics
+    from omero_tui.core.usage.model import UsageScan
 
 
 def usage_area(
@@ -33,19 +34,20 @@ def usage_area(
     *,
     progress: Callable[[Any], None] | None = None,
     cancel: threading.Event | None = None,
-    scanned: Callable[[UsageReport], None] | None = None,
+    walked: Callable[[UsageScan], None] | None = None,
 ) -> AreaResult:
     """``mode``: "full" scans, "quick" rescans, "cached" judges the last scan on record.
-    ``scanned`` is handed the report of a scan made now (not one from the record)."""
+    ``walked`` is handed a scan made now (not one from the record) as soon as it is
+    walked (see ``UsageService.scan``)."""
     if mode == "cached":
         report = service.last_report(location)
         if report is None:
             return headroom_without_scan(location, service.thresholds()), {}
     else:
         try:
-            report = service.scan(location, quick=mode == "quick", progress=progress, cancel=cancel)
-            if scanned is not None:
-                scanned(report)
+            report = service.scan(
+                location, quick=mode == "quick", progress=progress, cancel=cancel, walked=walked
+            )
         except UsageError as err:
             finding = Finding(
                 "usage", Severity.UNKNOWN, "usage.cannot_scan", f"Cannot measure: {err}."

@@ -100,8 +100,11 @@ class UsageService:
         export: Path | None = None,
         progress: Callable[[UsageProgress], None] | None = None,
         cancel: threading.Event | None = None,
+        walked: Callable[[UsageScan], None] | None = None,
     ) -> UsageReport:
-        """Scan, record and report. ``quick`` falls back to a full scan with nothing to reuse."""
+        """Scan, record and report. ``quick`` falls back to a full scan with nothing to reuse.
+        ``walked`` is handed the scan as soon as the walk is done, before it is recorded
+        and judged (``check`` hands the lock files it met to the locks area then)."""
         data_dir, managed = _data_dir(location), location.managed_dir.value
         previous = self._remembered(data_dir)
         if export is not None:
@@ -121,6 +124,8 @@ class UsageService:
                 progress=progress,
                 cancel=cancel,
             )
+        if walked is not None:
+            walked(scan)
         volumes = self.read_volumes(scan)
         self._record(scan, volumes)
         return self._report(scan, volumes)
