@@ -87,7 +87,7 @@ def test_totals_from_running_sums_are_the_ones_summed_bottom_up(tricky) -> None:
         assert all(stored.direct(root, rel) == summed.direct(root, rel) for rel in by_rel)
 
 
-@pytest.mark.parametrize("format_", [2, 3, 4])
+@pytest.mark.parametrize("format_", [2, 3, 4, 5])
 def test_an_older_cache_is_ignored_and_the_next_scan_is_full(tricky, tmp_path, format_) -> None:  # noqa: ANN001
     state = tmp_path / "state"
     path = cache_path(state, str(tricky))
@@ -98,8 +98,9 @@ def test_an_older_cache_is_ignored_and_the_next_scan_is_full(tricky, tmp_path, f
     elif format_ == 3:  # 3: the tag line, a token, then marshal
         tag = f"omero-tui usage cache 3 {sys.version_info[:2]} {sys.byteorder}\n".encode()
         path.write_bytes(tag + bytes(16) + marshal.dumps({"data_dir": str(tricky)}))
-    else:  # 4: the tag, a token, the marshalled part's length, it, then the columns
-        tag = f"omero-tui usage cache 4 {sys.version_info[:2]} {sys.byteorder}\n".encode()
+    else:  # 4 and 5: the tag, a token, the marshalled part's length, it, the columns
+        tag = f"omero-tui usage cache {format_} {sys.version_info[:2]} {sys.byteorder}\n"
+        tag = tag.encode()
         body = marshal.dumps({"data_dir": str(tricky)})
         path.write_bytes(tag + bytes(16) + len(body).to_bytes(8, "little") + body + bytes(16))
     assert load_walk(state, str(tricky)) is None

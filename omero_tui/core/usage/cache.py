@@ -34,8 +34,9 @@ from omero_tui.core.usage.plan import ScanPlan, UnitSpec
 from omero_tui.core.usage.table import Blobs, RecordTable
 
 # 3: records as columns, their subtree totals, a head; 4: columns in place; 5: running
-# sums for the totals, day histograms packed narrow (walk.pack_hist), the token at the end
-CACHE_FORMAT = 5
+# sums for the totals, day histograms packed narrow, the token at the end; 6: the day
+# histograms' form in their first byte (walk.pack_hist)
+CACHE_FORMAT = 6
 # marshal's format changes between Python versions, the arrays' byte order between
 # machines: a cache from another is ignored.
 _TAG = f"omero-tui usage cache {CACHE_FORMAT} {sys.version_info[:2]} {sys.byteorder}\n".encode()

@@ -316,9 +316,12 @@ class _Session:
     def kept_days(self) -> Iterator[dict[str, dict[str, dict[int, int]]]]:
         """Each worker's blocks by day of this scan's tasks, by tree path (with no task
         pending: the walk is over). In this process, tasks hand their days back directly."""
-        for worker in self.pool._procs if self.pool.workers else ():
+        workers = list(self.pool._procs) if self.pool.workers else []
+        for worker in workers:  # all asked first: they answer at the same time
             worker.send(None, (DAYS, self.number))
-            yield worker.receive()[1]  # type: ignore[misc]
+        # All read before any is handed on: no answer is left in a pipe, whatever the
+        # caller does with the first.
+        yield from [worker.receive()[1] for worker in workers]  # type: ignore[misc]
 
     def results(self, timeout: float) -> Iterator[tuple[object, object]]:
         """Results that arrive within ``timeout`` seconds (all finished ones)."""

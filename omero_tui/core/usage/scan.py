@@ -17,6 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from operator import itemgetter
 
 from omero_tui.core.usage.assemble import WalkResult, add_days, assemble
 from omero_tui.core.usage.model import ScanCancelled, UsageProgress, UsageScan
@@ -29,11 +30,14 @@ from omero_tui.core.usage.walk import (
     FILES,
     L_BLOCKS,
     OWN_BLOCKS,
+    REL,
     Own,
     list_directory,
     own_of,
     walk_task,
 )
+
+_REL, _FILES, _OWN_BLOCKS, _BLOCKS = map(itemgetter, (REL, FILES, OWN_BLOCKS, BLOCKS))
 
 ProgressCallback = Callable[[UsageProgress], None]
 DEFAULT_BUDGET = 10_000  # entries per task when no earlier scan tells the tree's size
@@ -56,8 +60,9 @@ class Progress:
     def add(self, records: list[tuple], seen: int, link_blocks: int = 0) -> None:
         self.entries += seen
         self.dirs += len(records)
-        self.files += sum(r[FILES] for r in records)
-        blocks = link_blocks + sum(r[OWN_BLOCKS] + r[BLOCKS] for r in records)
+        # Summed at C speed (itemgetter): the console's share of a scan's CPU.
+        self.files += sum(map(_FILES, records))
+        blocks = link_blocks + sum(map(_OWN_BLOCKS, records)) + sum(map(_BLOCKS, records))
         self.allocated += blocks * 512
 
     def add_reused(self, dirs: int, files: int, blocks: int) -> None:
@@ -170,9 +175,7 @@ class _Collector:
         found_problems: list = (),  # type: ignore[assignment]
         found_marks: list = (),  # type: ignore[assignment]
     ) -> None:
-        records = self.records[root]
-        for r in found:
-            records[r[0]] = r
+        self.records[root].update(zip(map(_REL, found), found, strict=True))
         if found_links:
             self.links[root].extend(found_links)
         if found_marks:

@@ -221,39 +221,55 @@ def walk_task(
     return records, links, problems, mounts, stack, seen, days if keep is None else {}, marks
 
 
-# A directory's blocks by mtime day, packed narrow: its days (since 1970) as uint16,
-# then its blocks as uint32, 6 bytes a day where int64 pairs take 16. These are most
-# of what the workers send back and of the cache. A day or a count that does not fit
-# (an mtime before 1970 or after 2149, 2 TiB of one day in one directory) packs that
-# directory wide: WIDE, then int64 pairs. The narrow form's length is even, the wide
-# one's odd.
-_NARROW_DAY, _NARROW_BLOCKS = "H", "I"
-_NARROW = array(_NARROW_DAY).itemsize + array(_NARROW_BLOCKS).itemsize
+# A directory's blocks by mtime day, packed narrow: a form byte, its days (since 1970)
+# as uint16, then its blocks as the narrowest of uint16 (32 MiB of one day in one
+# directory) and uint32 (2 TiB): 4 or 6 bytes a day where int64 pairs take 16. These
+# are most of what the workers send back and of the cache. A day that does not fit
+# (an mtime before 1970 or after 2149) or a larger count packs that directory WIDE:
+# int64 pairs.
+_DAYS = "H"
+_BLOCKS = {ord("h"): "H", ord("i"): "I"}  # form byte -> the blocks' array type
+_FORMS = [(bytes([form]), code) for form, code in _BLOCKS.items()]
 WIDE = b"w"
 
 
 def pack_hist(hist: dict[int, int]) -> bytes:
-    """Blocks by mtime day, packed (see _NARROW): far smaller than a dict per directory."""
+    """Blocks by mtime day, packed (see _BLOCKS): far smaller than a dict per directory."""
     if not hist:
         return b""
     try:
-        return array(_NARROW_DAY, hist).tobytes() + array(_NARROW_BLOCKS, hist.values()).tobytes()
+        days = array(_DAYS, hist).tobytes()
     except OverflowError:
-        flat = array("q")
-        for day, count in hist.items():
-            flat.append(day)
-            flat.append(count)
-        return WIDE + flat.tobytes()
+        return _pack_wide(hist)
+    for form, code in _FORMS:
+        try:
+            return b"".join((form, days, array(code, hist.values()).tobytes()))
+        except OverflowError:
+            continue
+    return _pack_wide(hist)
+
+
+def _pack_wide(hist: dict[int, int]) -> bytes:
+    flat = array("q")
+    for day, count in hist.items():
+        flat.append(day)
+        flat.append(count)
+    return WIDE + flat.tobytes()
 
 
 def unpack_hist(packed: bytes | memoryview) -> list[tuple[int, int]]:
-    if len(packed) % 2:  # wide
+    if not packed:
+        return []
+    code = _BLOCKS.get(packed[0])
+    if code is None:
+        if packed[0] != WIDE[0]:
+            raise ValueError("a day histogram of an unknown form")
         flat = array("q")
-        flat.frombytes(packed[len(WIDE) :])
+        flat.frombytes(packed[1:])
         return list(zip(flat[::2], flat[1::2], strict=True))
-    split = len(packed) // _NARROW * array(_NARROW_DAY).itemsize
-    days, counts = array(_NARROW_DAY), array(_NARROW_BLOCKS)
-    days.frombytes(packed[:split])
+    days, counts = array(_DAYS), array(code)
+    split = 1 + (len(packed) - 1) // (days.itemsize + counts.itemsize) * days.itemsize
+    days.frombytes(packed[1:split])
     counts.frombytes(packed[split:])
     return list(zip(days, counts, strict=True))
 
