@@ -27,7 +27,9 @@ def run_check(args: argparse.Namespace) -> int:
     if args.quick and args.cached:
         raise CliError("--quick rescans and --cached does not scan at all: choose one")
     settings = load_settings(args)
-    location = locate(args)
+    # The deployment notes are the Layout area's: it adds them itself, in the child
+    # that checks it while this process scans.
+    location = locate(args, deployment=False)
     mode = "cached" if args.cached else "quick" if args.quick else "full"
     state = state_dir(location)  # the console's, so each sees the other's scans and journals
     show = _progress_line if sys.stderr.isatty() else None
@@ -42,6 +44,7 @@ def run_check(args: argparse.Namespace) -> int:
             state_dir=state,
             progress=show,
             aside=True,
+            deployment_notes=True,
         )
     finally:
         if show is not None:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from omero_tui.commands.errors import CliError
 from omero_tui.core.discovery import ServerLocation, discover, no_server_reason
-from omero_tui.core.record import replace
 from omero_tui.core.settings import Settings, SettingsError, state_dir_for
 
 
@@ -54,9 +53,9 @@ def find(
     )
     if demo or not deployment:
         return location
-    from omero_tui.core.server.deployment import deployment_notes
+    from omero_tui.core.server.deployment import with_deployment_notes
 
-    return replace(location, notes=(*location.notes, *deployment_notes(location)))
+    return with_deployment_notes(location)
 
 
 def state_dir(location: ServerLocation) -> Path:

@@ -7,6 +7,7 @@ namespace (``unshare``)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -145,6 +146,25 @@ def test_layout_inside_the_container_says_so(container: Container) -> None:
         env=container.env,
     )
     assert "rebuilt at every start" in warned.stderr
+
+
+def test_check_inside_the_container_says_so_in_its_layout_area(container: Container) -> None:
+    """``check`` locates without the deployment notes; its Layout area adds them (in the
+    child that checks it while the scan runs), as ``layout`` shows them."""
+    settings = container.cwd / "settings.toml"
+    settings.write_text("[database]\ncheck = false\n")
+    args = [
+        "check",
+        "--json",
+        "--settings",
+        str(settings),
+        "--server-dir",
+        str(container.server_dir),
+    ]
+    done = run_cli(args, cwd=container.cwd, env=container.env)
+    layout = next(a for a in json.loads(done.stdout)["areas"] if a["area"] == "layout")
+    inside = [f for f in layout["findings"] if f["code"] == "layout.inside_container"]
+    assert inside and "stopping the server stops the container" in inside[0]["message"], layout
 
 
 @pytest.mark.skipif(

@@ -177,11 +177,10 @@ def find_unit_file(
 def _fragment_path(name: str) -> str | None:
     """systemd's own answer (``systemctl show``), None when it gives none."""
     # Here, not at the top: a command that only reads unit files loads no subprocess.
-    import shutil
+    # No shutil.which first: a missing systemctl is an OSError here too, and shutil
+    # (with the compression modules it loads) would cost every check a millisecond.
     import subprocess
 
-    if shutil.which("systemctl") is None:
-        return None
     try:
         done = subprocess.run(
             ["systemctl", "show", "--property=FragmentPath", "--value", name],

@@ -51,13 +51,16 @@ def run_health_check(
     now: Callable[[], float] = time.time,
     perms_user: str | None = None,
     aside: bool = False,
+    deployment_notes: bool = False,
 ) -> HealthReport:
     """``usage``: the service that scans (None: one made here, with the thresholds of
     ``settings``, and closed). ``perms_user``: judge permissions for this user rather
     than the server's own (the console's Overview follows the user picked on its
     Permissions panel). ``aside``: check every other area in a forked child while this
     process scans, where forking is safe (no other thread) and nothing can cancel: the
-    same report, in about the time of the scan alone."""
+    same report, in about the time of the scan alone. ``deployment_notes``: the
+    location was found without its deployment notes, which the Layout area, the one
+    that shows them, adds (in that child, where there is one)."""
     if usage_mode not in USAGE_MODES:
         raise ValueError(f"usage_mode must be one of {USAGE_MODES}")
     total = len(AREAS)
@@ -68,7 +71,15 @@ def run_health_check(
 
     def others(tell: Tell, pyramid_locks: Callable[[], object]) -> Checks:
         return _other_checks(
-            location, settings, probe, state_dir, perms_user, tell, cancel, pyramid_locks
+            location,
+            settings,
+            probe,
+            state_dir,
+            perms_user,
+            tell,
+            cancel,
+            pyramid_locks,
+            deployment_notes,
         )
 
     child = None
@@ -175,6 +186,7 @@ def _other_checks(
     tell: Tell,
     cancel: threading.Event | None,
     pyramid_locks: Callable[[], object],
+    deployment_notes: bool = False,
 ) -> dict[str, Callable[[], AreaResult]]:
     """Every area's check but usage's. Their modules load here, when a check runs (in
     ``omero-tui check``, in the child that runs them)."""
@@ -187,8 +199,15 @@ def _other_checks(
         server_area,
     )
 
+    def layout() -> AreaResult:
+        if not deployment_notes:
+            return layout_area(location)
+        from omero_tui.core.server.deployment import with_deployment_notes
+
+        return layout_area(with_deployment_notes(location))
+
     checks: dict[str, Callable[[], AreaResult]] = {
-        "layout": lambda: layout_area(location),
+        "layout": layout,
         "locks": lambda: locks_area(
             location,
             settings,

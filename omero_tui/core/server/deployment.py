@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding, Severity
+from omero_tui.core.record import replace
 from omero_tui.core.server.container import (
     ContainerContext,
     detect_container,
@@ -59,6 +60,11 @@ def deployment_notes(
             )
         )
     return notes
+
+
+def with_deployment_notes(location: ServerLocation) -> ServerLocation:
+    """``location`` with its deployment notes added (where the Layout shows them)."""
+    return replace(location, notes=(*location.notes, *deployment_notes(location)))
 
 
 def container_holders(

@@ -134,13 +134,11 @@ def unit_from_file(unit: str, root: Path) -> UnitView | None:
 
 def unit_from_systemctl(unit: str) -> UnitView | None:
     """systemd's view of a loaded unit; None when it is not loaded or cannot be asked."""
-    # Here, not at the top: only a host where systemd runs pays for these imports.
-    import shutil
+    # Here, not at the top: only a host where systemd runs pays for this import (and
+    # no shutil.which first: a missing systemctl is an OSError here too).
     import subprocess
 
     name = unit if "." in unit else unit + ".service"
-    if shutil.which("systemctl") is None:
-        return None
     try:
         done = subprocess.run(
             ["systemctl", "show", name, "--property=" + ",".join(SHOWN)],
