@@ -227,3 +227,17 @@ def test_the_cache_is_smaller_than_int64_pairs_would_make_it(tricky, tmp_path) -
     rows = sum(1 for r in table.values() if r[-1])
     assert days and len(table.hist) == rows + 4 * days  # 4 bytes a day, not 16
     assert cache_path(state, str(tricky)).stat().st_size > 0
+
+
+def test_a_rescan_leaves_the_earlier_scans_days_as_they_were(tricky) -> None:  # noqa: ANN001
+    full = scan_usage(str(tricky), pool=ScanPool(0))
+    before = {name: dict(days) for name, days in full.raw.days.items()}
+    unchanged = quick_rescan(full)
+    assert unchanged.raw.days == before and full.raw.days == before
+    put(tricky / "Pixels/Dir-001/later", 50_000, 1_790_000_000)
+    (tricky / "Files/Dir-000/1").unlink()
+    changed = quick_rescan(full)
+    assert full.raw.days == before  # corrected in a copy
+    again = scan_usage(str(tricky), pool=ScanPool(0))
+    assert changed.raw.days == again.raw.days != before
+    assert dict(changed.growth.by_mtime) == dict(again.growth.by_mtime)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from omero_tui.core.record import replace
 from omero_tui.core.usage.assemble import WalkResult, add_days, assemble
 from omero_tui.core.usage.model import UsageScan
-from omero_tui.core.usage.plan import plan_scan
+from omero_tui.core.usage.plan import ScanPlan, plan_scan
 from omero_tui.core.usage.pool import ScanPool
 from omero_tui.core.usage.rootwalk import add_record_days
 from omero_tui.core.usage.scan import Progress, ProgressCallback, scan_usage
@@ -81,8 +81,19 @@ def _quick(
     # Whether this walk found exactly what the earlier one stored (then its cache file
     # need not be written again, only when this rescan ran).
     same = plan == old.plan
-    # Start from the earlier figures by day and correct them directory by directory.
-    days: dict[str, dict[int, int]] = {n: dict(d) for n, d in old.days.items()}
+    # Start from the earlier figures by day and correct them directory by directory:
+    # a copy made at the first correction (an unchanged tree needs none), so that the
+    # earlier walk's stay as they were.
+    days = old.days
+
+    def correct(of_plan: ScanPlan, root: int, found: dict, sign: int = 1) -> None:
+        nonlocal days
+        if not found:
+            return
+        if days is old.days:
+            days = {n: dict(d) for n, d in old.days.items()}
+        add_days(days, of_plan, root, found, sign)
+
     counter = Progress(progress, sum(len(r) for r in old.records), quick=True)
     for index, root in enumerate(plan.roots):
         before = old_index.get(root.path)
@@ -100,15 +111,15 @@ def _quick(
         mounts.extend((index, rel) for rel in walker.mounts)
         listed.extend((index, rel) for rel in walker.listed)
         marks.extend((index, rel, name) for rel, name in walker.marks)
-        add_days(days, plan, index, walker.new_days)
+        correct(plan, index, walker.new_days)
         if before is not None:
-            add_days(days, old.plan, before, walker.dropped_days, sign=-1)
+            correct(old.plan, before, walker.dropped_days, sign=-1)
     for index, root in enumerate(old.plan.roots):
         if root.path not in {r.path for r in plan.roots}:  # a tree no longer walked
             gone = {}
             for record in old.records[index].values():
                 add_record_days(gone, record)
-            add_days(days, old.plan, index, gone, sign=-1)
+            correct(old.plan, index, gone, sign=-1)
     _check_new_links(old, links)
     counter.report(force=True)
     reused = sum(len(r) for r in records) - len(listed)
