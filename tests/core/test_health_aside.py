@@ -89,6 +89,20 @@ def no_second_walk(pixels, budget):
 lock_files._pyramid_locks = no_second_walk
 print(json.dumps({"pid": os.getpid(), "aside": check().to_json()}))
 """,
+    "no_fork": """
+def fork():
+    raise BlockingIOError(11, "Resource temporarily unavailable")
+
+open_before = len(os.listdir("/proc/self/fd"))
+os.fork = fork
+report = check().to_json()
+leaked = len(os.listdir("/proc/self/fd")) - open_before
+print(json.dumps({"pid": os.getpid(), "aside": report, "leaked": leaked}))
+""",
+    "sigchld_ignored": """
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children reaped by the kernel
+print(json.dumps({"pid": os.getpid(), "aside": check().to_json()}))
+""",
     "interrupted": """
 from omero_tui.core.usage.service import UsageService
 children = []
@@ -213,3 +227,18 @@ def test_an_interrupted_check_leaves_no_child(tree: Path) -> None:
     out = run_case("interrupted", tree)
     assert out["alive"] is False
     assert out["seconds"] < 30  # stopped, not waited for
+
+
+def test_without_a_process_to_fork_the_areas_are_checked_in_turn(tree: Path) -> None:
+    out = run_case("no_fork", tree)
+    assert out["aside"]["metrics"]["relocation_pid"] == out["pid"]
+    assert not [a for a in out["aside"]["areas"] if a["headline"].startswith("Check failed")]
+    assert out["leaked"] == 0  # the pipes made for the child are closed again
+
+
+def test_a_child_reaped_by_the_kernel_still_answers(tree: Path) -> None:
+    """Started with SIGCHLD ignored (inherited from a careless parent), the child is
+    reaped before it is waited for; its answers stand."""
+    out = run_case("sigchld_ignored", tree)
+    assert out["aside"]["metrics"]["relocation_pid"] != out["pid"]
+    assert not [a for a in out["aside"]["areas"] if a["headline"].startswith("Check failed")]

@@ -58,7 +58,12 @@ class AsideAreas:
         order = [n for n in names if n not in after] + [n for n in names if n in after]
         handover_read, self._handover = os.pipe()
         self._results, results_write = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # the caller checks in turn instead
+            for fd in (handover_read, self._handover, self._results, results_write):
+                os.close(fd)
+            raise
         if pid == 0:  # the child: never returns into the caller's code
             code = 70
             try:
@@ -114,7 +119,10 @@ class AsideAreas:
         if kill:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
-        self._status = os.waitpid(self.pid, 0)[1]
+        try:
+            self._status = os.waitpid(self.pid, 0)[1]
+        except ChildProcessError:  # reaped already: SIGCHLD ignored by whoever started us
+            self._status = 0
 
     def _why_no_answer(self) -> str:
         status = self._status or 0

@@ -87,7 +87,12 @@ def run_health_check(
         from omero_tui.core.health.aside import AsideAreas
 
         others_names = [name for name, _title in AREAS if name != "usage"]
-        child = AsideAreas(others_names, others, after=AFTER_SCAN, progress=progress is not None)
+        try:
+            child = AsideAreas(
+                others_names, others, after=AFTER_SCAN, progress=progress is not None
+            )
+        except OSError:  # no process to be had (a process limit, no memory): in turn, here
+            child = None
     try:
         results = _check_all(
             location, settings, usage, usage_mode, state_dir, tell, cancel, others, child
