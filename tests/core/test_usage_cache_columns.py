@@ -241,3 +241,13 @@ def test_a_rescan_leaves_the_earlier_scans_days_as_they_were(tricky) -> None:  #
     again = scan_usage(str(tricky), pool=ScanPool(0))
     assert changed.raw.days == again.raw.days != before
     assert dict(changed.growth.by_mtime) == dict(again.growth.by_mtime)
+
+
+def test_import_days_read_from_the_managed_span_are_those_of_all_rows(tricky) -> None:  # noqa: ANN001
+    from omero_tui.core.usage.assemble import _import_days
+
+    scan = scan_usage(str(tricky), pool=ScanPool(0))
+    plain = UsageTree(scan.roots, [dict(r.items()) for r in scan.raw.records], scan.raw.links)
+    days = _import_days(scan.tree, scan.raw.plan)
+    assert days and days == _import_days(plain, scan.raw.plan)
+    assert days == dict(scan.growth.managed_by_import)

@@ -169,7 +169,8 @@ def _import_days(tree: UsageTree, plan: ScanPlan) -> dict[int, int]:
     names: Sequence[str] = records
     if isinstance(records, RecordTable) and records.preorder:
         span = records.span(base)  # all below base, and nothing else
-        names = records.names[span[0] : span[1]] if span is not None else ()
+        if span is not None:
+            names = records.names[span[0] : span[1]]
     days: dict[int, int] = {}
     for rel in names:
         if rel.count("/") != depth or not rel.startswith(prefix):
