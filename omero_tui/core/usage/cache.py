@@ -95,8 +95,8 @@ def store_scan(scan: UsageScan, state_dir: Path) -> Saved:
         "meta": meta,
     }
     token = os.urandom(_TOKEN)
-    # No fsync: a cache torn or emptied by a power cut does not load (the tag and
-    # marshal's own checks), and then the next scan is a full one.
+    # No fsync: a cache torn or emptied by a power cut does not load (the tag, marshal's
+    # own checks, the token it must end with), and then the next scan is a full one.
     body = marshal.dumps(payload)
     head = _TAG + token + len(body).to_bytes(8, "little")
     pad = bytes(-(len(head) + len(body)) % 8)
