@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -287,6 +288,47 @@ def test_find_postgres_finds_a_real_process_named_postgres(tmp_path: Path) -> No
         proc.kill()
         proc.wait()
     assert (str(pgdata), f"postgres process {proc.pid}") in found
+
+
+def test_find_postgres_reads_their_environment_and_working_dir_without_psutil(
+    tmp_path: Path,
+) -> None:
+    """Live processes named postgres: one with PGDATA in its environment, one with a
+    relative -D; read from /proc as psutil would, in an interpreter that never loads it."""
+    code = "import sys, time; sys.stdout.write('up\\n'); sys.stdout.flush(); time.sleep(60)"
+    (tmp_path / "cwd").mkdir()
+    by_env = subprocess.Popen(
+        ["postgres", "-c", code],
+        executable=sys.executable, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PGDATA": str(tmp_path / "env-pg")},
+    )  # fmt: skip
+    by_cwd = subprocess.Popen(
+        ["postgres", "-c", code, "-D", "rel-pg"],
+        executable=sys.executable, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        cwd=tmp_path / "cwd",
+    )  # fmt: skip
+    probe = (
+        "import json, sys\n"
+        "from omero_tui.core.layout.known_dirs import find_postgres_data_dirs\n"
+        "print(json.dumps([find_postgres_data_dirs(env={}), 'psutil' in sys.modules]))\n"
+    )
+    try:
+        for proc in (by_env, by_cwd):
+            assert proc.stdout is not None and proc.stdout.readline() == b"up\n"
+        done = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+        )
+    finally:
+        for proc in (by_env, by_cwd):
+            proc.kill()
+            proc.wait()
+    found, psutil_loaded = json.loads(done.stdout)
+    assert [
+        str(tmp_path / "env-pg"),
+        f"postgres process {by_env.pid}, PGDATA in its environment",
+    ] in found
+    assert [str(tmp_path / "cwd" / "rel-pg"), f"postgres process {by_cwd.pid}"] in found
+    assert psutil_loaded is False
 
 
 def test_find_postgres_live_does_not_raise() -> None:

@@ -17,16 +17,19 @@ import pytest
 from omero_tui.core.usage import history
 from omero_tui.core.usage.history import (
     HISTORY_FILE,
+    SPARSE_SECONDS,
     HistoryPoint,
     _point,
     read_history,
+    thinned,
 )
 
 REPO = "/srv/OMERO"
 
 
 def reference(state: Path, data_dir: str, limit: int = 1000) -> list[HistoryPoint]:
-    """Parse every line, keep this repository's good ones, sort by time, the newest last."""
+    """Parse every line, keep this repository's good ones, sort by time; then the newest
+    ``limit // 2`` and the newest of each SPARSE_SECONDS before them, oldest first."""
     repository = os.path.abspath(data_dir)
     points = []
     with open(state / HISTORY_FILE, encoding="utf-8", errors="replace") as handle:
@@ -35,7 +38,15 @@ def reference(state: Path, data_dir: str, limit: int = 1000) -> list[HistoryPoin
             if point is not None:
                 points.append(point)
     points.sort(key=lambda p: p.at)
-    return points[-limit:]
+    chosen: list[HistoryPoint] = []
+    for point in reversed(points):
+        sparse = len(chosen) >= limit // 2
+        if sparse and any(
+            p.at // SPARSE_SECONDS == point.at // SPARSE_SECONDS for p in chosen[limit // 2 :]
+        ):
+            continue
+        chosen.append(point)
+    return chosen[:limit][::-1]
 
 
 def line(repository: str, at: float, size: int, **style: object) -> str:
@@ -99,8 +110,8 @@ def test_the_same_points_as_parsing_every_line(
 def test_a_long_history_is_read_without_parsing_every_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """20,000 lines, as a few weeks of a cron check leave: only the newest 1,000 are
-    parsed whole (counted, not timed: a timing would flake on a loaded machine)."""
+    """20,000 lines a minute apart: only the points chosen are parsed whole (counted,
+    not timed: a timing would flake on a loaded machine)."""
     lines = [line(REPO, 1.7e9 + 60 * i, i, separators=(",", ":")) for i in range(20_000)]
     (tmp_path / HISTORY_FILE).write_text("\n".join(lines) + "\n")
     parsed: list[str] = []
@@ -113,5 +124,42 @@ def test_a_long_history_is_read_without_parsing_every_line(
     monkeypatch.setattr(history.json, "loads", counted)
     points = read_history(tmp_path, REPO)
     monkeypatch.undo()
-    assert points == reference(tmp_path, REPO) and len(points) == 1000
-    assert [t for t in parsed if t] == lines[-1000:][::-1]  # the newest, each once
+    assert points == reference(tmp_path, REPO)
+    assert len(points) == 500 + (20_000 - 500) * 60 // SPARSE_SECONDS + 1  # all 14 days
+    assert [t for t in parsed if t] == [
+        line(REPO, p.at, round((p.at - 1.7e9) / 60), separators=(",", ":"))
+        for p in reversed(points)
+    ]  # each chosen line once, and no other
+
+
+def cron_lines(days: int, every: int = 300) -> list[str]:
+    """A check every ``every`` seconds for ``days``, REPO's and another repository's."""
+    lines = []
+    for i in range(days * 86400 // every):
+        repository = REPO if i % 5 else "/srv/other"
+        lines.append(line(repository, 1.7e9 + every * i, i, separators=(",", ":")))
+    return lines
+
+
+def test_a_five_minute_cron_keeps_ninety_days_for_the_growth_rate(tmp_path: Path) -> None:
+    (tmp_path / HISTORY_FILE).write_text("\n".join(cron_lines(100)) + "\n")
+    points = read_history(tmp_path, REPO)
+    assert len(points) <= 1000
+    assert (points[-1].at - points[0].at) / 86400 > 90  # the headroom's window, covered
+    assert points == reference(tmp_path, REPO)
+
+
+def test_trimming_thins_and_reads_back_the_same_points(tmp_path: Path) -> None:
+    lines = [f"{text}\n".encode() for text in cron_lines(100)]
+    lines.insert(7, b'{"repository":"/srv/OMERO","at":1700000100.0,"quick":tr\n')  # torn
+    kept = thinned(lines)
+    assert b'quick":tr\n' not in b"".join(kept)
+    assert len(kept) < len(lines) // 10  # 28,800 lines become about 2,700
+    for repository in (REPO, "/srv/other"):
+        ours = [json.loads(t) for t in kept if json.loads(t)["repository"] == repository]
+        assert [t["at"] for t in ours] == sorted(t["at"] for t in ours)  # their order kept
+        assert len(ours) <= 1000 + 100 * 86400 // SPARSE_SECONDS + 1
+        (tmp_path / HISTORY_FILE).write_bytes(b"".join(lines))
+        before = read_history(tmp_path, repository)
+        (tmp_path / HISTORY_FILE).write_bytes(b"".join(kept))
+        assert read_history(tmp_path, repository) == before

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 
 from omero_tui.core.discovery import ServerLocation
-from omero_tui.core.server.processes import live_processes
+from omero_tui.core.server.processes import live_views
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
@@ -82,9 +82,9 @@ def _postgres_processes(processes: Iterable[Any] | None) -> list[tuple[str, str]
     our_root = _root_identity("/")
     found: list[tuple[str, str]] = []
     try:
-        # Names and command lines straight from /proc: psutil (its import, and its reads
-        # of every process) only for the few that are postgres.
-        for proc in live_processes(_is_postgres) if processes is None else processes:
+        # Straight from /proc (no psutil): names and command lines of every process,
+        # the environment and working dir of the few that are postgres.
+        for proc in live_views(_is_postgres) if processes is None else processes:
             try:
                 found.extend(_postgres_dir_of(proc, our_root))
             except Exception:  # noqa: BLE001 - processes vanish and deny access mid-scan

@@ -1,8 +1,12 @@
 """Every completed scan, one JSON line in the state dir: the trend and the growth rate.
 
 One small line per scan, appended (O_APPEND), so two consoles scanning at once cannot
-interleave within a line. The file keeps the newest MAX_LINES lines of all
-repositories; a line that does not parse (a torn write) is skipped.
+interleave within a line; a line that does not parse (a torn write) is skipped.
+
+A cron check every 5 minutes adds 288 lines a day, but the growth rate wants the last
+90 days. So history thins with age, when read and when the file is trimmed alike: a
+repository's newest scans are kept as they are, older ones one per SPARSE_SECONDS
+(the newest of each such span): 90 days then take 360 points, not 26,000.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from omero_tui.core.record import field, frozen
 from omero_tui.core.usage.model import UsageScan
 
 HISTORY_FILE = "usage-history.jsonl"
-MAX_LINES = 10_000
-TRIM_AT_BYTES = 8 << 20
+MAX_LINES = 10_000  # of all repositories, after thinning
+TRIM_AT_BYTES = 1 << 20  # about 5,000 lines: every command reads the whole file
+DENSE_LINES = 1000  # a repository's newest lines, kept in the file as they are
+SPARSE_SECONDS = 6 * 3600  # older ones: the newest of each 6 hours (since the epoch)
 _KEY = '{"repository":"'  # how append_history starts each line
 
 
@@ -84,12 +90,12 @@ def append_history(
 
 
 def read_history(state_dir: Path, data_dir: str, limit: int = 1000) -> list[HistoryPoint]:
-    """The newest ``limit`` points of ``data_dir``, oldest first.
+    """Up to ``limit`` points of ``data_dir``, oldest first: its newest ``limit // 2``
+    scans, then the newest of each SPARSE_SECONDS before them (see the module's text).
 
-    Every command reads this, and a cron check adds a line every few minutes: the file
-    holds up to MAX_LINES lines and more until it is trimmed. So lines are sorted by the
-    time each one starts with, and only the newest are parsed whole, until ``limit``
-    good ones are found (the same points as parsing every line)."""
+    Every command reads this, and a cron check adds a line every few minutes. So lines
+    are sorted by the time each one starts with, and only those chosen are parsed
+    whole (the same points as parsing every line and choosing then)."""
     repository = os.path.abspath(data_dir)
     try:
         with open(history_path(state_dir), encoding="utf-8", errors="replace") as handle:
@@ -98,12 +104,20 @@ def read_history(state_dir: Path, data_dir: str, limit: int = 1000) -> list[Hist
         return []
     stamped = sorted(_stamped(lines, repository), key=lambda pair: pair[0])  # stable
     points: list[HistoryPoint] = []
-    for _, text in reversed(stamped):
+    dense = limit // 2
+    filled = None  # the last span a sparse point was taken from
+    for at, text in reversed(stamped):
+        span = at // SPARSE_SECONDS
+        if len(points) >= dense and span == filled:
+            continue
         point = _point(text, repository)
-        if point is not None:
-            points.append(point)
-            if len(points) == limit:
-                break
+        if point is None:
+            continue
+        if len(points) >= dense:
+            filled = span
+        points.append(point)
+        if len(points) == limit:
+            break
     points.reverse()
     return points
 
@@ -164,13 +178,39 @@ def _point(text: str, repository: str) -> HistoryPoint | None:
 
 
 def _trim(path: Path) -> None:
-    """Keep the newest MAX_LINES lines (temp file + rename, so a crash loses nothing).
+    """Thin the file (temp file + rename, so a crash loses nothing): each repository
+    keeps its newest DENSE_LINES lines and, before them, the newest line of each
+    SPARSE_SECONDS; then the newest MAX_LINES of all. A line that does not parse goes.
 
     A line another console appends between the read and the rename is lost: one point
     of a trend, once per TRIM_AT_BYTES of history, which no lock across consoles is worth.
     """
     try:
-        lines = path.read_bytes().splitlines(keepends=True)[-MAX_LINES:]
-        write_atomic(path, b"".join(lines))
+        lines = path.read_bytes().splitlines(keepends=True)
+        write_atomic(path, b"".join(thinned(lines)))
     except OSError:
         pass  # a history too long is no reason to fail a scan
+
+
+def thinned(lines: list[bytes]) -> list[bytes]:
+    """The lines _trim keeps, in the order they were in."""
+    stamped = []
+    for index, text in enumerate(lines):
+        try:
+            line = json.loads(text)
+            stamped.append((float(line["at"]), index, str(line["repository"])))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
+    stamped.sort()
+    kept: list[int] = []
+    seen: dict[str, int] = {}  # lines kept per repository
+    filled: dict[str, float] = {}  # and the last span a sparse one was kept from
+    for at, index, repository in reversed(stamped):
+        count, span = seen.get(repository, 0), at // SPARSE_SECONDS
+        if count >= DENSE_LINES:
+            if filled.get(repository) == span:
+                continue
+            filled[repository] = span
+        seen[repository] = count + 1
+        kept.append(index)
+    return [lines[i] for i in sorted(kept[:MAX_LINES])]
