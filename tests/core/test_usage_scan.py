@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -260,6 +261,28 @@ def test_a_headless_scan_lets_its_forked_workers_go_and_close_reaps_them(tricky)
         leaving += [w.process for w in pool._leaving]
     assert all(process.poll() is not None for process in leaving)
     assert not pool._leaving
+
+
+CLOSED_STDIN_SCAN = """
+import json, os, sys
+os.close(0)  # a caller that closed our stdin: the workers' first pipe end is then fd 0
+from omero_tui.core.usage.pool import ScanPool
+from omero_tui.core.usage.scan import scan_usage
+with ScanPool(2, inline=0, fork=True) as pool:
+    scan = scan_usage(sys.argv[1], pool=pool)
+    print(json.dumps([pool.started, scan.totals.allocated_bytes, scan.totals.files]))
+"""
+
+
+def test_forked_workers_keep_their_pipes_when_stdin_was_closed(tricky) -> None:  # noqa: ANN001
+    """A forked child points stdin and stdout at /dev/null, but never a pipe it uses."""
+    done = subprocess.run(
+        [sys.executable, "-c", CLOSED_STDIN_SCAN, str(tricky)],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    started, allocated, files = json.loads(done.stdout)
+    assert started == 2
+    assert (allocated, files) == (gnu_du(tricky)[0], gnu_find_files(tricky))
 
 
 def test_workers_killed_under_a_cancelled_scan_are_not_replaced(tricky) -> None:  # noqa: ANN001

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 
 from omero_tui.core.health.guard import check_failed, guarded
 from omero_tui.core.health.model import AreaHealth
-from omero_tui.core.usage.worker import HEADER, read_frame, write_frame
+from omero_tui.core.usage.worker import HEADER, keep_only, read_frame, write_frame
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ class AsideAreas:
         if pid == 0:  # the child: never returns into the caller's code
             code = 70
             try:
-                _keep_only(handover_read, results_write)
+                keep_only(handover_read, results_write)
                 code = _child(order, make_checks, handover_read, results_write, progress)
             finally:
                 os._exit(code)
@@ -131,21 +131,6 @@ class AsideAreas:
         else:
             ended = f"ended with exit code {os.waitstatus_to_exitcode(status)}"
         return f"the process checking it {ended} before it answered"
-
-
-def _keep_only(*fds: int) -> None:
-    """Close every inherited descriptor but ``fds`` and stderr: a caller's pipe (a
-    monitoring script reading our output) must see its end when this program ends,
-    not when the child does; stdin and stdout become /dev/null."""
-    low = 3
-    for fd in sorted(fds):
-        os.closerange(low, fd)
-        low = fd + 1
-    os.closerange(low, max(low, os.sysconf("SC_OPEN_MAX")))
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1):
-        os.dup2(null, fd)
-    os.close(null)
 
 
 def _child(

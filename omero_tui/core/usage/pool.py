@@ -26,7 +26,15 @@ import time
 from collections.abc import Iterator
 
 from omero_tui.core.usage.walk import walk_task
-from omero_tui.core.usage.worker import DAYS, WALK, read_frame, serve, start_worker, write_frame
+from omero_tui.core.usage.worker import (
+    DAYS,
+    WALK,
+    keep_only,
+    read_frame,
+    serve,
+    start_worker,
+    write_frame,
+)
 
 MAX_WORKERS = 8
 # Entries walked in the calling process before workers are started: forked workers
@@ -62,14 +70,7 @@ class _Forked:
         if pid == 0:  # the child: serve tasks, never return into the caller's code
             code = 1
             try:
-                # Only its own two pipe ends stay open: the other workers' pipes must
-                # see their EOF, and a caller's pipe (a monitoring script reading our
-                # output) must not be held open by a worker.
-                low = 3
-                for fd in sorted((to_child, from_child)):
-                    os.closerange(low, fd)
-                    low = fd + 1
-                os.closerange(low, max(low, os.sysconf("SC_OPEN_MAX")))
+                keep_only(to_child, from_child)
                 code = serve(to_child, from_child)
             finally:
                 os._exit(code)

@@ -71,6 +71,25 @@ def main() -> int:
     return serve(sys.stdin.fileno(), sys.stdout.fileno())
 
 
+def keep_only(*fds: int) -> None:
+    """In a forked child (a scan worker, check's other areas): close every inherited
+    descriptor but ``fds`` and stderr, and point stdin and stdout at /dev/null. A
+    caller's pipe (a monitoring script reading our output) must see its end when this
+    program ends, not when a child does, and each child's pipes their EOF when their
+    own ends close."""
+    low = 3
+    for fd in sorted(fd for fd in fds if fd >= low):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, max(low, os.sysconf("SC_OPEN_MAX")))
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1):
+        if fd not in fds and fd != null:  # a caller that closed its stdin: a pipe may be 0
+            os.dup2(null, fd)
+    if null not in (0, 1):
+        os.close(null)
+
+
 def serve(stdin: int, stdout: int) -> int:
     """Answer requests until the input ends (also the body of a forked worker).
 
