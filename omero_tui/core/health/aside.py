@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 
 from omero_tui.core.health.guard import check_failed, guarded
 from omero_tui.core.health.model import AreaHealth
-from omero_tui.core.usage.worker import HEADER, keep_only, read_frame, write_frame
+from omero_tui.core.usage.worker import HEADER, fork_child, read_frame, write_frame
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
@@ -56,24 +56,11 @@ class AsideAreas:
     ) -> None:
         self.names = tuple(names)
         order = [n for n in names if n not in after] + [n for n in names if n in after]
-        handover_read, self._handover = os.pipe()
-        self._results, results_write = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError:  # the caller checks in turn instead
-            for fd in (handover_read, self._handover, self._results, results_write):
-                os.close(fd)
-            raise
-        if pid == 0:  # the child: never returns into the caller's code
-            code = 70
-            try:
-                keep_only(handover_read, results_write)
-                code = _child(order, make_checks, handover_read, results_write, progress)
-            finally:
-                os._exit(code)
-        os.close(handover_read)
-        os.close(results_write)
-        self.pid = pid
+        # An OSError (no process to be had) reaches the caller, which checks in turn.
+        self.pid, self._handover, self._results = fork_child(
+            lambda reads, writes: _child(order, make_checks, reads, writes, progress),
+            failed=70,
+        )
         self._status: int | None = None
 
     def hand_over(self, value: object) -> None:

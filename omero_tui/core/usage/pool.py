@@ -29,7 +29,7 @@ from omero_tui.core.usage.walk import walk_task
 from omero_tui.core.usage.worker import (
     DAYS,
     WALK,
-    keep_only,
+    fork_child,
     read_frame,
     serve,
     start_worker,
@@ -64,19 +64,7 @@ class _Forked:
     """A forked worker, with the part of Popen's interface the pool (and tests) use."""
 
     def __init__(self) -> None:
-        to_child, self.stdin_fd = os.pipe()
-        self.stdout_fd, from_child = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: serve tasks, never return into the caller's code
-            code = 1
-            try:
-                keep_only(to_child, from_child)
-                code = serve(to_child, from_child)
-            finally:
-                os._exit(code)
-        os.close(to_child)
-        os.close(from_child)
-        self.pid = pid
+        self.pid, self.stdin_fd, self.stdout_fd = fork_child(serve)
         self.returncode: int | None = None
 
     def poll(self) -> int | None:

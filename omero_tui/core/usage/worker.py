@@ -20,6 +20,7 @@ from omero_tui.core.usage.walk import walk_task
 TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
     import subprocess
+    from collections.abc import Callable
 
 HEADER = 8
 WALK, DAYS = "walk", "days"  # the two requests (see serve)
@@ -71,7 +72,32 @@ def main() -> int:
     return serve(sys.stdin.fileno(), sys.stdout.fileno())
 
 
-def keep_only(*fds: int) -> None:
+def fork_child(run: Callable[[int, int], int], failed: int = 1) -> tuple[int, int, int]:
+    """Fork a child that runs ``run(reads, writes)`` on a pipe from this process and one
+    back, then exits with its code (``failed`` if it raised): it never returns into the
+    caller's code. (pid, the fd to write to it, the fd to read from it); if no process
+    can be had, the pipes are closed again and the OSError raised."""
+    reads, to_child = os.pipe()
+    from_child, writes = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        for fd in (reads, to_child, from_child, writes):
+            os.close(fd)
+        raise
+    if pid == 0:
+        code = failed
+        try:
+            _keep_only(reads, writes)
+            code = run(reads, writes)
+        finally:
+            os._exit(code)
+    os.close(reads)
+    os.close(writes)
+    return pid, to_child, from_child
+
+
+def _keep_only(*fds: int) -> None:
     """In a forked child (a scan worker, check's other areas): close every inherited
     descriptor but ``fds`` and stderr, and point stdin and stdout at /dev/null. A
     caller's pipe (a monitoring script reading our output) must see its end when this
