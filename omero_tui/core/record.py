@@ -19,7 +19,6 @@ holds each of them against ``dataclasses``.
 
 from __future__ import annotations
 
-import copy
 import sys
 from operator import attrgetter
 
@@ -132,6 +131,8 @@ def _asdict(value: Any) -> Any:
         return type(value)(_asdict(v) for v in value)
     if isinstance(value, dict):
         return type(value)((_asdict(k), _asdict(v)) for k, v in value.items())
+    import copy  # here: only the relocation plan's JSON calls asdict
+
     return copy.deepcopy(value)
 
 
