@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 
 from omero_tui.core.health.guard import check_failed, guarded
 from omero_tui.core.health.model import AreaHealth
-from omero_tui.core.usage.worker import HEADER, fork_child, read_frame, write_frame
+from omero_tui.core.usage.worker import fork_child, frame, read_frame, write_frame
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
@@ -174,11 +174,9 @@ def _portable(name: str, result: AreaResult) -> tuple[dict, dict]:
 
 
 def _send_or_drop(fd: int, payload: object) -> None:
-    data = marshal.dumps(payload)
-    frame = len(data).to_bytes(HEADER, "little") + data
     os.set_blocking(fd, False)
     try:
-        os.write(fd, frame)  # whole or nothing: below PIPE_BUF
+        os.write(fd, frame(payload))  # whole or nothing: below PIPE_BUF
     except BlockingIOError:
         pass  # the caller is busy scanning: a later line says more
     finally:

@@ -110,23 +110,38 @@ def live_processes(keep: Callable[[int, str, tuple[str, ...]], bool]) -> Iterato
     reads of each process) is used only for the few that ``keep`` accepts. Elsewhere
     (no /proc) psutil sees every process; its callers judge them again in any case.
     """
-    try:
-        pids = [int(entry.name) for entry in os.scandir("/proc") if entry.name.isdigit()]
-    except OSError:
+    found = _kept_on_proc(keep)
+    if found is None:
         import psutil
 
         yield from psutil.process_iter()
         return
-    for pid in pids:
-        seen = _proc_name_and_cmdline(pid)
-        if seen is None or not keep(pid, *seen):
-            continue
+    for pid, _seen in found:
         import psutil
 
         try:
             yield psutil.Process(pid)
         except psutil.Error:  # gone since its /proc entry was read
             continue
+
+
+def _kept_on_proc(
+    keep: Callable[[int, str, tuple[str, ...]], bool],
+) -> Iterator[tuple[int, tuple[str, tuple[str, ...]]]] | None:
+    """(pid, (name, command line)) of each process in /proc that ``keep`` accepts, read
+    as it goes; None where there is no /proc."""
+    try:
+        pids = [int(entry.name) for entry in os.scandir("/proc") if entry.name.isdigit()]
+    except OSError:
+        return None
+
+    def kept() -> Iterator[tuple[int, tuple[str, tuple[str, ...]]]]:
+        for pid in pids:
+            seen = _proc_name_and_cmdline(pid)
+            if seen is not None and keep(pid, *seen):
+                yield pid, seen
+
+    return kept()
 
 
 class ProcView:
@@ -170,15 +185,12 @@ class ProcView:
 def live_views(keep: Callable[[int, str, tuple[str, ...]], bool]) -> Iterator[ProcView]:
     """``live_processes`` for callers that need only a ``ProcView``'s part: on Linux
     from /proc alone (no psutil); elsewhere psutil's processes, which have that part."""
-    try:
-        pids = [int(entry.name) for entry in os.scandir("/proc") if entry.name.isdigit()]
-    except OSError:
+    found = _kept_on_proc(keep)
+    if found is None:
         yield from live_processes(keep)  # type: ignore[misc]
         return
-    for pid in pids:
-        seen = _proc_name_and_cmdline(pid)
-        if seen is not None and keep(pid, *seen):
-            yield ProcView(pid, *seen)
+    for pid, seen in found:
+        yield ProcView(pid, *seen)
 
 
 def _proc_name_and_cmdline(pid: int) -> tuple[str, tuple[str, ...]] | None:

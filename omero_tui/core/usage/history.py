@@ -104,22 +104,37 @@ def read_history(state_dir: Path, data_dir: str, limit: int = 1000) -> list[Hist
         return []
     stamped = sorted(_stamped(lines, repository), key=lambda pair: pair[0])  # stable
     points: list[HistoryPoint] = []
-    dense = limit // 2
-    filled = None  # the last span a sparse point was taken from
+    thinning = _Thinning(limit // 2)
     for at, text in reversed(stamped):
-        span = at // SPARSE_SECONDS
-        if len(points) >= dense and span == filled:
+        if not thinning.wants(at):
             continue
         point = _point(text, repository)
         if point is None:
             continue
-        if len(points) >= dense:
-            filled = span
+        thinning.took(at)
         points.append(point)
         if len(points) == limit:
             break
     points.reverse()
     return points
+
+
+class _Thinning:
+    """One repository's points, newest first: the first ``dense`` all taken, then the
+    newest of each SPARSE_SECONDS (see the module's text)."""
+
+    def __init__(self, dense: int) -> None:
+        self.dense = dense
+        self.taken = 0
+        self.filled: float | None = None  # the last span a sparse point came from
+
+    def wants(self, at: float) -> bool:
+        return self.taken < self.dense or at // SPARSE_SECONDS != self.filled
+
+    def took(self, at: float) -> None:
+        if self.taken >= self.dense:
+            self.filled = at // SPARSE_SECONDS
+        self.taken += 1
 
 
 def _stamped(lines: Iterable[str], repository: str) -> Iterable[tuple[float, str]]:
@@ -203,14 +218,10 @@ def thinned(lines: list[bytes]) -> list[bytes]:
             continue
     stamped.sort()
     kept: list[int] = []
-    seen: dict[str, int] = {}  # lines kept per repository
-    filled: dict[str, float] = {}  # and the last span a sparse one was kept from
+    thinnings: dict[str, _Thinning] = {}
     for at, index, repository in reversed(stamped):
-        count, span = seen.get(repository, 0), at // SPARSE_SECONDS
-        if count >= DENSE_LINES:
-            if filled.get(repository) == span:
-                continue
-            filled[repository] = span
-        seen[repository] = count + 1
-        kept.append(index)
+        thinning = thinnings.setdefault(repository, _Thinning(DENSE_LINES))
+        if thinning.wants(at):
+            thinning.took(at)
+            kept.append(index)
     return [lines[i] for i in sorted(kept[:MAX_LINES])]

@@ -37,9 +37,14 @@ def read_exact(fd: int, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def write_frame(fd: int, payload: object) -> None:
+def frame(payload: object) -> bytes:
+    """What write_frame writes: the marshalled payload's length, then the payload."""
     data = marshal.dumps(payload)
-    view = memoryview(len(data).to_bytes(HEADER, "little") + data)
+    return len(data).to_bytes(HEADER, "little") + data
+
+
+def write_frame(fd: int, payload: object) -> None:
+    view = memoryview(frame(payload))
     while view:
         view = view[os.write(fd, view) :]
 
