@@ -17,7 +17,7 @@ from omero_tui.commands.errors import CliError
 from omero_tui.commands.fit import fit
 from omero_tui.core.findings import Severity, counted
 from omero_tui.core.health.cache import save_health
-from omero_tui.core.health.check import HealthProgress, run_health_check, start_aside
+from omero_tui.core.health.check import HealthProgress, run_health_check
 from omero_tui.core.health.model import HealthReport
 from omero_tui.core.json_output import hide_secrets
 from omero_tui.core.usage.format import stamp
@@ -26,18 +26,15 @@ from omero_tui.core.usage.format import stamp
 def run_check(args: argparse.Namespace) -> int:
     if args.quick and args.cached:
         raise CliError("--quick rescans and --cached does not scan at all: choose one")
+    settings = load_settings(args)
+    # The deployment notes are the Layout area's: it adds them itself, in the child
+    # that checks it while this process scans.
+    location = locate(args, deployment=False)
+    mode = "cached" if args.cached else "quick" if args.quick else "full"
+    state = state_dir(location)  # the console's, so each sees the other's scans and journals
     show = _progress_line if sys.stderr.isatty() else None
-    # Forked first, so the child loading the other areas' modules overlaps this process
-    # reading the configuration and finding the server (a refusal ends it unheard).
-    child = start_aside(progress=show is not None)
     try:
-        settings = load_settings(args)
-        # The deployment notes are the Layout area's: it adds them itself, in the
-        # child that checks it while this process scans.
-        location = locate(args, deployment=False)
-        mode = "cached" if args.cached else "quick" if args.quick else "full"
-        state = state_dir(location)  # the console's, so each sees the other's scans
-        # The usage service is made in there, after the child is told what to check:
+        # The usage service is made in there, after the other areas' child is forked:
         # the scan's modules load while that child checks.
         report = run_health_check(
             location,
@@ -46,12 +43,10 @@ def run_check(args: argparse.Namespace) -> int:
             probe=args.probe,
             state_dir=state,
             progress=show,
-            aside=child if child is not None else False,
+            aside=True,
             deployment_notes=True,
         )
     finally:
-        if child is not None:
-            child.stop()  # run_health_check's, unless this process failed before it
         if show is not None:
             print("\r\033[K", end="", file=sys.stderr, flush=True)
     # An unwritable state dir costs the console's overview its head start, nothing more.

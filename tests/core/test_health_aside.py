@@ -89,28 +89,6 @@ def no_second_walk(pixels, budget):
 lock_files._pyramid_locks = no_second_walk
 print(json.dumps({"pid": os.getpid(), "aside": check().to_json()}))
 """,
-    "early": """
-from omero_tui.core.health.check import start_aside
-
-child = start_aside(progress=False)  # as omero-tui check does: before the server is found
-report = check(aside=child)
-print(json.dumps({"pid": os.getpid(), "child": child.pid, "aside": report.to_json()}))
-""",
-    "never_set_up": """
-from omero_tui.core.health.check import start_aside
-
-refused = start_aside(progress=False)
-time.sleep(0.2)  # its modules loaded, it waits to be told what to check
-started = time.monotonic()
-refused.stop()  # the caller refused before it could say (no server found)
-stopped = time.monotonic() - started
-unheard = start_aside(progress=False)
-answers = unheard.collect()  # asked without being set up: the child must not hang
-print(json.dumps({
-    "stopped": stopped,
-    "answers": {name: area.headline for name, (area, _figures) in answers.items()},
-}))
-""",
     "no_fork": """
 def fork():
     raise BlockingIOError(11, "Resource temporarily unavailable")
@@ -249,27 +227,6 @@ def test_an_interrupted_check_leaves_no_child(tree: Path) -> None:
     out = run_case("interrupted", tree)
     assert out["alive"] is False
     assert out["seconds"] < 30  # stopped, not waited for
-
-
-def test_a_child_forked_before_the_server_is_found_checks_what_it_is_told(tree: Path) -> None:
-    out = run_case("early", tree)
-    assert out["aside"]["metrics"]["relocation_pid"] == out["child"]
-    assert not [a for a in out["aside"]["areas"] if a["headline"].startswith("Check failed")]
-    locks = areas_of(out["aside"])["locks"]  # the handover after the setup arrived
-    assert [f for f in locks["findings"] if f["code"] == "locks.stale_pyramid_lock"]
-
-
-def test_a_child_never_told_what_to_check_ends_without_hanging(tree: Path) -> None:
-    out = run_case("never_set_up", tree)
-    assert out["stopped"] < 5  # killed, not waited for
-    assert set(out["answers"]) == {
-        "layout", "locks", "permissions", "server", "relocation", "database"
-    }  # fmt: skip
-    assert all(
-        headline == "Check failed: the process checking it ended with exit code 0 before it "
-        "answered"
-        for headline in out["answers"].values()
-    ), out
 
 
 def test_without_a_process_to_fork_the_areas_are_checked_in_turn(tree: Path) -> None:

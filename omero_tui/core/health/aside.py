@@ -7,15 +7,11 @@ A child forked before the scan loads their modules and runs them on the other co
 so the whole check costs about what the scan does. Each area runs in the child exactly
 as it would here (same code, same guard): only where it runs changes.
 
-The child may be forked before this process knows what to check (``omero-tui check``
-forks first thing, so the child loads the areas' modules while this process reads the
-configuration and finds the server): it waits for ``set_up``, which hands it that
-(pickled, as this process has it: one finding of the server, not two). It runs the
-areas that need nothing from the scan, then reads the scan's handover (``hand_over``)
-for the rest, and writes every verdict at the end; before the handover it only ever
-writes progress, and drops a progress line rather than wait for room in the pipe, so
-neither side can block the other. An area the child could not answer for (killed,
-crashed) is an UNKNOWN "Check failed" verdict, never missing.
+The child runs the areas that need nothing from the scan, then reads the scan's
+handover (``hand_over``) for the rest, and writes every verdict at the end; before the
+handover it only ever writes progress, and drops a progress line rather than wait for
+room in the pipe, so neither side can block the other. An area the child could not
+answer for (killed, crashed) is an UNKNOWN "Check failed" verdict, never missing.
 
 Frames are the scan workers' (``usage.worker``): an 8-byte length and a ``marshal``
 payload, between two processes of this program.
@@ -33,11 +29,6 @@ from omero_tui.core.health.guard import check_failed, guarded
 from omero_tui.core.health.model import AreaHealth
 from omero_tui.core.usage.worker import fork_child, frame, read_frame, write_frame
 
-try:  # the C pickler alone: ``pickle`` itself costs the monitoring probe 1.2 ms to load
-    from _pickle import dumps, loads
-except ImportError:  # another Python than CPython
-    from pickle import dumps, loads
-
 TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
     from omero_tui.core.health.guard import AreaResult
@@ -45,54 +36,35 @@ if TYPE_CHECKING:
     Tell = Callable[[str, int, str], None]
     Handover = Callable[[], object]
     Checks = dict[str, Callable[[], AreaResult]]
-    MakeChecks = Callable[[object, Tell, Handover], Checks]
 
 PROGRESS, AREA = "progress", "area"
 DETAIL_CHARS = 200  # a progress frame stays far below PIPE_BUF: written whole or not at all
 
 
 class AsideAreas:
-    """The child checking ``names``; ``make_checks(setup, tell, handover)`` builds their
-    checks in the child from what ``set_up`` hands it, ``after`` names those that call
-    ``handover`` and so run last; ``preload`` (in the child, before the setup arrives)
-    loads their modules."""
+    """The child checking ``names``; ``make_checks(tell, handover)`` builds their checks
+    in the child (loading their modules there), ``after`` names those that call
+    ``handover`` and so run last."""
 
     def __init__(
         self,
         names: Sequence[str],
-        make_checks: MakeChecks,
+        make_checks: Callable[[Tell, Handover], Checks],
         *,
         after: Sequence[str] = (),
         progress: bool = False,
-        preload: Callable[[], object] | None = None,
     ) -> None:
         self.names = tuple(names)
         order = [n for n in names if n not in after] + [n for n in names if n in after]
         # An OSError (no process to be had) reaches the caller, which checks in turn.
         self.pid, self._handover, self._results = fork_child(
-            lambda reads, writes: _child(order, make_checks, reads, writes, progress, preload),
+            lambda reads, writes: _child(order, make_checks, reads, writes, progress),
             failed=70,
         )
         self._status: int | None = None
-        self._set = False
-
-    def set_up(self, setup: object) -> None:
-        """What the checks are of (picklable); before ``hand_over``, once."""
-        if self._set:
-            raise RuntimeError("the child is set up already")
-        self._set = True
-        if self._handover < 0:
-            return
-        try:
-            write_frame(self._handover, dumps(setup))
-        except OSError:  # the child is gone: collect says so for each of its areas
-            os.close(self._handover)
-            self._handover = -1
 
     def hand_over(self, value: object) -> None:
         """What the scan found for the areas that need it (marshal-able)."""
-        if not self._set:
-            raise RuntimeError("the child must be set up before the scan's handover")
         fd, self._handover = self._handover, -1
         if fd < 0:
             return
@@ -106,11 +78,7 @@ class AsideAreas:
     def collect(self, tell: Tell | None = None) -> dict[str, AreaResult]:
         """Every area's verdict (UNKNOWN for any the child did not answer), after its
         progress has been passed to ``tell``."""
-        if self._set:
-            self.hand_over(None)  # no-op when handed over; else the child must not wait
-        elif self._handover >= 0:  # never set up: the child ends at the pipe's end
-            os.close(self._handover)
-            self._handover = -1
+        self.hand_over(None)  # no-op when handed over; else the child must not wait
         results: dict[str, AreaResult] = {}
         with contextlib.suppress(EOFError, OSError, ValueError):
             while True:
@@ -154,23 +122,19 @@ class AsideAreas:
 
 def _child(
     order: list[str],
-    make_checks: MakeChecks,
+    make_checks: Callable[[Tell, Handover], Checks],
     handover_fd: int,
     results_fd: int,
     progress: bool,
-    preload: Callable[[], object] | None,
 ) -> int:
     handed: list[object] = []
 
-    def read() -> object:
-        try:
-            return read_frame(handover_fd)
-        except EOFError:  # the caller ended without it (refused, failed): nothing to run for
-            os._exit(0)
-
     def handover() -> object:
         if not handed:
-            handed.append(read())
+            try:
+                handed.append(read_frame(handover_fd))
+            except EOFError:  # the caller ended without one: nothing to run for
+                os._exit(0)
         return handed[0]
 
     def tell(area: str, done: int, detail: str = "") -> None:
@@ -179,9 +143,7 @@ def _child(
 
     results = []
     try:
-        if preload is not None:
-            preload()
-        checks = make_checks(loads(read()), tell, handover)  # type: ignore[arg-type]
+        checks = make_checks(tell, handover)
     except Exception as err:  # noqa: BLE001 - each area says why it was not checked
         checks = {name: _failing(err) for name in order}
     for name in order:

@@ -31,30 +31,11 @@ if TYPE_CHECKING:
     Tell = Callable[..., None]
     Checks = dict[str, Callable[[], AreaResult]]
     OtherChecks = Callable[[Tell, Callable[[], object]], Checks]
-    Setup = tuple[ServerLocation, Settings | None, bool, Path | None, str | None, bool]
 
 USAGE_MODES = ("full", "quick", "cached")
 # The areas that need the usage scan's findings (its pyramid lock files): checked last.
 AFTER_SCAN = ("locks",)
-__all__ = ["HealthCancelled", "HealthProgress", "run_health_check", "start_aside"]
-
-
-def start_aside(*, progress: bool) -> AsideAreas | None:
-    """The child that checks every area but usage, forked now, before the server is
-    found, so that it loads their modules meanwhile; ``run_health_check(aside=...)``
-    tells it what to check. None where no child can be forked safely (another thread
-    runs) or at all. ``progress``: the check will be given a progress callback."""
-    if not can_fork():
-        return None
-    from omero_tui.core.health.aside import AsideAreas
-
-    names = [name for name, _title in AREAS if name != "usage"]
-    try:
-        return AsideAreas(
-            names, _checks_set_up, after=AFTER_SCAN, progress=progress, preload=_load_areas
-        )
-    except OSError:  # no process to be had (a process limit, no memory): in turn, here
-        return None
+__all__ = ["HealthCancelled", "HealthProgress", "run_health_check"]
 
 
 def run_health_check(
@@ -69,7 +50,7 @@ def run_health_check(
     cancel: threading.Event | None = None,
     now: Callable[[], float] = time.time,
     perms_user: str | None = None,
-    aside: bool | AsideAreas | None = False,
+    aside: bool = False,
     deployment_notes: bool = False,
 ) -> HealthReport:
     """``usage``: the service that scans (None: one made here, with the thresholds of
@@ -77,8 +58,7 @@ def run_health_check(
     than the server's own (the console's Overview follows the user picked on its
     Permissions panel). ``aside``: check every other area in a forked child while this
     process scans, where forking is safe (no other thread) and nothing can cancel: the
-    same report, in about the time of the scan alone; the child ``start_aside`` forked
-    earlier (stopped here), or True to fork it here. ``deployment_notes``: the
+    same report, in about the time of the scan alone. ``deployment_notes``: the
     location was found without its deployment notes, which the Layout area, the one
     that shows them, adds (in that child, where there is one)."""
     if usage_mode not in USAGE_MODES:
@@ -103,17 +83,17 @@ def run_health_check(
         )
 
     child = None
-    if aside is True:
-        child = start_aside(progress=progress is not None) if cancel is None else None
-    elif aside is not False and aside is not None:  # forked by the caller
-        if cancel is not None:
-            aside.stop()
-            raise ValueError("a check that can be cancelled runs its areas here, in turn")
-        child = aside
+    if aside and cancel is None and can_fork():
+        from omero_tui.core.health.aside import AsideAreas
+
+        others_names = [name for name, _title in AREAS if name != "usage"]
+        try:
+            child = AsideAreas(
+                others_names, others, after=AFTER_SCAN, progress=progress is not None
+            )
+        except OSError:  # no process to be had (a process limit, no memory): in turn, here
+            child = None
     try:
-        if child is not None:
-            setup: Setup = (location, settings, probe, state_dir, perms_user, deployment_notes)
-            child.set_up(setup)
         results = _check_all(
             location, settings, usage, usage_mode, state_dir, tell, cancel, others, child
         )
@@ -255,21 +235,6 @@ def _other_checks(
         for name in ("locks", "permissions"):
             checks[name] = lambda name=name: not_judged_area(name, location)
     return checks
-
-
-def _checks_set_up(setup: Setup, tell: Tell, pyramid_locks: Callable[[], object]) -> Checks:
-    """In the child: the other areas' checks, from what ``run_health_check`` sent."""
-    location, settings, probe, state_dir, perms_user, deployment_notes = setup
-    return _other_checks(
-        location, settings, probe, state_dir, perms_user, tell, None, pyramid_locks,
-        deployment_notes,
-    )  # fmt: skip
-
-
-def _load_areas() -> None:
-    """In the child, while its caller finds the server: the other areas' modules."""
-    import omero_tui.core.health.areas
-    import omero_tui.core.server.deployment  # noqa: F401
 
 
 def _pyramid_locks(walks: list[UsageScan], location: ServerLocation) -> list[str] | None:
