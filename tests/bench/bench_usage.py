@@ -88,6 +88,43 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float,
     return took, result.stdout.decode("utf-8", "replace")
 
 
+# The floor of any design that checks the other areas in a forked child: ``usage
+# --quick`` with a child forked where ``check`` forks its own (after the server is
+# found), one that does nothing but wait for the command to end. What it adds is the
+# fork and the copy-on-write faults it costs the scanning process. "plain" runs the
+# same wrapper without the fork, so that the two differ only in it.
+_IDLE_CHILD = """
+import os, sys
+from omero_tui.commands import usage_cmd
+
+found = usage_cmd.locate
+
+def locate(*args, **kwargs):
+    location = found(*args, **kwargs)
+    reads, writes = os.pipe()  # writes closes when this command ends
+    if os.fork() == 0:
+        os.close(writes)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.read(reads, 1)
+        os._exit(0)
+    os.close(reads)
+    return location
+
+if sys.argv.pop(1) == "fork":
+    usage_cmd.locate = locate
+from omero_tui.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def python_of(command: list[str]) -> str:
+    """The interpreter that runs ``command`` (the installed script's own)."""
+    script = Path(command[0])
+    return str(script.parent / "python") if script.name == "omero-tui" else command[0]
+
+
 def tools(tree: str, quick: bool) -> dict[str, list[str]]:
     found = {
         "du": ["du", "-s", "-B1", "-x", tree],
@@ -99,6 +136,10 @@ def tools(tree: str, quick: bool) -> dict[str, list[str]]:
         found["--quick"] = [*OMERO_TUI, "usage", "--json", "--quick", "--data-dir", tree]
         # The monitoring probe: every area, usage by a quick rescan.
         found["check -q"] = [*OMERO_TUI, "check", "--json", "--quick", "--data-dir", tree]
+        idle = [python_of(OMERO_TUI), "-c", _IDLE_CHILD]
+        quick_usage = ["usage", "--json", "--quick", "--data-dir", tree]
+        found["-q plain"] = [*idle, "plain", *quick_usage]
+        found["-q +fork"] = [*idle, "fork", *quick_usage]
     return found
 
 
@@ -120,7 +161,7 @@ class Case:
                 self.times.setdefault(tool, []).append(took)
                 if tool == "du":
                     du_total = int(out.split()[0])
-                elif tool in ("omero-tui", "--quick"):
+                elif tool in ("omero-tui", "--quick", "-q plain", "-q +fork"):
                     self._check(tool, out, du_total)
             shown = "  ".join(f"{t} {v[-1]:.2f}s" for t, v in self.times.items())
             print(f"  {self.name} round {number + 1}: {shown}", flush=True)
@@ -154,6 +195,12 @@ class Case:
             pairs = zip(self.times["check -q"], self.times["--quick"], strict=True)
             paid = statistics.median(check / usage for check, usage in pairs)
             print(f"    check --quick / usage --quick = {paid:.2f} (paired; check runs every area)")
+            pairs = zip(self.times["-q +fork"], self.times["-q plain"], strict=True)
+            floor = statistics.median(forked / plain for forked, plain in pairs)
+            print(
+                f"    usage --quick with an idle forked child / without = {floor:.2f} "
+                "(paired; the fork's own cost, the floor of check --quick's design)"
+            )
         print(f"    totals identical to du -B1 / du -b / find on {self.checked} runs")
 
 
