@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import PureWindowsPath
 
 from omero_tui.core.discovery import ServerLocation, is_foreign_windows_path
-from omero_tui.core.layout.config_sources import look_at_sources
+from omero_tui.core.layout.config_sources import early_systemd_question, look_at_sources
 from omero_tui.core.layout.findings import layout_findings
 from omero_tui.core.layout.identity import IdentityEntry, RepoIdentity, read_identity
 from omero_tui.core.layout.model import (
@@ -29,6 +29,7 @@ from omero_tui.core.layout.not_repository import (
     find_postgres_data_dirs,
 )
 from omero_tui.core.mounts import MountTable
+from omero_tui.core.server.proc_look import ProcLook
 
 __all__ = [
     "STANDARD_SUBDIRS",
@@ -59,6 +60,17 @@ def inspect_layout(
     """
     if location.on_windows_paths:
         return _windows_layout(location)
+    # One read of /proc for the PostgreSQL and server questions below, and systemd's
+    # answer for the configuration sources asked now, to come while the probes run.
+    with ProcLook(), early_systemd_question(location):
+        return _inspect(location, postgres_dirs, client_dirs)
+
+
+def _inspect(
+    location: ServerLocation,
+    postgres_dirs: Sequence[tuple[str, str]] | None,
+    client_dirs: Sequence[tuple[str, str]] | None,
+) -> LayoutReport:
     table = MountTable.read()  # one snapshot for the whole look
     data_path = location.data_dir.value or ""
     managed_path = location.managed_dir.value or os.path.join(data_path, "ManagedRepository")

@@ -1,0 +1,118 @@
+"""``systemctl show``, asked when needed or early: same command, same answer, run once.
+
+A stand-in ``systemctl`` on PATH (systemd cannot run here) logs each run, with its
+pid, and answers with a unit file the test made; the Layout's look is a real one.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from omero_tui.core.config import systemctl_show
+from omero_tui.core.config.systemctl_show import AskedEarly, fragment_path
+from omero_tui.core.layout.inspection import inspect_layout
+from tests.core.test_layout import build_repo, location
+
+UNIT = "omero-server.service"
+
+
+@pytest.fixture
+def standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """(the runs log, the unit file it names); ``pause`` seconds of waiting before it answers."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "systemctl.log"
+    unit = tmp_path / "units" / UNIT
+    unit.parent.mkdir()
+    unit.write_text("[Service]\nUser=omero-server\n")
+    pause = tmp_path / "pause"
+    script = bin_dir / "systemctl"
+    script.write_text(
+        f'#!/bin/sh\necho "$$ $*" >> "{log}"\n'
+        f'[ -f "{pause}" ] && exec sleep "$(cat "{pause}")"\n'
+        f'echo "{unit}"\n'
+    )
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return log, unit, pause
+
+
+def runs(log: Path) -> list[str]:
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_asked_when_needed(standin) -> None:
+    log, unit, _ = standin
+    assert fragment_path(UNIT) == str(unit)
+    assert [r.split(" ", 1)[1] for r in runs(log)] == [
+        f"show --property=FragmentPath --value {UNIT}"
+    ]
+
+
+def test_asked_early_is_asked_once_and_answers_the_same(standin) -> None:
+    log, unit, _ = standin
+    with AskedEarly(UNIT):
+        deadline = time.monotonic() + 10
+        while not runs(log) and time.monotonic() < deadline:
+            time.sleep(0.01)  # started at the block's start, before anyone asked
+        assert len(runs(log)) == 1
+        assert fragment_path(UNIT) == str(unit)
+        assert fragment_path(UNIT) == str(unit)  # a second question: asked anew
+    assert len(runs(log)) == 2
+
+
+def test_another_unit_is_asked_then_and_there(standin) -> None:
+    log, _, _ = standin
+    with AskedEarly(UNIT):
+        fragment_path("other.service")
+    assert sorted(r.split()[-1] for r in runs(log)) == sorted([UNIT, "other.service"])
+
+
+def test_an_answer_nobody_read_is_not_waited_for(standin) -> None:
+    log, _, pause = standin
+    pause.write_text("30")
+    started = time.monotonic()
+    with AskedEarly(UNIT):
+        deadline = time.monotonic() + 10
+        while not runs(log) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert time.monotonic() - started < 10
+    assert gone(int(runs(log)[0].split()[0]))  # killed and reaped: no zombie either
+
+
+def test_a_hung_systemctl_is_no_answer(standin, monkeypatch: pytest.MonkeyPatch) -> None:
+    log, _, pause = standin
+    pause.write_text("30")
+    monkeypatch.setattr(systemctl_show, "TIMEOUT", 0.3)
+    with AskedEarly(UNIT):
+        assert fragment_path(UNIT) is None
+    assert fragment_path(UNIT) is None
+    assert all(gone(int(r.split()[0])) for r in runs(log))
+
+
+def test_no_systemctl_is_no_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with AskedEarly(UNIT):
+        assert fragment_path(UNIT) is None
+
+
+def test_each_layout_look_asks_systemd_once(standin, tmp_path: Path) -> None:
+    """Two looks made apart ask twice: an answer is never kept for the next look."""
+    log, _, _ = standin
+    where = location(build_repo(tmp_path / "OMERO"))
+    inspect_layout(where, postgres_dirs=[], client_dirs=[])
+    assert len(runs(log)) == 1
+    inspect_layout(where, postgres_dirs=[], client_dirs=[])
+    assert len(runs(log)) == 2
