@@ -6,6 +6,7 @@ Real processes (Python sleeping, with a marker in their command line) and the re
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -161,3 +162,19 @@ def test_the_layout_asks_its_process_questions_of_one_look(tmp_path, reads: Coun
     (server / "etc" / "grid").mkdir(parents=True)
     inspect_layout(location(build_repo(tmp_path / "OMERO"), server=server), client_dirs=[])
     assert reads and max(reads.values()) == 1
+
+
+def test_a_command_line_of_many_pages_is_read_whole() -> None:
+    long_args = ["x" * 50_000] * 4  # a Java server's class path can be this long
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", MARKER, *long_args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        expected = b"\0".join(os.fsencode(a) for a in proc.args) + b"\0"
+        assert proc_look.proc_file(proc.pid, "cmdline") == expected
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)

@@ -82,5 +82,13 @@ def _list_pids(proc: str) -> list[int]:
 
 
 def _read(proc: str, pid: int, name: str) -> bytes:
-    with open(f"{proc}/{pid}/{name}", "rb") as handle:
-        return handle.read()
+    # os.open and os.read, not open(): a buffered file object costs three more system
+    # calls (fstat, isatty, lseek) and a third of the time of each of these tiny reads.
+    fd = os.open(f"{proc}/{pid}/{name}", os.O_RDONLY)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):  # a Java command line can be pages long
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
