@@ -116,3 +116,28 @@ def test_each_layout_look_asks_systemd_once(standin, tmp_path: Path) -> None:
     assert len(runs(log)) == 1
     inspect_layout(where, postgres_dirs=[], client_dirs=[])
     assert len(runs(log)) == 2
+
+
+def test_run_as_subprocess_would_run_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """stdin from /dev/null, stderr not taken for the answer, SIGPIPE at its default (the
+    console ignores it; a child must not), a long answer read whole."""
+    unit = tmp_path / ("u" * 200) / UNIT
+    unit.parent.mkdir()
+    unit.write_text("[Service]\n")
+    seen = tmp_path / "seen"
+    script = tmp_path / "systemctl"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'readlink /proc/$$/fd/0 > "{seen}"\n'
+        f'grep SigIgn /proc/$$/status >> "{seen}"\n'
+        'echo "noise on stderr" >&2\n'
+        # blank lines: more than a pipe holds (64 KiB), stripped like the rest
+        + 'i=0; while [ $i -lt 8000 ]; do echo "         "; i=$((i+1)); done\n'
+        + f'echo "{unit}"\n'
+    )
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    assert fragment_path(UNIT) == str(unit)
+    stdin, ignored = seen.read_text().splitlines()
+    assert stdin == "/dev/null"
+    assert not int(ignored.split()[1], 16) & (1 << (13 - 1))  # SIGPIPE is 13

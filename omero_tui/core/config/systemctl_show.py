@@ -7,22 +7,83 @@ asks at its start (``AskedEarly``) and reads the answer when it gets there: the 
 overlaps the probes. The question, the command and where it runs are the same as
 asking when needed; only when it starts changes. Outside an ``AskedEarly`` block, or
 for another unit, ``fragment_path`` asks then and there, as it always did.
+
+The command is started with ``os.posix_spawnp`` and read through a pipe, not with
+``subprocess``: that module (with ``locale`` for its text mode) costs a check about
+2 ms of loading for this one short command. What ``subprocess`` would do for it is
+done here: PATH searched as this process has it, stdin and stderr on /dev/null,
+SIGPIPE and SIGXFSZ back to their defaults, no descriptor of ours inherited, and a
+command that outlives its timeout killed and reaped.
 """
 
 from __future__ import annotations
 
 import os
+import select
+import signal
 import time
 from contextvars import ContextVar, Token
 
-TYPE_CHECKING = False  # typing's own flag, without importing typing when run
-if TYPE_CHECKING:
-    import subprocess
-
 TIMEOUT = 10.0  # seconds: a hung systemd gives no answer rather than a hung console
 
-# unit name -> (the running systemctl, when it must have answered by)
-_asked: ContextVar[dict[str, tuple[subprocess.Popen[str], float]] | None] = ContextVar(
+# Python ignores these; a child must not inherit that (subprocess's restore_signals).
+_RESTORED_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ") if hasattr(signal, name)
+)
+
+
+class _Running:
+    """A started ``systemctl show``: its pid, our end of its stdout, its deadline."""
+
+    def __init__(self, pid: int, stdout: int, deadline: float) -> None:
+        self.pid, self.stdout, self.deadline = pid, stdout, deadline
+        self.returncode: int | None = None
+
+    def answer(self) -> tuple[int, bytes] | None:
+        """(exit code, stdout); None when it gave none in time (it is then ended)."""
+        chunks = []
+        poller = select.poll()
+        poller.register(self.stdout, select.POLLIN | select.POLLHUP)
+        try:
+            while True:
+                if not poller.poll(max(0.0, self.deadline - time.monotonic()) * 1000):
+                    return None
+                chunk = os.read(self.stdout, 65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            while not self._reaped(os.WNOHANG):  # stdout closed: about to exit
+                if time.monotonic() >= self.deadline:
+                    return None
+                time.sleep(0.0005)
+            return self.returncode, b"".join(chunks)  # type: ignore[return-value]
+        finally:
+            self.end()
+
+    def end(self) -> None:
+        """Killed (if still running) and reaped, our pipe end closed: no zombie, no fd."""
+        if self.returncode is None and not self._reaped(os.WNOHANG):
+            os.kill(self.pid, signal.SIGKILL)
+            self._reaped(0)
+        if self.stdout >= 0:
+            os.close(self.stdout)
+            self.stdout = -1
+
+    def _reaped(self, flags: int) -> bool:
+        if self.returncode is not None:
+            return True
+        try:
+            pid, status = os.waitpid(self.pid, flags)
+        except ChildProcessError:  # reaped by someone else: subprocess takes that as 0
+            self.returncode = 0
+            return True
+        if pid == 0:
+            return False
+        self.returncode = os.waitstatus_to_exitcode(status)
+        return True
+
+
+_asked: ContextVar[dict[str, _Running] | None] = ContextVar(
     "omero_tui_systemctl_asked", default=None
 )
 
@@ -34,18 +95,16 @@ class AskedEarly:
 
     def __init__(self, name: str | None) -> None:
         self.name = name  # None: nothing to ask (the block does nothing)
-        self._token: Token[dict[str, tuple[subprocess.Popen[str], float]] | None] | None = None
+        self._token: Token[dict[str, _Running] | None] | None = None
 
     def __enter__(self) -> AskedEarly:
         if self.name is None:
             return self
         try:
-            process = _start(self.name)
+            running = _start(self.name)
         except OSError:
             return self  # fragment_path runs it again when asked, and fails the same way
-        asked = dict(_asked.get() or {})
-        asked[self.name] = (process, time.monotonic() + TIMEOUT)
-        self._token = _asked.set(asked)
+        self._token = _asked.set({**(_asked.get() or {}), self.name: running})
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -54,44 +113,46 @@ class AskedEarly:
         pending = (_asked.get() or {}).get(self.name or "")
         _asked.reset(self._token)
         if pending is not None:
-            _end(pending[0])
+            pending.end()
 
 
 def fragment_path(name: str) -> str | None:
     """systemd's own answer (``systemctl show``), None when it gives none."""
-    # Here, not at the top: a command that only reads unit files loads no subprocess.
-    import subprocess
-
     asked = _asked.get()
-    pending = asked.pop(name, None) if asked is not None else None
-    try:
-        process, deadline = pending or (_start(name), time.monotonic() + TIMEOUT)
-    except OSError:
+    running = asked.pop(name, None) if asked is not None else None
+    if running is None:
+        try:
+            running = _start(name)
+        except OSError:  # no systemctl here
+            return None
+    answer = running.answer()
+    if answer is None:
         return None
+    returncode, out = answer
+    path = os.fsdecode(out).strip()
+    return path if returncode == 0 and path and os.path.isfile(path) else None
+
+
+def _start(name: str) -> _Running:
+    if not hasattr(os, "posix_spawnp"):  # Windows: no systemd there either
+        raise FileNotFoundError("systemctl: no posix_spawnp on this platform")
+    argv = ["systemctl", "show", "--property=FragmentPath", "--value", name]
+    reads, writes = os.pipe()  # both close-on-exec: the child keeps only its stdout
     try:
-        out, _ = process.communicate(timeout=max(0.0, deadline - time.monotonic()))
-    except subprocess.SubprocessError:  # no answer in time
-        return None
+        pid = os.posix_spawnp(
+            argv[0],
+            argv,
+            os.environ,
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_DUP2, writes, 1),
+                (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+            ],
+            setsigdef=_RESTORED_SIGNALS,
+        )
+    except BaseException:
+        os.close(reads)
+        raise
     finally:
-        if process.returncode is None:  # timed out or interrupted: not left running
-            _end(process)
-    path = out.strip()
-    return path if process.returncode == 0 and path and os.path.isfile(path) else None
-
-
-def _start(name: str) -> subprocess.Popen[str]:
-    # No shutil.which first: a missing systemctl is an OSError here too, and shutil
-    # (with the compression modules it loads) would cost every check a millisecond.
-    import subprocess
-
-    return subprocess.Popen(
-        ["systemctl", "show", "--property=FragmentPath", "--value", name],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-
-
-def _end(process: subprocess.Popen[str]) -> None:
-    """Kill (if still running) and reap, closing its pipes: no zombie, no open fd."""
-    if process.poll() is None:
-        process.kill()
-    process.communicate()
+        os.close(writes)
+    return _Running(pid, reads, time.monotonic() + TIMEOUT)
