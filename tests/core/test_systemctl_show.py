@@ -141,3 +141,25 @@ def test_run_as_subprocess_would_run_it(tmp_path: Path, monkeypatch: pytest.Monk
     stdin, ignored = seen.read_text().splitlines()
     assert stdin == "/dev/null"
     assert not int(ignored.split()[1], 16) & (1 << (13 - 1))  # SIGPIPE is 13
+
+
+@pytest.mark.parametrize("pidfd", [True, False], ids=["pidfd", "no-pidfd"])
+def test_its_exit_is_waited_for_after_it_closed_stdout(
+    standin, monkeypatch: pytest.MonkeyPatch, pidfd: bool
+) -> None:
+    """An answer counts only with its exit status; one that never comes is no answer."""
+    log, unit, _ = standin
+    script = Path(log.parent / "bin" / "systemctl")
+    script.write_text(
+        f'#!/bin/sh\necho "$$ $*" >> "{log}"\necho "{unit}"\nexec >&-\nsleep 0.3\nexit 0\n'
+    )
+    if not pidfd:
+
+        def no_pidfd(pid: int) -> int:
+            raise OSError(38, "Function not implemented")
+
+        monkeypatch.setattr(os, "pidfd_open", no_pidfd)
+    assert fragment_path(UNIT) == str(unit)
+    monkeypatch.setattr(systemctl_show, "TIMEOUT", 0.1)
+    assert fragment_path(UNIT) is None
+    assert all(gone(int(r.split()[0])) for r in runs(log))
