@@ -7,11 +7,9 @@ Real processes (Python sleeping, with a marker in their command line) and the re
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -28,27 +26,6 @@ if not sys.platform.startswith("linux"):
     pytest.skip("/proc is Linux's", allow_module_level=True)
 
 MARKER = "omero-tui-proc-look-test"
-
-
-@pytest.fixture
-def spawn() -> Iterator[Callable[[], subprocess.Popen]]:
-    """A sleeping Python whose command line carries MARKER; always stopped."""
-    started: list[subprocess.Popen] = []
-
-    def start() -> subprocess.Popen:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", "import time; time.sleep(60)", MARKER],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture
@@ -93,7 +70,7 @@ def test_checks_made_apart_see_a_process_started_between_them(spawn) -> None:
         return AreaHealth("layout", Severity.OK, "", (), 0.0), {}
 
     guarded("layout", check)
-    proc = spawn()
+    proc = spawn("python3", MARKER)
     guarded("layout", check)
     proc.kill()
     proc.wait(timeout=10)
@@ -104,7 +81,7 @@ def test_checks_made_apart_see_a_process_started_between_them(spawn) -> None:
 def test_a_look_is_one_moment_and_ends_with_its_block(spawn) -> None:
     with ProcLook():
         before = marked()
-        proc = spawn()
+        proc = spawn("python3", MARKER)
         assert marked() == before  # the same look: the same table
         with ProcLook():  # nested: still the outer look
             assert marked() == before
@@ -115,7 +92,7 @@ def test_another_thread_does_not_see_this_threads_look(spawn) -> None:
     from_thread: list[set[int]] = []
     with ProcLook():
         marked()
-        proc = spawn()
+        proc = spawn("python3", MARKER)
         thread = threading.Thread(target=lambda: from_thread.append(marked()))
         thread.start()
         thread.join()
@@ -164,17 +141,8 @@ def test_the_layout_asks_its_process_questions_of_one_look(tmp_path, reads: Coun
     assert reads and max(reads.values()) == 1
 
 
-def test_a_command_line_of_many_pages_is_read_whole() -> None:
+def test_a_command_line_of_many_pages_is_read_whole(spawn) -> None:
     long_args = ["x" * 50_000] * 4  # a Java server's class path can be this long
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(60)", MARKER, *long_args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        expected = b"\0".join(os.fsencode(a) for a in proc.args) + b"\0"
-        assert proc_look.proc_file(proc.pid, "cmdline") == expected
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
+    proc = spawn("python3", MARKER, *long_args)
+    expected = b"\0".join(os.fsencode(a) for a in proc.args) + b"\0"
+    assert proc_look.proc_file(proc.pid, "cmdline") == expected

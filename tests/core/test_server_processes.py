@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -21,36 +19,11 @@ from omero_tui.core.server.processes import (
     find_server_processes,
     role_rank,
 )
+from tests.core.conftest import SLEEP
 
 # The console finds a server by scanning every process: tests that start server
 # stand-ins run one at a time, so none sees another's.
 pytestmark = pytest.mark.xdist_group("running-servers")
-
-
-SLEEP = "import time; time.sleep(60)"
-
-
-@pytest.fixture
-def spawn() -> Iterator[Callable[..., subprocess.Popen]]:
-    """Start a sleeping Python with the given argv[0] and arguments; always stopped."""
-    started: list[subprocess.Popen] = []
-
-    def start(argv0: str, *args: str, cwd: Path | None = None) -> subprocess.Popen:
-        proc = subprocess.Popen(
-            [argv0, "-c", SLEEP, *args],
-            executable=sys.executable,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture
