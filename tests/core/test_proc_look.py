@@ -25,7 +25,9 @@ from tests.core.test_layout import build_repo, location
 if not sys.platform.startswith("linux"):
     pytest.skip("/proc is Linux's", allow_module_level=True)
 
-MARKER = "omero-tui-proc-look-test"
+# Per test process: the other xdist worker may be running another of these tests, whose
+# sleeping process must not count here.
+MARKER = f"omero-tui-proc-look-test-{os.getpid()}"
 
 
 @pytest.fixture
