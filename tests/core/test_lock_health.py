@@ -241,3 +241,30 @@ def test_root_refused_like_root_squash_simulated_is_unknown_not_red(
     else:  # the server user refused: the server would run read-only
         assert codes.get("locks.write_failed") is Severity.CRITICAL
         assert "locks.probe_root_refused" not in codes
+
+
+def test_the_scans_pyramid_lock_files_are_asked_for_last(
+    shared_demo: DemoSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``check`` hands them over from a scan that may still run: everything else (mounts,
+    server processes, logs) is looked at before the lock files wait for them."""
+    import omero_tui.core.locks.health as lock_health
+
+    asked: list[str] = []
+    real_scan_logs = lock_health.scan_logs
+
+    def scan_logs(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        asked.append("logs")
+        return real_scan_logs(*args, **kwargs)
+
+    def pyramid_locks() -> list[str]:
+        asked.append("pyramid locks")
+        return [str(shared_demo.data_dir / "Pixels" / ".9_pyramid.pyr_lock")]
+
+    monkeypatch.setattr(lock_health, "scan_logs", scan_logs)
+    report = inspect_locks(
+        locate(shared_demo), declared=NOTHING_DECLARED, pyramid_locks=pyramid_locks
+    )
+    assert asked == ["logs", "pyramid locks"]
+    pyramids = [s for s in report.lock_files.files if s.kind == "pyramid"]
+    assert [s.state for s in pyramids] == ["unknown"]  # named by the scan, gone since

@@ -46,7 +46,7 @@ def locks_area(
     probe: bool,
     progress: Callable[[Any], None] | None = None,
     cancel: threading.Event | None = None,
-    pyramid_locks: Sequence[str] | None = None,
+    pyramid_locks: Callable[[], Sequence[str] | None] | None = None,
 ) -> AreaResult:
     report = inspect_locks(
         location,

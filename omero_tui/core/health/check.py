@@ -219,7 +219,7 @@ def _other_checks(
             probe=probe,
             progress=lambda p: tell("locks", 2, f"probe {p.done}/{p.total}"),
             cancel=cancel,
-            pyramid_locks=pyramid_locks(),  # type: ignore[arg-type]
+            pyramid_locks=pyramid_locks,  # type: ignore[arg-type]
         ),
         "permissions": lambda: perms_area(location, settings, perms_user),
         "server": lambda: server_area(location, state_dir),

@@ -83,12 +83,14 @@ def inspect_locks(
     tail_bytes: int = DEFAULT_TAIL_BYTES,
     process_names: Callable[[], set[str]] | None = None,
     guard: Callable[[str, str | None], MountGuard] | None = None,
-    pyramid_locks: Sequence[str] | None = None,
+    pyramid_locks: Callable[[], Sequence[str] | None] | None = None,
 ) -> LockHealthReport:
     """Everything but the active probe; only reads (and stats, which wakes automounts).
 
-    ``pyramid_locks``: the pyramid lock files a usage scan of this repository has just
-    met (``health.check`` hands them over), so Pixels is not listed a second time."""
+    ``pyramid_locks``: asked last, for the pyramid lock files a usage scan of this
+    repository has just met (``health.check`` hands them over, perhaps from a scan
+    still running while the rest is looked at), so Pixels is not listed a second time;
+    None from it, or no ``pyramid_locks``, and Pixels is listed here."""
     declared = read_declared() if declared is None else declared
     if location.on_windows_paths:  # not on this disk; the server's logs still are
         return LockHealthReport(
@@ -113,6 +115,7 @@ def inspect_locks(
     statd = None
     if any(r.mount is not None and needs_statd(r.mount) for r in rows):
         statd = "rpc.statd" in (process_names or _process_names)()
+    logs = scan_logs(location.server_dir.value, tail_bytes=tail_bytes)
     report = LockHealthReport(
         location=location,
         directories=tuple(rows),
@@ -122,9 +125,9 @@ def inspect_locks(
             location.managed_dir.value or "",
             table=table,
             proc_locks=proc_locks,
-            pyramids=pyramid_locks,
+            pyramids=pyramid_locks() if pyramid_locks is not None else None,
         ),
-        logs=scan_logs(location.server_dir.value, tail_bytes=tail_bytes),
+        logs=logs,
         statd_running=statd,
         probed=False,
         findings=(),
