@@ -45,7 +45,7 @@ def _wait_for_exec(pid: int) -> None:
     while sys.platform.startswith("linux") and time.monotonic() < deadline:
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                if handle.read():
+                if SLEEP.encode() in handle.read():
                     return
         except OSError:
             return

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from omero_tui.core.server.processes import (
     DEMO_STANDIN_MODULE,
     find_server_processes,
     role_rank,
+    server_environments,
 )
 from tests.core.conftest import SLEEP
 
@@ -118,3 +120,23 @@ def test_the_demo_stand_in_is_found_through_a_symlinked_server_dir(
         assert [(p.pid, p.role) for p in found] == [(standin.pid, "demo stand-in")]
         assert found[0].uid == os.geteuid()
         assert found[0].username is not None
+
+
+def test_a_stopped_servers_environment_is_asked_without_psutil(server_dir: Path) -> None:
+    """The Layout asks it of every server dir: a stopped server's costs no psutil import."""
+    probe = (
+        "import json, sys\n"
+        "from omero_tui.core.server.processes import server_environments\n"
+        f"print(json.dumps([server_environments({str(server_dir)!r}), 'psutil' in sys.modules]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[[], false]"
+
+
+def test_a_running_servers_environment_is_read(spawn, server_dir: Path) -> None:  # noqa: ANN001
+    node = spawn("icegridnode", f"--Ice.Config={server_dir}/etc/grid/default.xml")
+    found = dict(server_environments(server_dir))
+    assert found.keys() == {f"the environment of icegridnode (pid {node.pid})"}
+    assert next(iter(found.values()))["PATH"] == os.environ["PATH"]
