@@ -109,7 +109,8 @@ def config_path_of(server_dir: str) -> Path:
 
 def looks_like_server_dir(path: str | Path) -> bool:
     """An OMERO.server install has ``etc/grid`` (templates.xml and, once configured, config.xml)."""
-    return (Path(path) / "etc" / "grid").is_dir()
+    # os.path, not pathlib: asked of every ancestor of the repository in each check.
+    return os.path.isdir(os.path.join(path, "etc", "grid"))
 
 
 def find_server_dir(

@@ -104,6 +104,20 @@ class MountTable:
         except OSError:
             return False
 
+    def is_resolved_mount_point(self, real: str, lst: os.stat_result) -> bool:
+        """``is_mount_point`` for a directory that is no symlink, given resolved (``real``,
+        as ``os.path.realpath`` gives it) with its ``os.lstat``: a caller probing many
+        directories resolves each once, not three times."""
+        if any(_same_path(m.mount_point, real) for m in self.mounts):
+            return True
+        # os.path.ismount's test, with the lstat in hand; the parent of a resolved path is
+        # its dirname (ismount resolves path/.. again).
+        try:
+            parent = os.lstat(os.path.dirname(real))
+        except (OSError, ValueError):
+            return False
+        return lst.st_dev != parent.st_dev or lst.st_ino == parent.st_ino
+
     def describe_device(self, path: str | os.PathLike[str]) -> str:
         mount = self.mount_of(path)
         return mount.describe() if mount else ""

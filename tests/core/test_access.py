@@ -14,12 +14,14 @@ from omero_tui.core.perms.access import (
     AclFormatError,
     AclTag,
     Identity,
+    ancestors_of,
     effective_access,
     encode_acl_xattr,
     grants,
     mode_bits_for,
     parse_acl_xattr,
     read_acl,
+    remembering_realpath,
 )
 
 # `setfacl -m u:nobody:rx DIR` on ext4 (owner root, mode 0700), read with os.getxattr.
@@ -140,3 +142,30 @@ def test_read_acl_sees_a_real_acl(tmp_path: Path) -> None:
     entries = read_acl(str(target))
     assert entries is not None
     assert AclEntry(AclTag.USER, 5, 65534) in entries
+
+
+def test_ancestors_through_symlinks_are_the_same_with_a_remembering_realpath(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The permissions check resolves each shared ancestor once; the answer is the same."""
+    (tmp_path / "real" / "OMERO" / "Pixels").mkdir(parents=True)
+    (tmp_path / "real" / "OMERO" / "Files").mkdir()
+    os.symlink(tmp_path / "real", tmp_path / "link")
+    paths = [str(tmp_path / "link" / "OMERO" / name) for name in ("Pixels", "Files", "Gone")]
+    resolved: list[str] = []
+    real = os.path.realpath
+
+    def counting(path: str) -> str:
+        resolved.append(path)
+        return real(path)
+
+    plain = [ancestors_of(p, counting) for p in paths]
+    assert plain == [ancestors_of(p) for p in paths]
+    asked_plain = len(resolved)
+    resolved.clear()
+    monkeypatch.setattr(os.path, "realpath", counting)
+    remembering = remembering_realpath()
+    assert [ancestors_of(p, remembering) for p in paths] == plain
+    assert sorted(resolved) == sorted(set(resolved))  # each path resolved once
+    assert len(resolved) < asked_plain
+    assert str(tmp_path / "real" / "OMERO") in plain[0] and str(tmp_path) in plain[0]

@@ -157,6 +157,9 @@ def test_symlink_is_never_a_mount_point(tmp_path: Path) -> None:
 
 
 def test_psutil_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Loaded first, as this platform's: imported under the pretended platform below, it
+    # would pick macOS's backend (this test alone, or first in its worker, failed so).
+    pytest.importorskip("psutil")
     monkeypatch.setattr(mounts.sys, "platform", "darwin")
     table = MountTable.read()
     assert not table.has_devices
@@ -199,3 +202,24 @@ def test_tmpfs_is_a_mount_point_and_the_layout_says_so(tmpfs: Path, tmp_path: Pa
     assert pixels.device == f"tmpfs on {tmpfs} (tmpfs)"
     other = [f for f in report.findings if f.code == "layout.other_device"]
     assert [f.path for f in other] == [str(tmpfs)]
+
+
+def test_resolved_mount_point_agrees_with_is_mount_point(tmp_path: Path) -> None:
+    """The Layout's probe resolves each directory once: the answer must not change."""
+    (tmp_path / "plain" / "deeper").mkdir(parents=True)
+    os.symlink(tmp_path / "plain", tmp_path / "via-link")  # an ancestor that is a symlink
+    live = MountTable.read()
+    points = [m.mount_point for m in live.mounts if os.path.isdir(m.mount_point)][:40]
+    here = [tmp_path, tmp_path / "plain", tmp_path / "via-link" / "deeper"]
+    paths = [*points, "/", *map(str, here)]
+    for table in (live, MountTable([])):  # empty: only the device test can tell
+        for path in paths:
+            if os.path.islink(path):
+                continue
+            real, lst = os.path.realpath(path), os.lstat(path)
+            assert table.is_resolved_mount_point(real, lst) == table.is_mount_point(path), path
+
+
+def test_a_mount_the_table_misses_is_still_a_mount_point(tmpfs: Path) -> None:
+    assert MountTable([]).is_resolved_mount_point(str(tmpfs), os.lstat(tmpfs))
+    assert not MountTable([]).is_resolved_mount_point(str(tmpfs.parent), os.lstat(tmpfs.parent))

@@ -10,47 +10,23 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 
+from omero_tui.core.server import processes
 from omero_tui.core.server.processes import (
     DEMO_STANDIN_MODULE,
     find_server_processes,
     role_rank,
+    server_environments,
 )
+from tests.core.conftest import SLEEP
 
 # The console finds a server by scanning every process: tests that start server
 # stand-ins run one at a time, so none sees another's.
 pytestmark = pytest.mark.xdist_group("running-servers")
-
-
-SLEEP = "import time; time.sleep(60)"
-
-
-@pytest.fixture
-def spawn() -> Iterator[Callable[..., subprocess.Popen]]:
-    """Start a sleeping Python with the given argv[0] and arguments; always stopped."""
-    started: list[subprocess.Popen] = []
-
-    def start(argv0: str, *args: str, cwd: Path | None = None) -> subprocess.Popen:
-        proc = subprocess.Popen(
-            [argv0, "-c", SLEEP, *args],
-            executable=sys.executable,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture
@@ -145,3 +121,21 @@ def test_the_demo_stand_in_is_found_through_a_symlinked_server_dir(
         assert [(p.pid, p.role) for p in found] == [(standin.pid, "demo stand-in")]
         assert found[0].uid == os.geteuid()
         assert found[0].username is not None
+
+
+def test_a_stopped_servers_environment_is_asked_without_psutil(
+    server_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Layout asks it of every server dir: a stopped server's costs no psutil import."""
+    # This host's processes as seen by a host where only this one runs: other tests'
+    # stand-in servers (found by role, then read with psutil) must not count here.
+    monkeypatch.setattr(processes, "proc_pids", lambda: [os.getpid()])
+    monkeypatch.setitem(sys.modules, "psutil", None)  # importing it now fails
+    assert server_environments(server_dir) == []
+
+
+def test_a_running_servers_environment_is_read(spawn, server_dir: Path) -> None:  # noqa: ANN001
+    node = spawn("icegridnode", f"--Ice.Config={server_dir}/etc/grid/default.xml")
+    found = dict(server_environments(server_dir))
+    assert found.keys() == {f"the environment of icegridnode (pid {node.pid})"}
+    assert next(iter(found.values()))["PATH"] == os.environ["PATH"]

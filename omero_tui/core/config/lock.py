@@ -14,7 +14,6 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
 
@@ -179,9 +178,11 @@ def backup(path: Path, keep: int = KEEP_BACKUPS) -> Path:
     Only the newest ``keep`` backups are kept: an admin scripting ``config set`` in a
     loop must not fill ``etc/grid`` with copies.
     """
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    import shutil  # here, not at the top: reading config.xml needs neither
+    import shutil  # here, not at the top: reading config.xml needs none of them
     import tempfile
+    from datetime import UTC, datetime
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.bak-", dir=path.parent)
     os.close(fd)

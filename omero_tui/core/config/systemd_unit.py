@@ -11,6 +11,7 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
+from omero_tui.core.config.systemctl_show import fragment_path
 from omero_tui.core.record import frozen
 
 DEFAULT_UNIT = "omero-server"
@@ -157,14 +158,19 @@ def exec_argv(command: str) -> list[str]:
         return []
 
 
+def unit_file_name(unit: str = DEFAULT_UNIT) -> str:
+    """``omero-server`` -> ``omero-server.service`` (a name with a suffix is kept)."""
+    return unit if "." in unit else unit + ".service"
+
+
 def find_unit_file(
     unit: str = DEFAULT_UNIT, unit_dirs: Sequence[str] = UNIT_DIRS, *, ask_systemd: bool = True
 ) -> str | None:
     """Where the unit file is: systemd's answer if it can give one (``ask_systemd``:
     runs ``systemctl show``), else the usual dirs."""
-    name = unit if "." in unit else unit + ".service"
+    name = unit_file_name(unit)
     if ask_systemd:
-        path = _fragment_path(name)
+        path = fragment_path(name)
         if path is not None:
             return path
     for folder in unit_dirs:
@@ -172,21 +178,3 @@ def find_unit_file(
         if os.path.isfile(candidate):
             return candidate
     return None
-
-
-def _fragment_path(name: str) -> str | None:
-    """systemd's own answer (``systemctl show``), None when it gives none."""
-    # Here, not at the top: a command that only reads unit files loads no subprocess.
-    # No shutil.which first: a missing systemctl is an OSError here too, and shutil
-    # (with the compression modules it loads) would cost every check a millisecond.
-    import subprocess
-
-    try:
-        done = subprocess.run(
-            ["systemctl", "show", "--property=FragmentPath", "--value", name],
-            capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL, check=False,
-        )  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return None
-    path = done.stdout.strip()
-    return path if done.returncode == 0 and path and os.path.isfile(path) else None

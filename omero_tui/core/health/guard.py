@@ -13,6 +13,7 @@ from collections.abc import Callable
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding, Severity
 from omero_tui.core.health.model import AreaHealth
+from omero_tui.core.server.proc_look import ProcLook
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
@@ -23,9 +24,14 @@ if TYPE_CHECKING:
 
 
 def guarded(area: str, check: Callable[[], AreaResult]) -> AreaResult:
-    """Run one area's check; any failure becomes an UNKNOWN verdict that says why."""
+    """Run one area's check; any failure becomes an UNKNOWN verdict that says why.
+
+    The check takes one look at the process table (``ProcLook``): its parts that list
+    every process (the Layout's container, PostgreSQL and server questions) read /proc
+    once between them, and the next check reads it afresh."""
     try:
-        return check()
+        with ProcLook():
+            return check()
     except Exception as err:  # noqa: BLE001 - an area that cannot run must still be seen
         return check_failed(area, f"{type(err).__name__}: {err}")
 

@@ -87,19 +87,25 @@ def enabled_unit(server_dir: str, root: Path) -> str | None:
         except OSError:
             continue
         for name in entries:
-            text = _unit_text(root, Path(wants) / name)
-            if name == OMERO_UNIT or server_dir in text or real_dir in text:
+            if name == OMERO_UNIT:  # the role's own unit: no need to read it
+                return name
+            text = _unit_text(root, os.path.join(wants, name))
+            if server_dir in text or real_dir in text:
                 return name
     return None
 
 
-def _unit_text(root: Path, link: Path) -> str:
+def _unit_text(root: Path, link: str) -> str:
     """The unit file's text; an absolute link target is read inside ``root``."""
+    # os.path, not pathlib: a host has dozens of enabled units, each read in every check
+    # of a stopped server.
     path = link
     try:
-        if link.is_symlink():
+        if os.path.islink(link):
             target = os.readlink(link)
-            path = root / target.lstrip("/") if os.path.isabs(target) else link.parent / target
-        return path.read_text(encoding="utf-8", errors="replace")
+            inside = os.path.join(root, target.lstrip("/"))
+            path = inside if os.path.isabs(target) else os.path.join(os.path.dirname(link), target)
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
     except OSError:
         return ""

@@ -11,6 +11,8 @@ import os
 from collections.abc import Mapping
 
 from omero_tui.core.config.sources import ConfigSource, SourceScan, scan_sources, sources_of
+from omero_tui.core.config.systemctl_show import AskedEarly
+from omero_tui.core.config.systemd_unit import DEFAULT_UNIT, unit_file_name
 from omero_tui.core.discovery import ServerLocation
 from omero_tui.core.findings import Finding, Severity
 from omero_tui.core.server.processes import server_environments
@@ -33,6 +35,12 @@ def look_at_sources(
     except OSError:
         return (), []
     return tuple(sources_of(scan)), source_findings(location, scan)
+
+
+def early_systemd_question(location: ServerLocation) -> AskedEarly:
+    """The question to systemd that ``look_at_sources`` asks, started now: asked at the
+    start of the Layout's look, its answer is ready when the look reaches the sources."""
+    return AskedEarly(None if location.demo else unit_file_name(DEFAULT_UNIT))
 
 
 def source_findings(location: ServerLocation, scan: SourceScan) -> list[Finding]:

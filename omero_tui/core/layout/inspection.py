@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import PureWindowsPath
 
 from omero_tui.core.discovery import ServerLocation, is_foreign_windows_path
-from omero_tui.core.layout.config_sources import look_at_sources
+from omero_tui.core.layout.config_sources import early_systemd_question, look_at_sources
 from omero_tui.core.layout.findings import layout_findings
 from omero_tui.core.layout.identity import IdentityEntry, RepoIdentity, read_identity
 from omero_tui.core.layout.model import (
@@ -29,6 +29,7 @@ from omero_tui.core.layout.not_repository import (
     find_postgres_data_dirs,
 )
 from omero_tui.core.mounts import MountTable
+from omero_tui.core.server.proc_look import ProcLook
 
 __all__ = [
     "STANDARD_SUBDIRS",
@@ -59,6 +60,17 @@ def inspect_layout(
     """
     if location.on_windows_paths:
         return _windows_layout(location)
+    # One read of /proc for the PostgreSQL and server questions below, and systemd's
+    # answer for the configuration sources asked now, to come while the probes run.
+    with ProcLook(), early_systemd_question(location):
+        return _inspect(location, postgres_dirs, client_dirs)
+
+
+def _inspect(
+    location: ServerLocation,
+    postgres_dirs: Sequence[tuple[str, str]] | None,
+    client_dirs: Sequence[tuple[str, str]] | None,
+) -> LayoutReport:
     table = MountTable.read()  # one snapshot for the whole look
     data_path = location.data_dir.value or ""
     managed_path = location.managed_dir.value or os.path.join(data_path, "ManagedRepository")
@@ -167,21 +179,24 @@ def _probe_subdirs(
 
 
 def _probe(table: MountTable, name: str, path: str, holds: str, standard: bool) -> Probe:
-    state, target, st = _state(table, path)
-    device = table.describe_device(path) if st is not None else ""
+    state, target, st, real = _state(table, path)
+    # As table.describe_device(path), with the path resolved and stat'ed once already.
+    mount = table.lookup(real, st.st_dev) if st is not None else None
+    device = mount.describe() if mount is not None else ""
     has_data = state in ("present", "symlink", "mount point") and _has_visible_entries(path)
     entry = EntryInfo(name, path, state, target, device, holds, standard)
     return Probe(entry, st.st_dev if st is not None else None, has_data)
 
 
-def _state(table: MountTable, path: str) -> tuple[str, str | None, os.stat_result | None]:
-    """(state, resolved symlink target, stat of what the path leads to)."""
+def _state(table: MountTable, path: str) -> tuple[str, str | None, os.stat_result | None, str]:
+    """(state, resolved symlink target, stat of what the path leads to, resolved path;
+    the last is "" when there is nothing to stat)."""
     try:
         lst = os.lstat(path)
     except (FileNotFoundError, NotADirectoryError):
-        return "missing", None, None
+        return "missing", None, None, ""
     except (OSError, ValueError):
-        return "unreadable", None, None
+        return "unreadable", None, None, ""
     target: str | None = None
     st = lst
     if stat.S_ISLNK(lst.st_mode):
@@ -189,18 +204,19 @@ def _state(table: MountTable, path: str) -> tuple[str, str | None, os.stat_resul
         try:
             st = os.stat(path)
         except PermissionError:
-            return "unreadable", target, None
+            return "unreadable", target, None, target
         except OSError:  # dangling, or a loop
-            return "broken symlink", target, None
+            return "broken symlink", target, None, target
+    real = target if target is not None else _realpath(path)
     if not stat.S_ISDIR(st.st_mode):
-        return "not a directory", target, st
+        return "not a directory", target, st, real
     if not os.access(path, os.R_OK | os.X_OK):
-        return "unreadable", target, st
+        return "unreadable", target, st, real
     if target is not None:
-        return "symlink", target, st
-    if table.is_mount_point(path):
-        return "mount point", None, st
-    return "present", None, st
+        return "symlink", target, st, real
+    if table.is_resolved_mount_point(real, lst):
+        return "mount point", None, st, real
+    return "present", None, st, real
 
 
 def _unused_reasons(

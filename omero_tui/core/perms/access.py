@@ -18,6 +18,10 @@ from enum import IntEnum
 
 from omero_tui.core.record import frozen
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing when run
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 ACL_ACCESS_XATTR = "system.posix_acl_access"
 ACL_DEFAULT_XATTR = "system.posix_acl_default"
 ACL_XATTR_VERSION = 2
@@ -291,11 +295,12 @@ def mode_string(st: os.stat_result, has_acl: bool = False) -> str:
     return stat.filemode(st.st_mode) + ("+" if has_acl else "")
 
 
-def ancestors_of(path: str) -> list[str]:
+def ancestors_of(path: str, realpath: Callable[[str], str] = os.path.realpath) -> list[str]:
     """Every directory the kernel walks through to reach ``path``, from ``/`` down.
 
     Real paths: for a symlink on the way, both the directory holding the link and the
-    ancestors of its target must be enterable.
+    ancestors of its target must be enterable. ``realpath``: one that remembers (see
+    ``remembering_realpath``) when many paths with shared ancestors are asked about.
     """
     seen: dict[str, None] = {}
 
@@ -309,13 +314,27 @@ def ancestors_of(path: str) -> list[str]:
 
     lexical = os.path.dirname(os.path.abspath(path))
     while True:
-        chain(os.path.realpath(lexical))
+        chain(realpath(lexical))
         parent = os.path.dirname(lexical)
         if parent == lexical:
             break
         lexical = parent
-    chain(os.path.dirname(os.path.realpath(path)))
+    chain(os.path.dirname(realpath(path)))
     return sorted(seen, key=depth_key)
+
+
+def remembering_realpath() -> Callable[[str], str]:
+    """``os.path.realpath`` that resolves each path once: for one check, whose paths
+    share most of their ancestors (each resolution is an lstat per component)."""
+    known: dict[str, str] = {}
+
+    def realpath(path: str) -> str:
+        real = known.get(path)
+        if real is None:
+            real = known[path] = os.path.realpath(path)
+        return real
+
+    return realpath
 
 
 def depth_key(path: str) -> tuple[int, str]:

@@ -36,6 +36,7 @@ from omero_tui.core.perms.access import (
     path_blocked_at,
     perm_text,
     read_acl,
+    remembering_realpath,
 )
 from omero_tui.core.perms.findings import row_findings, row_problems, summary_findings
 from omero_tui.core.perms.model import IDENTITY, USED_SUBDIRS, DirAccess, PermsReport
@@ -69,16 +70,17 @@ def check_permissions(
     rows = [inspect_dir(label, path, "repository", user) for label, path in repo_paths]
     # Real paths: a symlinked data dir's target is a repository row, not an ancestor.
     repo_set = {os.path.realpath(p) for _, p in repo_paths}
+    realpath = remembering_realpath()  # the repository dirs share their ancestors
     ancestors: dict[str, None] = {}
     for _, path in repo_paths:
-        for ancestor in ancestors_of(path):
+        for ancestor in ancestors_of(path, realpath):
             if ancestor not in repo_set:
                 ancestors[ancestor] = None
     above = [inspect_dir(a, a, "ancestor", user) for a in sorted(ancestors, key=depth_key)]
     managed_real = os.path.realpath(location.managed_dir.value or "")
     all_rows = tuple(
         replace(row, problems=row_problems(row, user, managed_real))
-        for row in _through_the_path([*above, *rows])
+        for row in _through_the_path([*above, *rows], realpath)
     )
     findings = list(decision.findings)
     findings += row_findings(all_rows, user)
@@ -96,13 +98,16 @@ def check_permissions(
     )
 
 
-def _through_the_path(rows: list[DirAccess]) -> list[DirAccess]:
+def _through_the_path(
+    rows: list[DirAccess], realpath: Callable[[str], str] = os.path.realpath
+) -> list[DirAccess]:
     """Effective access: nothing below a directory the user cannot enter is usable,
     which is what the kernel (and ``runuser -u USER -- test -r PATH``) says."""
-    enterable = {os.path.realpath(r.path): r.traverse for r in rows if r.present}
+    enterable = {realpath(r.path): r.traverse for r in rows if r.present}
     result = []
     for row in rows:
-        blocker = next((a for a in ancestors_of(row.path) if not enterable.get(a, True)), None)
+        on_the_way = ancestors_of(row.path, realpath)
+        blocker = next((a for a in on_the_way if not enterable.get(a, True)), None)
         if blocker is not None:
             row = replace(
                 row, read=False, write=False, traverse=False, create=False, blocked_by=blocker

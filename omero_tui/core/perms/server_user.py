@@ -13,7 +13,6 @@ have that group until the server is restarted, and the kernel checks what it has
 
 from __future__ import annotations
 
-import getpass
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -281,6 +280,10 @@ def _numeric(uid: int, source: str, how: str) -> ServerUser:
 
 
 def current_user_name() -> str:
+    # Here, not at the top: getpass (and the termios it loads) serves only this rare
+    # question (Windows, the fix's owner choices), not every permissions check.
+    import getpass
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):

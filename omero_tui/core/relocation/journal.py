@@ -17,7 +17,6 @@ it works, and refuses to start while an unfinished journal exists.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import errno
 import fcntl
@@ -25,7 +24,6 @@ import json
 import os
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 from omero_tui.core.config.lock import lock_holder
@@ -55,18 +53,28 @@ def relocations_dir(state_dir: Path | None = None) -> Path:
 
 def new_relocation_id() -> str:
     # secrets.token_hex's bytes, without loading secrets (and hashlib) in every `check`.
+    from datetime import UTC, datetime  # here: every check reads journals, few write one
+
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.urandom(3).hex()}"
 
 
 def now_text() -> str:
+    from datetime import UTC, datetime
+
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+# base64 here, not at the top: every check reads the journals' state (status), and
+# only a relocation's config facts are bytes.
 def encode_bytes(data: bytes) -> str:
+    import base64
+
     return base64.b64encode(data).decode("ascii")
 
 
 def decode_bytes(text: str) -> bytes:
+    import base64
+
     return base64.b64decode(text.encode("ascii"))
 
 

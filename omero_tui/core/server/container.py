@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from omero_tui.core.record import frozen
+from omero_tui.core.server.proc_look import proc_file, proc_pids
 
 ROOT_ENV = "OMERO_TUI_HOST_ROOT"
 IMAGE_SERVER_DIR = "/opt/omero/server/OMERO.server"
@@ -63,13 +64,14 @@ def detect_container(root: str | os.PathLike[str] | None = None) -> ContainerCon
         evidence.append(f"PID 1's cgroup names {word}")
     if _overlay_root(_read(base / "proc" / "1" / "mountinfo")):
         evidence.append("the root filesystem is an overlay (a container image's layers)")
-    pid1 = _cmdline(base / "proc" / "1")
+    proc = str(base / "proc")
+    pid1 = _cmdline(proc, 1)
     image_layout = (base / IMAGE_SERVER_DIR.lstrip("/")).is_dir()
     inside = bool(evidence)
     # Reading every process's command line is for containers only: on a host that
     # shows no sign of one, a foreground server is not a container's main process.
     could_be_main = inside or _is_entrypoint(pid1)
-    server_pid = _foreground_server(base, pid1) if could_be_main else None
+    server_pid = _foreground_server(proc, pid1) if could_be_main else None
     main = server_pid is not None
     if main:
         words = " ".join(pid1) if server_pid == 1 else f"pid {server_pid}, under {' '.join(pid1)}"
@@ -87,9 +89,9 @@ def _read(path: Path) -> str:
         return ""
 
 
-def _cmdline(proc_dir: Path) -> tuple[str, ...]:
+def _cmdline(proc: str, pid: int) -> tuple[str, ...]:
     try:
-        raw = (proc_dir / "cmdline").read_bytes()
+        raw = proc_file(pid, "cmdline", proc)  # this host's /proc: the check's one look
     except OSError:
         return ()
     return tuple(part.decode("utf-8", "replace") for part in raw.split(b"\0") if part)
@@ -117,15 +119,15 @@ def is_foreground_start(argv: Sequence[str]) -> bool:
     return False
 
 
-def _foreground_server(base: Path, pid1: tuple[str, ...]) -> int | None:
+def _foreground_server(proc: str, pid1: tuple[str, ...]) -> int | None:
     if is_foreground_start(pid1):
         return 1
     try:
-        pids = sorted(int(e.name) for e in os.scandir(base / "proc") if e.name.isdigit())
+        pids = sorted(proc_pids(proc))
     except OSError:
         return None
     for pid in pids:
-        if pid != 1 and is_foreground_start(_cmdline(base / "proc" / str(pid))):
+        if pid != 1 and is_foreground_start(_cmdline(proc, pid)):
             return pid
     return None
 

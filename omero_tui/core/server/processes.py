@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from omero_tui.core.record import frozen
+from omero_tui.core.server.proc_look import proc_file, proc_pids
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing when run
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ def _kept_on_proc(
     """(pid, (name, command line)) of each process in /proc that ``keep`` accepts, read
     as it goes; None where there is no /proc."""
     try:
-        pids = [int(entry.name) for entry in os.scandir("/proc") if entry.name.isdigit()]
+        pids = proc_pids()  # shared with the rest of the check when it has a look open
     except OSError:
         return None
 
@@ -196,10 +197,8 @@ def live_views(keep: Callable[[int, str, tuple[str, ...]], bool]) -> Iterator[Pr
 def _proc_name_and_cmdline(pid: int) -> tuple[str, tuple[str, ...]] | None:
     """Name and command line as psutil would give them (None for a vanished process)."""
     try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            raw = handle.read()
-        with open(f"/proc/{pid}/comm", "rb") as handle:
-            comm = handle.read().rstrip(b"\n")
+        raw = proc_file(pid, "cmdline")
+        comm = proc_file(pid, "comm").rstrip(b"\n")
     except OSError:
         return None
     raw = raw[:-1] if raw.endswith(b"\0") else raw
@@ -345,10 +344,12 @@ def server_environments(
     image's ``CONFIG_*`` variables were when the server started."""
     if not server_dir:
         return []
-    import psutil
-
     found = []
     for proc in find_server_processes(server_dir):
+        # Here, for a running server only: a stopped one (and the check of one) needs
+        # no psutil, whose import costs some 10 ms.
+        import psutil
+
         try:
             environ = psutil.Process(proc.pid).environ()
         except psutil.Error:
