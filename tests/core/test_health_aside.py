@@ -242,3 +242,46 @@ def test_a_child_reaped_by_the_kernel_still_answers(tree: Path) -> None:
     out = run_case("sigchld_ignored", tree)
     assert out["aside"]["metrics"]["relocation_pid"] != out["pid"]
     assert not [a for a in out["aside"]["areas"] if a["headline"].startswith("Check failed")]
+
+
+def test_the_areas_before_the_handover_share_one_look_at_the_process_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """They run back to back, so one read of /proc serves them all; the locks area,
+    which waits for the scan, looks afresh. (The child's body, run in this process.)"""
+    from omero_tui.core.health import aside
+    from omero_tui.core.health.guard import check_failed
+    from omero_tui.core.server import proc_look
+    from omero_tui.core.usage.worker import read_frame, write_frame
+
+    listed: list[str] = []
+    real_list = proc_look._list_pids
+
+    def list_pids(proc: str) -> list[int]:
+        listed.append(current[0])
+        return real_list(proc)
+
+    current = [""]
+
+    def area(name: str):  # noqa: ANN202
+        def check():  # noqa: ANN202
+            current[0] = name
+            proc_look.proc_pids()
+            proc_look.proc_pids()
+            return check_failed(name, "not a real check")
+
+        return check
+
+    monkeypatch.setattr(proc_look, "_list_pids", list_pids)
+    to_child, handover = os.pipe()
+    results, from_child = os.pipe()
+    write_frame(handover, None)
+    first, last = ["layout", "permissions", "server"], ["locks"]
+    make = lambda tell, handed: {name: area(name) for name in first + last}  # noqa: E731
+    assert aside._child(first, last, make, to_child, from_child, False) == 0
+    os.close(from_child)
+    answered = [read_frame(results)[1] for _ in first + last]
+    assert answered == first + last
+    assert listed == ["layout", "locks"]
+    for fd in (to_child, handover, results):
+        os.close(fd)

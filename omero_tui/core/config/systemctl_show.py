@@ -28,7 +28,7 @@ TIMEOUT = 10.0  # seconds: a hung systemd gives no answer rather than a hung con
 
 # Python ignores these; a child must not inherit that (subprocess's restore_signals).
 _RESTORED_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ") if hasattr(signal, name)
+    getattr(signal, name) for name in ("SIGPIPE", "SIGXFSZ") if hasattr(signal, name)
 )
 
 

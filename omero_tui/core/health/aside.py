@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 
 from omero_tui.core.health.guard import check_failed, guarded
 from omero_tui.core.health.model import AreaHealth
+from omero_tui.core.server.proc_look import ProcLook
 from omero_tui.core.usage.worker import fork_child, frame, read_frame, write_frame
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing when run
@@ -55,10 +56,11 @@ class AsideAreas:
         progress: bool = False,
     ) -> None:
         self.names = tuple(names)
-        order = [n for n in names if n not in after] + [n for n in names if n in after]
+        first = [n for n in names if n not in after]
+        last = [n for n in names if n in after]
         # An OSError (no process to be had) reaches the caller, which checks in turn.
         self.pid, self._handover, self._results = fork_child(
-            lambda reads, writes: _child(order, make_checks, reads, writes, progress),
+            lambda reads, writes: _child(first, last, make_checks, reads, writes, progress),
             failed=70,
         )
         self._status: int | None = None
@@ -121,7 +123,8 @@ class AsideAreas:
 
 
 def _child(
-    order: list[str],
+    first: list[str],
+    last: list[str],
     make_checks: Callable[[Tell, Handover], Checks],
     handover_fd: int,
     results_fd: int,
@@ -145,8 +148,13 @@ def _child(
     try:
         checks = make_checks(tell, handover)
     except Exception as err:  # noqa: BLE001 - each area says why it was not checked
-        checks = {name: _failing(err) for name in order}
-    for name in order:
+        checks = {name: _failing(err) for name in first + last}
+    # The areas that need nothing from the scan run back to back: one look at the
+    # process table serves them all. Those after the scan's handover look afresh.
+    with ProcLook():
+        for name in first:
+            results.append((AREA, name, *_portable(name, guarded(name, checks[name]))))
+    for name in last:
         results.append((AREA, name, *_portable(name, guarded(name, checks[name]))))
     handover()  # read whether asked or not: the caller may be blocked writing it
     for result in results:
