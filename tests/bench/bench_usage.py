@@ -114,8 +114,8 @@ def locate(*args, **kwargs):
 
 if sys.argv.pop(1) == "fork":
     usage_cmd.locate = locate
-from omero_tui.cli import main
-sys.exit(main(sys.argv[1:]))
+from omero_tui.cli import run
+run()  # as the installed command does
 """
 
 
@@ -136,7 +136,8 @@ def tools(tree: str, quick: bool) -> dict[str, list[str]]:
         found["--quick"] = [*OMERO_TUI, "usage", "--json", "--quick", "--data-dir", tree]
         # The monitoring probe: every area, usage by a quick rescan.
         found["check -q"] = [*OMERO_TUI, "check", "--json", "--quick", "--data-dir", tree]
-        idle = [python_of(OMERO_TUI), "-c", _IDLE_CHILD]
+        # -P: the installed omero_tui, not the checkout in the bench's working directory
+        idle = [python_of(OMERO_TUI), "-P", "-c", _IDLE_CHILD]
         quick_usage = ["usage", "--json", "--quick", "--data-dir", tree]
         found["-q plain"] = [*idle, "plain", *quick_usage]
         found["-q +fork"] = [*idle, "fork", *quick_usage]
