@@ -81,9 +81,14 @@ class Ahead(Generic[T]):
             while True:
                 self._queue.get_nowait()
         self._thread.join(timeout=1.0)
-        if self._thread.is_alive() and self._on_close is not None:
+        if self._on_close is None:
+            self._thread.join()
+            return
+        # Again while the thread lives: a cancel that reached the server just before
+        # the thread sent its next query cancels nothing, and that query would run on.
+        while self._thread.is_alive():
             self._on_close()
-        self._thread.join()
+            self._thread.join(timeout=1.0)
 
     def __enter__(self) -> Ahead[T]:
         return self

@@ -189,9 +189,10 @@ def _check(
         ctx.rows_total, ctx.hash_total_bytes = answers.rows, answers.bytes
     with side.ask_aside(db, managed_uuid, data_uuid, ctx) as aside:
         _compare(conn, ctx, report, location, managed_uuid, has_hasher, absent)
+        # The server may still be summing usage: the wait is reported as that phase.
+        ctx.phase = "usage"
         answers = next(iter(aside))
     report.data_repo_rows = answers.data_repo_rows
-    ctx.phase = "usage"
     ctx.tell(force=True)
     report.usage = answers.usage
     report.by_owner = sorted(
