@@ -1,6 +1,7 @@
-"""The check's side queries (row counts, usage sums) on their own connection, made slow
-for real on the server: a cancel is honoured at once, whether it comes while the check
-still compares or while it waits for them, and leaves no query running on the server.
+"""The check's long queries made slow for real on the server: the side queries (row
+counts, usage sums) on their own connection, and with --verify-hash the counts and the
+sorted rows on the main one. A cancel is honoured at once, whether it comes while the
+check compares or while it waits for the server, and leaves no query running there.
 """
 
 from __future__ import annotations
@@ -55,6 +56,16 @@ def _running_pauses(conn: Any) -> list[tuple[Any, ...]]:
     ).fetchall()
 
 
+def _assert_nothing_left(watcher: Any) -> None:
+    """No thread of the check's, no backend still running the slow query."""
+    assert not [t for t in threading.enumerate() if t.name.startswith("omero-tui-db")]
+    # The connections are closed; a backend may take a moment to leave the list.
+    deadline = time.monotonic() + 5
+    while (left := _running_pauses(watcher)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert left == []
+
+
 @pytest.mark.parametrize("cancel_in", ["ManagedRepository", "usage"])
 def test_cancel_during_slow_side_query_is_prompt(
     demo_db: DemoDb, watcher: Any, monkeypatch: pytest.MonkeyPatch, cancel_in: str
@@ -72,12 +83,7 @@ def test_cancel_during_slow_side_query_is_prompt(
     with pytest.raises(DbCancelled):
         check_database(_location(demo_db), progress=progress, cancel=cancel)
     assert time.monotonic() - started < 10  # the side query alone sleeps 30 s
-    assert not [t for t in threading.enumerate() if t.name.startswith("omero-tui-db")]
-    # The side connection is closed; its backend may take a moment to leave the list.
-    deadline = time.monotonic() + 5
-    while (left := _running_pauses(watcher)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert left == []
+    _assert_nothing_left(watcher)
 
 
 def test_slow_side_query_without_cancel_gives_the_same_answers(
@@ -126,3 +132,39 @@ def test_slow_side_query_without_cancel_gives_the_same_answers(
     assert seen_slow[-1].rows_total == plain_total
     assert seen_slow[-1].phase == "usage"
     assert [a.matched for a in slow.areas] == [a.matched for a in plain.areas]
+
+
+@pytest.mark.parametrize("slow", ["counts", "files"])
+def test_cancel_during_slow_main_query_with_hashes_is_prompt(
+    demo_db: DemoDb, watcher: Any, monkeypatch: pytest.MonkeyPatch, slow: str
+) -> None:
+    if slow == "counts":  # the total asked before the first file is hashed
+        pause = f"SELECT c.* FROM pg_sleep(30) AS {MARK}, ({queries.COUNTS_SQL}) AS c"
+        monkeypatch.setattr(queries, "COUNTS_SQL", pause)
+    else:  # the server sorting the Files rows before it sends the first
+        files_sql = queries.legacy_files_sql
+
+        def slow_files(has_hasher: bool) -> str:
+            return (
+                f"SELECT f.* FROM pg_sleep(30) AS {MARK}, ({files_sql(has_hasher)}) AS f"
+                ' ORDER BY f.k COLLATE "C"'
+            )
+
+        monkeypatch.setattr(queries, "legacy_files_sql", slow_files)
+    cancel = threading.Event()
+
+    def progress(p: DbProgress) -> None:
+        if p.phase in ("counting", "Files"):
+            cancel.set()
+
+    # Should the wait never be reported, the cancel still comes after 5 s.
+    fallback = threading.Timer(5, cancel.set)
+    fallback.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(DbCancelled):
+            check_database(_location(demo_db), verify_hash=True, progress=progress, cancel=cancel)
+    finally:
+        fallback.cancel()
+    assert time.monotonic() - started < 15  # the slow query alone sleeps 30 s
+    _assert_nothing_left(watcher)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from omero_tui.core.database import grouped, queries, side
+from omero_tui.core.database import cancellable, grouped, queries, side
 from omero_tui.core.database.configured import DatabaseNotConfigured, db_settings
 from omero_tui.core.database.connection import (
     DatabaseUnavailable,
@@ -185,7 +185,8 @@ def _check(
     has_hasher = "originalfile.hasher" not in absent and "checksumalgorithm.value" not in absent
     ctx = MergeContext(report, names, verify_hash, 0, 0, progress, cancel)
     if verify_hash:  # the ETA of the checksums needs the total before the first file
-        answers = side.counts(conn, managed_uuid, data_uuid)
+        ctx.phase = "counting"
+        answers = cancellable.answer(ctx, conn, lambda: side.counts(conn, managed_uuid, data_uuid))
         ctx.rows_total, ctx.hash_total_bytes = answers.rows, answers.bytes
     with side.ask_aside(db, managed_uuid, data_uuid, ctx) as aside:
         _compare(conn, ctx, report, location, managed_uuid, has_hasher, absent)
@@ -253,10 +254,13 @@ def _compare(
             skip=lambda key, is_dir: key == b".omero/",
             on_error=on_error,
         )
-        rows = queries.stream(conn, queries.managed_rows_sql(has_hasher), [managed_uuid])
-        merge_area(ctx, managed, rows, entries)
+        sql = queries.managed_rows_sql(has_hasher)
+        with cancellable.rows(ctx, conn, sql, [managed_uuid]) as rows:
+            merge_area(ctx, managed, rows, entries)
     if managed_uuid is not None:
-        slashed = conn.execute(queries.SLASHED_SQL, [managed_uuid]).fetchall()
+        slashed = cancellable.answer(
+            ctx, conn, lambda: conn.execute(queries.SLASHED_SQL, [managed_uuid]).fetchall()
+        )
         grouped.note_slashed(ctx, managed, slashed)
     # Files, Pixels, Thumbnails under the data dir, named by id (Dir-%03d levels).
     has_fileset = "image.fileset" not in absent
@@ -282,7 +286,8 @@ def _compare(
             totals.note = "the directory does not exist"
         if verify_hash:
             entries = walk_sorted(os.fsencode(totals.directory), on_error=on_error)
-            merge_area(ctx, totals, queries.stream(conn, sql[0]), entries, pyramids=pyramids)
+            with cancellable.rows(ctx, conn, sql[0]) as rows:
+                merge_area(ctx, totals, rows, entries, pyramids=pyramids)
         else:
             grouped.check_area(
                 ctx,
@@ -303,7 +308,8 @@ def _compare(
 def _only_rows(
     ctx: MergeContext, totals: AreaTotals, sql: str, params: list[Any], conn: Any
 ) -> None:
-    merge_area(ctx, totals, queries.stream(conn, sql, params), iter(()))
+    with cancellable.rows(ctx, conn, sql, params) as rows:
+        merge_area(ctx, totals, rows, iter(()))
 
 
 def _judge_pyramids(conn: Any, report: DbReport, totals: AreaTotals, pyramids: list) -> None:

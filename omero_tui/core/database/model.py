@@ -91,7 +91,7 @@ class HashProgress:
 
 @frozen
 class DbProgress:
-    phase: str  # "connecting" | area name | "usage"
+    phase: str  # "connecting" | "counting" (with hashes) | area name | "usage"
     rows: int  # rows compared so far
     rows_total: int
     entries: int  # disk entries seen so far

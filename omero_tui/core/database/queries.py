@@ -139,14 +139,6 @@ def stream_batches(
             yield rows
 
 
-def stream(conn: Any, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
-    """Rows of ``sql`` one batch at a time through a named (server-side) cursor."""
-    with conn.cursor(name="omero_tui_stream") as cur:
-        cur.itersize = BATCH_ROWS
-        cur.execute(sql, params)
-        yield from cur
-
-
 def _hasher_sql(has_hasher: bool) -> tuple[str, str]:
     """(the hasher's column, its join): a schema older than the hasher column has neither."""
     if not has_hasher:
