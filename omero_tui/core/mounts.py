@@ -94,13 +94,7 @@ class MountTable:
             if os.path.islink(path):
                 return False  # the link is not mounted on; its target may be
             real = _realpath(path)
-            if real is None:
-                return False
-            if any(_same_path(m.mount_point, real) for m in self.mounts):
-                return True
-            # Catches mounts the table missed (psutil lists only "physical" ones on some
-            # platforms); blind to bind mounts of the same filesystem, which the table sees.
-            return os.path.ismount(real)
+            return real is not None and self.is_resolved_mount_point(real, os.lstat(real))
         except OSError:
             return False
 
@@ -110,6 +104,8 @@ class MountTable:
         directories resolves each once, not three times."""
         if any(_same_path(m.mount_point, real) for m in self.mounts):
             return True
+        # Catches mounts the table missed (psutil lists only "physical" ones on some
+        # platforms); blind to bind mounts of the same filesystem, which the table sees.
         # os.path.ismount's test, with the lstat in hand; the parent of a resolved path is
         # its dirname (ismount resolves path/.. again).
         try:

@@ -8,12 +8,13 @@ overlaps the probes. The question, the command and where it runs are the same as
 asking when needed; only when it starts changes. Outside an ``AskedEarly`` block, or
 for another unit, ``fragment_path`` asks then and there, as it always did.
 
-The command is started with ``os.posix_spawnp`` and read through a pipe, not with
-``subprocess``: that module (with ``locale`` for its text mode) costs a check about
-2 ms of loading for this one short command. What ``subprocess`` would do for it is
-done here: PATH searched as this process has it, stdin and stderr on /dev/null,
-SIGPIPE and SIGXFSZ back to their defaults, no descriptor of ours inherited, and a
-command that outlives its timeout killed and reaped.
+The command is started with ``os.posix_spawnp`` (and waited for as the scan's forked
+workers are, ``usage.child``) and read through a pipe, not with ``subprocess``: that
+module (with ``locale`` for its text mode) costs a check about 2 ms of loading for
+this one short command. What ``subprocess`` would do for it is done here: PATH
+searched as this process has it, stdin and stderr on /dev/null, SIGPIPE and SIGXFSZ
+back to their defaults, no descriptor of ours inherited, and a command that outlives
+its timeout killed and reaped.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import signal
 import time
 from contextvars import ContextVar, Token
 
+from omero_tui.core.usage.child import ChildPid
+
 TIMEOUT = 10.0  # seconds: a hung systemd gives no answer rather than a hung console
 
 # Python ignores these; a child must not inherit that (subprocess's restore_signals).
@@ -33,11 +36,10 @@ _RESTORED_SIGNALS = tuple(
 
 
 class _Running:
-    """A started ``systemctl show``: its pid, our end of its stdout, its deadline."""
+    """A started ``systemctl show``: the process, our end of its stdout, its deadline."""
 
     def __init__(self, pid: int, stdout: int, deadline: float) -> None:
-        self.pid, self.stdout, self.deadline = pid, stdout, deadline
-        self.returncode: int | None = None
+        self.process, self.stdout, self.deadline = ChildPid(pid), stdout, deadline
 
     def answer(self) -> tuple[int, bytes] | None:
         """(exit code, stdout); None when it gave none in time (it is then ended)."""
@@ -52,60 +54,20 @@ class _Running:
                 if not chunk:
                     break
                 chunks.append(chunk)
-            if not self._exited():  # stdout closed: it is exiting, or hung after all
-                return None
-            return self.returncode, b"".join(chunks)  # type: ignore[return-value]
+            # stdout closed: it is exiting, or hung after all
+            code = self.process.wait(max(0.0, self.deadline - time.monotonic()))
+            return None if code is None else (code, b"".join(chunks))
         finally:
             self.end()
 
-    def _exited(self) -> bool:
-        """Reaped by the deadline. A pidfd says the moment it exits; without one (old
-        kernels, other systems), short sleeps: a fixed half millisecond, as subprocess
-        starts with, would add about that much to every check."""
-        if self._reaped(os.WNOHANG):
-            return True
-        try:
-            pidfd = os.pidfd_open(self.pid)
-        except (AttributeError, OSError):
-            pidfd = -1
-        if pidfd >= 0:
-            try:
-                poller = select.poll()
-                poller.register(pidfd, select.POLLIN)
-                poller.poll(max(0.0, self.deadline - time.monotonic()) * 1000)
-            finally:
-                os.close(pidfd)
-            return self._reaped(os.WNOHANG)
-        delay = 0.0001
-        while not self._reaped(os.WNOHANG):
-            remaining = self.deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            time.sleep(min(delay, remaining))
-            delay = min(delay * 2, 0.05)
-        return True
-
     def end(self) -> None:
         """Killed (if still running) and reaped, our pipe end closed: no zombie, no fd."""
-        if self.returncode is None and not self._reaped(os.WNOHANG):
-            os.kill(self.pid, signal.SIGKILL)
-            self._reaped(0)
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
         if self.stdout >= 0:
             os.close(self.stdout)
             self.stdout = -1
-
-    def _reaped(self, flags: int) -> bool:
-        if self.returncode is not None:
-            return True
-        try:
-            pid, status = os.waitpid(self.pid, flags)
-        except ChildProcessError:  # reaped by someone else: subprocess takes that as 0
-            self.returncode = 0
-            return True
-        if pid == 0:
-            return False
-        self.returncode = os.waitstatus_to_exitcode(status)
-        return True
 
 
 _asked: ContextVar[dict[str, _Running] | None] = ContextVar(

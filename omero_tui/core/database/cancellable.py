@@ -33,17 +33,24 @@ def answer(ctx: MergeContext, conn: Any, ask: Callable[[], T]) -> T:
         return next(iter(one))
 
 
+def stream(
+    ctx: MergeContext, conn: Any, sql: str, params: Sequence[Any], size: int
+) -> Ahead[tuple[Any, ...]]:
+    """The rows of ``sql`` in batches of ``size``, read ahead in a thread; leaving
+    its ``with`` block frees the connection."""
+    return Ahead(
+        lambda: queries.stream_batches(conn, sql, params, size),
+        name="omero-tui-db-rows",
+        on_close=conn.cancel,
+        on_wait=ctx.tell,
+    )
+
+
 @contextlib.contextmanager
 def rows(
     ctx: MergeContext, conn: Any, sql: str, params: Sequence[Any] = ()
 ) -> Iterator[Iterator[tuple[Any, ...]]]:
     """The rows of ``sql``, read a few batches ahead; the connection is free again
     once the block is left."""
-    ahead: Ahead[tuple[Any, ...]] = Ahead(
-        lambda: queries.stream_batches(conn, sql, params, queries.BATCH_ROWS),
-        name="omero-tui-db-rows",
-        on_close=conn.cancel,
-        on_wait=ctx.tell,
-    )
-    with ahead:
+    with stream(ctx, conn, sql, params, queries.BATCH_ROWS) as ahead:
         yield iter(ahead)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from operator import itemgetter
 from typing import Any
 
-from omero_tui.core.database import queries
+from omero_tui.core.database import cancellable, queries
 from omero_tui.core.database.ahead import Ahead, batched
 from omero_tui.core.database.disk_dirs import DiskDir, to_bytes, walk_dirs
 from omero_tui.core.database.disk_walk import DiskEntry
@@ -235,12 +235,7 @@ def check_area(
     ``parallel`` (a big area) walks in worker processes."""
     root = os.fsencode(totals.directory)
     sql = grouped_sql(inner_sql)
-    rows: Ahead[tuple[Any, ...]] = Ahead(
-        lambda: queries.stream_batches(conn, sql, params),
-        name="omero-tui-db-rows",
-        on_close=conn.cancel,
-        on_wait=ctx.tell,
-    )
+    rows = cancellable.stream(ctx, conn, sql, params, queries.GROUP_BATCH)
     # The walk runs up to WALK_AHEAD entries ahead: while the server sorts (seconds on
     # a big table, before its first row) the disk is walked, in bounded memory.
     if parallel:

@@ -11,6 +11,7 @@ root included, as access(2) does.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import stat
 import struct
@@ -326,15 +327,7 @@ def ancestors_of(path: str, realpath: Callable[[str], str] = os.path.realpath) -
 def remembering_realpath() -> Callable[[str], str]:
     """``os.path.realpath`` that resolves each path once: for one check, whose paths
     share most of their ancestors (each resolution is an lstat per component)."""
-    known: dict[str, str] = {}
-
-    def realpath(path: str) -> str:
-        real = known.get(path)
-        if real is None:
-            real = known[path] = os.path.realpath(path)
-        return real
-
-    return realpath
+    return functools.cache(os.path.realpath)
 
 
 def depth_key(path: str) -> tuple[int, str]:

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import selectors
-import signal
 import threading
 import time
 from collections.abc import Iterator
 
+from omero_tui.core.usage.child import ChildPid
 from omero_tui.core.usage.walk import walk_task
 from omero_tui.core.usage.worker import (
     DAYS,
@@ -60,37 +59,12 @@ def can_fork() -> bool:
     return hasattr(os, "fork") and threading.active_count() == 1
 
 
-class _Forked:
+class _Forked(ChildPid):
     """A forked worker, with the part of Popen's interface the pool (and tests) use."""
 
     def __init__(self) -> None:
-        self.pid, self.stdin_fd, self.stdout_fd = fork_child(serve)
-        self.returncode: int | None = None
-
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:
-                pid, status = self.pid, 0
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int | None:
-        """The exit code; None when ``timeout`` passed first (Popen raises instead)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            left = 0.05 if deadline is None else min(0.05, deadline - time.monotonic())
-            if left <= 0:
-                return None
-            _until_exit(self.pid, left)
-        return self.returncode
-
-    def kill(self) -> None:
-        if self.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
+        pid, self.stdin_fd, self.stdout_fd = fork_child(serve)
+        super().__init__(pid)
 
     def close_pipes(self) -> None:
         fds, self.stdin_fd, self.stdout_fd = (self.stdin_fd, self.stdout_fd), -1, -1
@@ -103,21 +77,6 @@ class _Forked:
         self.close_pipes()
         with contextlib.suppress(OSError):
             self.poll()
-
-
-def _until_exit(pid: int, seconds: float) -> None:
-    """Sleep until the child ``pid`` exits or ``seconds`` pass. A pidfd wakes at the exit
-    itself (a worker at the end of its input exits within a millisecond, and every
-    headless command waits for its workers); without one, a short nap."""
-    try:
-        fd = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        time.sleep(min(seconds, 0.001))
-        return
-    try:
-        select.select([fd], [], [], seconds)
-    finally:
-        os.close(fd)
 
 
 class _Worker:
